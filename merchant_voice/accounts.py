@@ -1,0 +1,164 @@
+"""Merchants, dashboard users and API keys: the rules, shared by the CLI and the API."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import zoneinfo
+from datetime import timedelta
+from typing import Annotated, Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from merchant_voice.db import utcnow
+from merchant_voice.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from merchant_voice.tenancy import MerchantInfo
+from models import ApiKey, Merchant, User
+
+KEY_SCHEME = "mvk"
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def normalize_locale(value: str) -> str:
+    """``"de-at"`` -> ``"de_AT"``; raises ValueError for a locale Babel does not know."""
+    try:
+        return str(Locale.parse(value.replace("-", "_")))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValueError(f"{value!r} is not a known locale") from None
+
+
+def _slug(value: str) -> str:
+    if not re.match(SLUG_PATTERN, value):
+        raise ValueError(
+            f"{value!r} is not a slug: 1-63 lowercase letters, digits and inner hyphens"
+        )
+    return value
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in list_currencies():
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return code
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone") from None
+    return value
+
+
+LocaleId = Annotated[str, AfterValidator(normalize_locale)]
+
+
+class MerchantFields(BaseModel):
+    """A merchant's validated fields (CLI and API share these rules)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Annotated[str, AfterValidator(_slug)]
+    name: str = Field(min_length=1, max_length=200)
+    default_locale: LocaleId = "en_US"
+    market_locales: list[LocaleId] = []
+    currency: Annotated[str, AfterValidator(_currency)] = "USD"
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc) from None
+
+
+def create_merchant(session: Session, **fields: Any) -> Merchant:
+    """Add a merchant (caller commits). Its default locale is always a market locale."""
+    values = _validated(MerchantFields, fields)
+    if session.scalar(select(Merchant.id).where(Merchant.slug == values.slug)) is not None:
+        raise Conflict(f"a merchant with slug {values.slug!r} already exists")
+    markets = list(dict.fromkeys([values.default_locale, *values.market_locales]))
+    merchant = Merchant(**values.model_dump(exclude={"market_locales"}), market_locales=markets)
+    session.add(merchant)
+    session.flush()
+    return merchant
+
+
+def merchant_by_slug(session: Session, slug: str) -> Merchant:
+    merchant = session.scalars(select(Merchant).where(Merchant.slug == slug)).first()
+    if merchant is None:
+        raise NotFound(f"no merchant with slug {slug!r}")
+    return merchant
+
+
+def create_user(session: Session, merchant: Merchant, email: str, password: str) -> User:
+    """Add a dashboard user with a hashed password (caller commits)."""
+    errors = []
+    if not EMAIL_PATTERN.match(email):
+        errors.append({"field": "email", "message": f"{email!r} is not an e-mail address"})
+    if len(password) < 10:
+        errors.append({"field": "password", "message": "must be at least 10 characters"})
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+    email = email.lower()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email!r} already exists")
+    user = User(merchant_id=merchant.id, email=email, password_hash=generate_password_hash(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, merchant: Merchant, label: str = "") -> tuple[ApiKey, str]:
+    """Add an API key; returns it with the plain key, which is never stored nor shown again."""
+    prefix = f"{KEY_SCHEME}_{secrets.token_hex(4)}"
+    key = f"{prefix}_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey(merchant_id=merchant.id, prefix=prefix, key_hash=_hash_key(key), label=label)
+    session.add(api_key)
+    session.flush()
+    return api_key, key
+
+
+def revoke_api_key(session: Session, prefix: str) -> ApiKey:
+    """Revoke the key with ``prefix`` (``mvk_1a2b3c4d``, or its hex part)."""
+    if not prefix.startswith(f"{KEY_SCHEME}_"):
+        prefix = f"{KEY_SCHEME}_{prefix}"
+    api_key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if api_key is None:
+        raise NotFound(f"no API key with prefix {prefix!r}")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    return api_key
+
+
+def authenticate(session: Session, key: str) -> MerchantInfo:
+    """The merchant an API key acts for; :class:`Unauthorized` for a bad or revoked key."""
+    scheme, _, rest = key.partition("_")
+    hex_part, _, secret = rest.partition("_")
+    if scheme != KEY_SCHEME or not hex_part or not secret:
+        raise Unauthorized("malformed API key")
+    api_key = session.scalars(select(ApiKey).where(ApiKey.prefix == f"{scheme}_{hex_part}")).first()
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash_key(key)):
+        raise Unauthorized("invalid API key")
+    if api_key.revoked_at is not None:
+        raise Unauthorized(f"API key {api_key.prefix} was revoked")
+    now = utcnow()
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        api_key.last_used_at = now
+    merchant = session.get(Merchant, api_key.merchant_id)
+    assert merchant is not None  # the foreign key guarantees it
+    return merchant.info()

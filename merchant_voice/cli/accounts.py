@@ -1,0 +1,143 @@
+"""``merchants``, ``apikeys`` and ``users`` commands."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from merchant_voice import accounts
+from merchant_voice.cli.output import emit, extension, handle_errors, json_option
+from models import ApiKey, Merchant
+
+
+def _merchant_data(merchant: Merchant) -> dict[str, object]:
+    return {
+        "id": merchant.id,
+        "slug": merchant.slug,
+        "name": merchant.name,
+        "default_locale": merchant.default_locale,
+        "market_locales": merchant.market_locales,
+        "currency": merchant.currency,
+        "timezone": merchant.timezone,
+    }
+
+
+@click.group()
+def merchants() -> None:
+    """Create and list merchants."""
+
+
+@merchants.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--locale", "default_locale", default="en_US", show_default=True,
+              help="Default locale, e.g. de_DE.")
+@click.option("--markets", default="", help="Market locales, comma-separated: de_DE,fr_FR.")
+@click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@json_option
+@handle_errors({"default_locale": "--locale", "market_locales": "--markets", "slug": "SLUG",
+                "name": "--name", "currency": "--currency", "timezone": "--timezone"})
+def create_merchant(
+    slug: str, name: str, default_locale: str, markets: str, currency: str, timezone: str,
+    as_json: bool,
+) -> None:
+    """Create the merchant SLUG."""
+    db = extension("db")
+    with db.host_transaction() as session:
+        merchant = accounts.create_merchant(
+            session, slug=slug, name=name, default_locale=default_locale,
+            market_locales=[m.strip() for m in markets.split(",") if m.strip()],
+            currency=currency, timezone=timezone,
+        )
+        data = _merchant_data(merchant)
+        info = merchant.info()
+    with db.tenant_session(info) as tenant:
+        extension("plugins").call("merchant_created", session=tenant)
+        tenant.commit()
+    emit(data, as_json, f"Created merchant {slug} (id {data['id']}).")
+
+
+@merchants.command("list")
+@json_option
+def list_merchants(as_json: bool) -> None:
+    """List every merchant."""
+    with extension("db").host_session() as session:
+        rows = [_merchant_data(m) for m in session.scalars(select(Merchant).order_by(Merchant.slug))]
+    emit(rows, as_json, lambda: "\n".join(
+        f"{m['slug']:<24} {m['name']:<30} {m['default_locale']:<8} {','.join(m['market_locales'])}"
+        for m in rows
+    ) or "No merchants yet.")
+
+
+@click.group()
+def apikeys() -> None:
+    """Create and revoke API keys."""
+
+
+@apikeys.command("create")
+@click.argument("slug")
+@click.option("--label", default="", help="What the key is for.")
+@json_option
+@handle_errors()
+def create_key(slug: str, label: str, as_json: bool) -> None:
+    """Create an API key for merchant SLUG. The key is shown once, now."""
+    with extension("db").host_transaction() as session:
+        merchant = accounts.merchant_by_slug(session, slug)
+        api_key, key = accounts.create_api_key(session, merchant, label)
+        data = {"merchant": slug, "prefix": api_key.prefix, "key": key, "label": label}
+    emit(data, as_json, f"{key}\n(prefix {api_key.prefix}; store the key now: it is not shown again)")
+
+
+@apikeys.command("revoke")
+@click.argument("prefix")
+@json_option
+@handle_errors()
+def revoke_key(prefix: str, as_json: bool) -> None:
+    """Revoke the API key whose prefix is PREFIX."""
+    with extension("db").host_transaction() as session:
+        api_key = accounts.revoke_api_key(session, prefix)
+        data = {"prefix": api_key.prefix, "revoked_at": api_key.revoked_at}
+    emit(data, as_json, f"Revoked {api_key.prefix}.")
+
+
+@apikeys.command("list")
+@click.argument("slug")
+@json_option
+@handle_errors()
+def list_keys(slug: str, as_json: bool) -> None:
+    """List merchant SLUG's API keys (prefixes only)."""
+    with extension("db").host_session() as session:
+        merchant = accounts.merchant_by_slug(session, slug)
+        keys = session.scalars(
+            select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.created_at)
+        ).all()
+        rows = [
+            {"prefix": k.prefix, "label": k.label, "created_at": k.created_at,
+             "last_used_at": k.last_used_at, "revoked_at": k.revoked_at}
+            for k in keys
+        ]
+    emit(rows, as_json, lambda: "\n".join(
+        f"{r['prefix']}  {'revoked' if r['revoked_at'] else 'active ':<7}  {r['label']}" for r in rows
+    ) or "No API keys.")
+
+
+@click.group()
+def users() -> None:
+    """Create dashboard users."""
+
+
+@users.command("create")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters; asked for when not given.")
+@json_option
+@handle_errors({"email": "EMAIL", "password": "--password"})
+def create_user(slug: str, email: str, password: str, as_json: bool) -> None:
+    """Create a dashboard user EMAIL for merchant SLUG."""
+    with extension("db").host_transaction() as session:
+        merchant = accounts.merchant_by_slug(session, slug)
+        user = accounts.create_user(session, merchant, email, password)
+        data = {"id": user.id, "merchant": slug, "email": user.email}
+    emit(data, as_json, f"Created user {user.email} for {slug}.")

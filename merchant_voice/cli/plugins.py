@@ -1,0 +1,126 @@
+"""``plugins`` commands: what is loaded, and each merchant's choice and settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from merchant_voice import accounts, plugin_state
+from merchant_voice.cli.output import emit, extension, handle_errors, json_option
+from merchant_voice.tenancy import TenantSession
+
+
+@click.group()
+def plugins() -> None:
+    """List plugins; enable, disable and configure them per merchant."""
+
+
+@plugins.command("list")
+@json_option
+def list_plugins(as_json: bool) -> None:
+    """Every plugin found, its version and status (loaded, refused, disabled)."""
+    manager = extension("plugins")
+    rows: list[dict[str, Any]] = [
+        {"name": p.name, "version": p.version, "status": "loaded", "origin": p.origin,
+         "host_api": p.declaration.host_api, "description": p.declaration.description}
+        for p in manager.plugins.values()
+    ]
+    rows += [
+        {"name": r.name, "version": None, "status": "refused", "origin": r.origin, "reason": r.reason}
+        for r in manager.refused.values()
+    ]
+    rows += [{"name": name, "version": None, "status": "disabled on this host"}
+             for name in manager.disabled]
+    rows.sort(key=lambda row: row["name"])
+
+    def text() -> str:
+        lines = []
+        for row in rows:
+            status = row["status"] + (f": {row['reason']}" if "reason" in row else "")
+            lines.append(f"{row['name']:<20} {row['version'] or '-':<10} {status}")
+        return "\n".join(lines) or "No plugins found."
+
+    emit(rows, as_json, text)
+
+
+def _tenant(slug: str) -> TenantSession:
+    db = extension("db")
+    with db.host_session() as session:
+        merchant = accounts.merchant_by_slug(session, slug).info()
+    session_for_merchant: TenantSession = db.tenant_session(merchant)
+    return session_for_merchant
+
+
+def _set_enabled(slug: str, plugin: str, enabled: bool, as_json: bool) -> None:
+    manager = extension("plugins")
+    with _tenant(slug) as session:
+        plugin_state.set_enabled(manager, session, plugin, enabled)
+        session.commit()
+    word = "Enabled" if enabled else "Disabled"
+    emit({"merchant": slug, "plugin": plugin, "enabled": enabled}, as_json,
+         f"{word} {plugin} for {slug}.")
+
+
+@plugins.command("enable")
+@click.argument("slug")
+@click.argument("plugin")
+@json_option
+@handle_errors()
+def enable(slug: str, plugin: str, as_json: bool) -> None:
+    """Enable PLUGIN for merchant SLUG."""
+    _set_enabled(slug, plugin, True, as_json)
+
+
+@plugins.command("disable")
+@click.argument("slug")
+@click.argument("plugin")
+@json_option
+@handle_errors()
+def disable(slug: str, plugin: str, as_json: bool) -> None:
+    """Disable PLUGIN for merchant SLUG."""
+    _set_enabled(slug, plugin, False, as_json)
+
+
+def _parse_assignment(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not key=value", param_hint="SETTINGS")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+@plugins.command("configure")
+@click.argument("slug")
+@click.argument("plugin")
+@click.argument("settings", nargs=-1, required=True)
+@json_option
+@handle_errors()
+def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) -> None:
+    """Set PLUGIN's settings for merchant SLUG: key=value ... (values may be JSON)."""
+    values = dict(_parse_assignment(item) for item in settings)
+    manager = extension("plugins")
+    with _tenant(slug) as session:
+        validated = plugin_state.configure(manager, session, plugin, values)
+        session.commit()
+    data = validated.model_dump(mode="json")
+    emit({"merchant": slug, "plugin": plugin, "settings": data}, as_json,
+         "\n".join(f"{key} = {json.dumps(value)}" for key, value in data.items()))
+
+
+@plugins.command("show")
+@click.argument("slug")
+@json_option
+@handle_errors()
+def show(slug: str, as_json: bool) -> None:
+    """Merchant SLUG's plugins: enabled or not, and their settings."""
+    manager = extension("plugins")
+    with _tenant(slug) as session:
+        rows = plugin_state.describe(manager, session)
+    emit(rows, as_json, lambda: "\n".join(
+        f"{r['name']:<20} {'enabled' if r['enabled'] else 'disabled':<9} {json.dumps(r['settings'])}"
+        for r in rows
+    ) or "No plugins loaded.")

@@ -1,0 +1,135 @@
+"""SQLAlchemy engine, declarative base and sessions (``app.extensions["db"]``).
+
+Two kinds of session exist, and only one of them is ever handed to a plugin:
+
+* :meth:`Database.host_session` - unscoped; for the host's own bookkeeping
+  (authentication, the CLI, the job runner). Never given to plugins.
+* :meth:`Database.tenant_session` - a :class:`~merchant_voice.tenancy.TenantSession`
+  bound to one merchant. Request handlers, hooks and jobs get this one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from merchant_voice.tenancy import MerchantInfo, TenantSession
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table, the host's and the plugins'."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, emit BEGIN, so that SAVEPOINT and DDL work in transactions.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine with the settings every backend needs (SQLite: FKs on, WAL, waits on locks)."""
+    engine = create_engine(url, echo=echo, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
+
+
+class Database:
+    """The host's database: one engine, session factories for host and tenant use."""
+
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.engine = make_engine(url, echo)
+        self._host_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["db"] = self
+
+    def host_session(self) -> Session:
+        """A new unscoped session. Host code only: never pass it to a plugin."""
+        return self._host_sessions()
+
+    def tenant_session(self, merchant: MerchantInfo) -> TenantSession:
+        """A new session that can only see and write ``merchant``'s rows."""
+        from merchant_voice.tenancy import TenantSession
+
+        return TenantSession(self.engine, merchant)
+
+    @contextmanager
+    def host_transaction(self) -> Iterator[Session]:
+        """A host session in a transaction: committed on success, rolled back on error."""
+        with self.host_session() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use merchant_voice.db.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+_AFTER_COMMIT = "merchant_voice.after_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once ``session``'s current transaction commits; drop it on rollback."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)

@@ -1,0 +1,87 @@
+"""The plugin contract: every hook a plugin may implement.
+
+Implement a hook with a function of the same name, decorated with
+``merchant_voice.plugin_api.hookimpl``, in the plugin's ``plugin.py``. A hook
+may take any subset of the arguments listed here, by name.
+
+The host calls hooks through :meth:`PluginManager.call`, which contains
+failures: a plugin that raises is logged and reported, and the others - and
+the request, call or job that triggered the hook - carry on.
+
+Hooks that take a ``session`` are merchant hooks: they run only for plugins
+the merchant has enabled, and ``session`` is that merchant's
+:class:`~merchant_voice.tenancy.TenantSession`.
+
+Every hook is documented in ``docs/plugins.md`` and tested in
+``tests/test_hooks.py``; a meta-test keeps those in step with this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask
+
+    from merchant_voice.jobs.registry import JobRegistry
+    from models.job import Job
+    from merchant_voice.tenancy import TenantSession
+
+PROJECT_NAME = "merchant_voice"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def startup(app: Flask) -> None:
+    """Called once per application, after every plugin is loaded and registered.
+
+    Use it to prepare process-wide resources (caches, clients). Do not start
+    long work here: the host must start in seconds.
+    """
+
+
+@hookspec
+def register_jobs(registry: JobRegistry) -> None:
+    """Register background job kinds with ``registry.add(kind, handler)``.
+
+    Kinds are named ``<plugin>.<action>``. The handler receives a
+    :class:`~merchant_voice.jobs.registry.JobContext` and returns a
+    JSON-serialisable dict, stored as the job's result.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to ``flask --app app ...``, e.g. ``cli.add_command(my_command)``."""
+
+
+@hookspec
+def merchant_created(session: TenantSession) -> None:
+    """A merchant was just created; seed its data with ``session``.
+
+    ``session.merchant`` describes the merchant. The host commits the session
+    afterwards; if the hook raises, its writes are rolled back, the merchant
+    is still created.
+    """
+
+
+@hookspec
+def merchant_details(session: TenantSession) -> dict[str, Any] | None:
+    """Contribute a section to ``GET /api/v1/merchant``, under ``plugins.<name>``.
+
+    Return a small JSON-serialisable dict (counts, status), or None to add
+    nothing. Keep it cheap: it runs on every such request.
+    """
+
+
+@hookspec
+def job_finished(session: TenantSession, job: Job) -> None:
+    """A job of the merchant reached a final state: succeeded, or failed for good.
+
+    ``job.status``, ``job.result`` and ``job.error`` tell how it ended. Called
+    for every enabled plugin, whichever plugin owns the job's kind.
+    """

@@ -1,0 +1,114 @@
+"""Alembic for the host and its plugins: one history, one branch per plugin.
+
+The host's revisions live in ``migrations/versions``; each loaded plugin's in
+``<plugin>/migrations/versions``, on a branch labelled with the plugin's name
+whose first revision ``depends_on`` the host revision it needs. ``upgrade``
+to ``heads`` therefore applies the host's and every loaded plugin's.
+
+Plugin tables are named ``<plugin>_...``; autogenerate for a plugin only sees
+its own tables, and for the host only the host's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from merchant_voice.db import Base, Database
+from merchant_voice.plugin_manager import PluginManager
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _table_filter(plugins: PluginManager, plugin: str | None) -> Callable[[str], bool]:
+    prefixes = tuple(f"{name}_" for name in plugins.plugins)
+    if plugin is None:
+        return lambda table: table == "alembic_version" or not table.startswith(prefixes)
+    return lambda table: table.startswith(f"{plugin}_")
+
+
+class Migrations:
+    """Alembic commands over the host's and the loaded plugins' revisions."""
+
+    def __init__(self, db: Database, plugins: PluginManager) -> None:
+        self.db = db
+        self.plugins = plugins
+
+    def config(self, connection: Any, plugin: str | None = None, all_tables: bool = False) -> Config:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.set_main_option("path_separator", "os")
+        locations = [MIGRATIONS_DIR / "versions", *self.plugins.migration_dirs()]
+        config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
+        config.attributes["connection"] = connection
+        config.attributes["metadata"] = Base.metadata
+        config.attributes["include_table"] = None if all_tables else _table_filter(
+            self.plugins, plugin
+        )
+        return config
+
+    def upgrade(self, revision: str = "heads") -> None:
+        with self.db.engine.begin() as connection:
+            command.upgrade(self.config(connection, all_tables=True), revision)
+
+    def downgrade(self, revision: str) -> None:
+        with self.db.engine.begin() as connection:
+            command.downgrade(self.config(connection, all_tables=True), revision)
+
+    def current(self) -> list[str]:
+        with self.db.engine.connect() as connection:
+            context = MigrationContext.configure(connection)
+            return sorted(context.get_current_heads())
+
+    def heads(self) -> list[str]:
+        with self.db.engine.connect() as connection:
+            return sorted(ScriptDirectory.from_config(self.config(connection)).get_heads())
+
+    def pending(self) -> bool:
+        return self.current() != self.heads()
+
+    def revision(self, message: str, plugin: str | None = None, autogenerate: bool = True) -> None:
+        """Write a new revision: the host's, or ``plugin``'s (starting its branch if new)."""
+        with self.db.engine.begin() as connection:
+            config = self.config(connection, plugin)
+            options: dict[str, Any] = {"autogenerate": autogenerate}
+            if plugin is not None:
+                folder = self.plugins.get(plugin).resources.root / "migrations" / "versions"
+                folder.mkdir(parents=True, exist_ok=True)
+                script = ScriptDirectory.from_config(self.config(connection, all_tables=True))
+                has_branch = any(
+                    plugin in (rev.branch_labels or ()) for rev in script.walk_revisions()
+                )
+                if has_branch:
+                    options.update(head=f"{plugin}@head")
+                else:
+                    host_heads = [
+                        rev.revision for rev in script.get_revisions("heads")
+                        if Path(rev.path).parent == MIGRATIONS_DIR / "versions"
+                    ]
+                    options.update(
+                        head="base", branch_label=plugin, version_path=str(folder),
+                        depends_on=host_heads or None,
+                    )
+            else:
+                options.update(head="host@head")
+            command.revision(config, message=message, **options)
+
+    def differences(self) -> list[Any]:
+        """What autogenerate would change: empty when models and migrations agree."""
+        with self.db.engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "render_as_batch": True}
+            )
+            return list(compare_metadata(context, Base.metadata))

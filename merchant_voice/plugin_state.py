@@ -1,0 +1,98 @@
+"""Each merchant's choice of plugins and their settings, stored in SQL.
+
+A merchant with no row for a plugin gets the plugin's ``enabled_by_default``
+and its settings' defaults. Settings are validated against the plugin's schema
+on every write, so what is stored always loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from merchant_voice.errors import ValidationFailed
+from merchant_voice.plugin_api import PluginSettings
+from merchant_voice.tenancy import TenantSession
+from models.plugin_setting import MerchantPlugin
+
+if TYPE_CHECKING:
+    from merchant_voice.plugin_manager import PluginManager
+
+
+def _rows(session: TenantSession) -> dict[str, MerchantPlugin]:
+    return {row.plugin: row for row in session.scalars(select(MerchantPlugin))}
+
+
+def enabled_plugins(manager: PluginManager, session: TenantSession) -> set[str]:
+    """Names of the loaded plugins that the session's merchant has enabled."""
+    rows = _rows(session)
+    return {
+        name
+        for name, plugin in manager.plugins.items()
+        if (rows[name].enabled if name in rows else plugin.declaration.enabled_by_default)
+    }
+
+
+def is_enabled(manager: PluginManager, session: TenantSession, name: str) -> bool:
+    return name in enabled_plugins(manager, session)
+
+
+def _row(manager: PluginManager, session: TenantSession, name: str) -> MerchantPlugin:
+    plugin = manager.get(name)
+    row = session.scalars(select(MerchantPlugin).where(MerchantPlugin.plugin == name)).first()
+    if row is None:
+        row = MerchantPlugin(
+            plugin=name, enabled=plugin.declaration.enabled_by_default, settings={}
+        )
+        session.add(row)
+    return row
+
+
+def set_enabled(manager: PluginManager, session: TenantSession, name: str, enabled: bool) -> None:
+    """Enable or disable ``name`` for the session's merchant (caller commits)."""
+    _row(manager, session, name).enabled = enabled
+
+
+def settings_for(manager: PluginManager, session: TenantSession, name: str) -> PluginSettings:
+    """The merchant's validated settings for ``name``, defaults filled in."""
+    schema = manager.get(name).declaration.settings
+    row = _rows(session).get(name)
+    return schema.model_validate(row.settings if row else {})
+
+
+def configure(
+    manager: PluginManager, session: TenantSession, name: str, values: Mapping[str, Any]
+) -> PluginSettings:
+    """Merge ``values`` into the merchant's settings for ``name``, validated (caller commits).
+
+    Raises :class:`ValidationFailed` naming each bad field; nothing is written then.
+    """
+    schema = manager.get(name).declaration.settings
+    row = _row(manager, session, name)
+    merged = {**(row.settings or {}), **values}
+    try:
+        validated = schema.model_validate(merged)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc) from None
+    row.settings = validated.model_dump(mode="json", exclude_defaults=True)
+    return validated
+
+
+def describe(manager: PluginManager, session: TenantSession) -> list[dict[str, Any]]:
+    """One entry per loaded plugin: name, version, enabled, settings."""
+    rows = _rows(session)
+    entries = []
+    for name, plugin in sorted(manager.plugins.items()):
+        row = rows.get(name)
+        entries.append(
+            {
+                "name": name,
+                "version": plugin.version,
+                "enabled": row.enabled if row else plugin.declaration.enabled_by_default,
+                "settings": settings_for(manager, session, name).model_dump(mode="json"),
+            }
+        )
+    return entries

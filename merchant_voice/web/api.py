@@ -1,0 +1,184 @@
+"""The kit for ``/api/v1`` endpoints, used by the host and by plugins alike.
+
+An :class:`ApiBlueprint` endpoint is declared with its body and response
+models; the kit authenticates the caller (``Authorization: Bearer <key>``),
+checks that the owning plugin is enabled for the merchant, parses and
+validates the JSON body, renders the response model, and records the
+operation for the OpenAPI document::
+
+    bp = ApiBlueprint("notes", __name__, "/notes", plugin="notes")
+
+    @bp.operation("/<int:note_id>", "GET", summary="One note", response=NoteOut)
+    def get_note(note_id: int) -> NoteOut:
+        note = tenant_session().get(Note, note_id)   # another merchant's: None
+        if note is None:
+            raise NotFound(f"no note {note_id}")
+        return NoteOut.model_validate(note, from_attributes=True)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from pydantic import BaseModel, ValidationError
+
+from merchant_voice.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
+from merchant_voice.tenancy import MerchantInfo, TenantSession
+
+API_PREFIX = "/api/v1"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint, as the OpenAPI document describes it."""
+
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    errors: tuple[int, ...]
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint under ``/api/v1`` whose endpoints are typed and documented."""
+
+    def __init__(
+        self, name: str, import_name: str, path: str = "", *, plugin: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, import_name, url_prefix=API_PREFIX + path, **kwargs)
+        self.plugin = plugin
+        self.tag = plugin or name
+        self.operations: list[Operation] = []
+
+    def operation(
+        self,
+        rule: str,
+        method: str = "GET",
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        auth: bool = True,
+    ) -> Callable[[F], F]:
+        """Register ``view`` for ``method rule``. A ``body`` model is passed as ``body=``."""
+
+        def decorator(view: F) -> F:
+            wants_body = "body" in inspect.signature(view).parameters
+            if body is not None and not wants_body:
+                raise TypeError(f"{view.__name__} must take a `body` argument")
+
+            @functools.wraps(view)
+            def endpoint(**url_args: Any) -> Response:
+                if auth:
+                    _authenticate(self.plugin)
+                if body is not None:
+                    url_args["body"] = parse_body(body)
+                result = view(**url_args)
+                return render(result, status)
+
+            self.add_url_rule(rule, view.__name__, endpoint, methods=[method])
+            errors = (401, 404) if auth else ()
+            if body is not None:
+                errors += (400, 413, 415, 422)
+            self.operations.append(
+                Operation(
+                    (self.url_prefix or "") + rule, method, f"{self.name}.{view.__name__}",
+                    summary, self.tag, body, response, status, auth, errors,
+                )
+            )
+            return view
+
+        return decorator
+
+
+def _authenticate(plugin: str | None) -> None:
+    from merchant_voice import accounts, plugin_state
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
+    db = current_app.extensions["db"]
+    with db.host_transaction() as session:
+        merchant = accounts.authenticate(session, token.strip())
+    g.merchant = merchant
+    if plugin is not None:
+        manager = current_app.extensions["plugins"]
+        if not plugin_state.is_enabled(manager, tenant_session(), plugin):
+            from merchant_voice.errors import NotFound
+
+            raise NotFound(f"the {plugin} plugin is not enabled for this merchant")
+
+
+def current_merchant() -> MerchantInfo:
+    """The merchant the current request acts for."""
+    merchant: MerchantInfo | None = g.get("merchant")
+    if merchant is None:
+        raise Unauthorized("this endpoint needs an authenticated merchant")
+    return merchant
+
+
+def tenant_session() -> TenantSession:
+    """The request's merchant-scoped session, opened on first use, closed at teardown."""
+    session: TenantSession | None = g.get("tenant_session")
+    if session is None:
+        session = current_app.extensions["db"].tenant_session(current_merchant())
+        g.tenant_session = session
+    return session
+
+
+def _close_tenant_session(_exc: BaseException | None) -> None:
+    session: TenantSession | None = g.pop("tenant_session", None)
+    if session is not None:
+        session.close()
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    """The request's JSON body validated as ``model``; 400/415/422 problems otherwise."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as application/json (got {request.mimetype or 'no content type'})"
+        )
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadRequest("the JSON body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"malformed JSON body: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed.from_pydantic(exc) from None
+
+
+def render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status=204)
+    if isinstance(result, BaseModel):
+        payload = result.model_dump_json()
+    else:
+        payload = json.dumps(result)
+    return Response(payload, status=status, mimetype="application/json")
+
+
+def init_app(app: Flask) -> None:
+    app.teardown_appcontext(_close_tenant_session)

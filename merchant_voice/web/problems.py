@@ -1,0 +1,69 @@
+"""Every error becomes an RFC 9457 ``application/problem+json`` response, here only."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from merchant_voice.errors import (
+    PROBLEM_TYPE_PREFIX,
+    MerchantVoiceError,
+    PayloadTooLarge,
+    TenancyViolation,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+
+def problem_response(error: MerchantVoiceError) -> Response:
+    body = json.dumps(error.to_problem(instance=request.path))
+    response = Response(body, status=error.status, mimetype=PROBLEM_MIMETYPE)
+    if isinstance(error, Unauthorized):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="merchant-voice"'
+    return response
+
+
+def _from_http(exc: HTTPException) -> Response:
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = request.max_content_length
+        return problem_response(
+            PayloadTooLarge(f"the request body is over the limit of {limit} bytes", limit=limit)
+        )
+    code = exc.code or 500
+    problem = {
+        "type": PROBLEM_TYPE_PREFIX + (exc.name or "error").lower().replace(" ", "-"),
+        "title": exc.name,
+        "status": code,
+        "detail": exc.description,
+        "instance": request.path,
+    }
+    response = Response(json.dumps(problem), status=code, mimetype=PROBLEM_MIMETYPE)
+    for name, value in exc.get_headers():
+        if name in KEPT_HEADERS:
+            response.headers[name] = value
+    return response
+
+
+def _from_merchant_voice(exc: MerchantVoiceError) -> Response:
+    if isinstance(exc, TenancyViolation):
+        log.error("tenancy violation on %s %s: %s", request.method, request.path, exc.detail)
+    elif exc.status >= 500:
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.path, exc.detail)
+    return problem_response(exc)
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem_response(MerchantVoiceError("an unexpected error occurred; it has been logged"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(MerchantVoiceError, _from_merchant_voice)
+    app.register_error_handler(HTTPException, _from_http)
+    app.register_error_handler(Exception, _unexpected)

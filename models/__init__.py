@@ -1,0 +1,8 @@
+"""The host's own tables. Plugins keep their models in their own folder."""
+
+from models.access import ApiKey, User
+from models.job import Job, JobStatus
+from models.merchant import Merchant
+from models.plugin_setting import MerchantPlugin
+
+__all__ = ["ApiKey", "Job", "JobStatus", "Merchant", "MerchantPlugin", "User"]
