@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pluggy
 from pydantic import BaseModel, ConfigDict
 
 from merchant_voice.hookspecs import PROJECT_NAME
+
+if TYPE_CHECKING:
+    from merchant_voice.tenancy import TenantSession
 
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
@@ -58,3 +62,11 @@ class Plugin:
     models: str | None = None
     blueprint: str | None = None
     enabled_by_default: bool = True
+
+    def merchant_settings(self, session: TenantSession) -> PluginSettings:
+        """This plugin's settings for the session's merchant (in an app context)."""
+        from flask import current_app
+
+        from merchant_voice.plugin_state import settings_for
+
+        return settings_for(current_app.extensions["plugins"], session, self.name)

@@ -160,6 +160,14 @@ class PluginManager:
             package = module.__name__.rpartition(".")[0] or module.__name__
             if declaration.models:
                 _import_path(declaration.models, package)
+            foreign = sorted(
+                t for t in set(Base.metadata.tables) - tables_before
+                if not t.startswith(f"{declaration.name}_")
+            )
+            if foreign:
+                raise PluginRefused(
+                    f"its tables must be named {declaration.name}_...: {', '.join(foreign)}"
+                )
             blueprint = _resolve_blueprint(declaration.blueprint, package)
         except PluginRefused:
             self._pm.unregister(module)

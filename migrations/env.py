@@ -23,12 +23,20 @@ def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return True
 
 
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    table = obj if type_ == "table" else getattr(obj, "table", None)
+    if include_table is not None and table is not None:
+        return bool(include_table(table.name))
+    return True
+
+
 context.configure(
     connection=config.attributes["connection"],
     target_metadata=config.attributes["metadata"],
     render_as_batch=True,
     compare_type=True,
     include_name=_include_name,
+    include_object=_include_object,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,1 @@
+"""A complete example plugin: merchant notes with tags."""
