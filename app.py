@@ -56,7 +56,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     plugins.load()
     app.extensions["plugins"] = plugins
     jobs = JobService(settings, db, plugins)
-    app.extensions["jobs"] = jobs
+    jobs.init_app(app)
     plugins.call("register_jobs", registry=jobs.registry)
 
     problems.init_app(app)

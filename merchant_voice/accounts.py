@@ -8,7 +8,7 @@ import re
 import secrets
 import zoneinfo
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
@@ -21,6 +21,10 @@ from merchant_voice.db import utcnow
 from merchant_voice.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from merchant_voice.tenancy import MerchantInfo
 from models import ApiKey, Merchant, User
+
+if TYPE_CHECKING:
+    from merchant_voice.db import Database
+    from merchant_voice.plugin_manager import PluginManager
 
 KEY_SCHEME = "mvk"
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -91,6 +95,16 @@ def create_merchant(session: Session, **fields: Any) -> Merchant:
     merchant = Merchant(**values.model_dump(exclude={"market_locales"}), market_locales=markets)
     session.add(merchant)
     session.flush()
+    return merchant
+
+
+def onboard_merchant(db: Database, plugins: PluginManager, **fields: Any) -> MerchantInfo:
+    """Create a merchant, then let every plugin it has enabled seed its data."""
+    with db.host_transaction() as session:
+        merchant = create_merchant(session, **fields).info()
+    with db.tenant_session(merchant) as tenant:
+        plugins.call("merchant_created", session=tenant)
+        tenant.commit()
     return merchant
 
 

@@ -44,7 +44,13 @@ log = logging.getLogger(__name__)
 
 
 class MerchantOwned:
-    """Mixin for every merchant-owned model: adds the indexed ``merchant_id``."""
+    """Mixin for every merchant-owned model: adds the indexed ``merchant_id``.
+
+    A model that sets ``__host_only__ = True`` (credentials: users, API keys)
+    is merchant-owned but never reachable through a :class:`TenantSession`.
+    """
+
+    __host_only__: bool = False
 
     merchant_id: Mapped[int] = mapped_column(
         ForeignKey("merchants.id", ondelete="CASCADE"), index=True
@@ -71,7 +77,7 @@ def owned_tables() -> frozenset[str]:
     return frozenset(
         mapper.local_table.name  # type: ignore[attr-defined]
         for mapper in Base.registry.mappers
-        if issubclass(mapper.class_, MerchantOwned)
+        if issubclass(mapper.class_, MerchantOwned) and not mapper.class_.__host_only__
     )
 
 
@@ -108,7 +114,7 @@ def _check_statement(statement: Any, allowed: frozenset[str]) -> None:
         )
     for element in iterate(statement):
         if isinstance(element, TextClause) or (
-            isinstance(element, ColumnClause) and element.is_literal
+            isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
         ):
             raise TenancyViolation("raw SQL fragments are not available in a merchant-scoped session")
         if isinstance(element, TableClause) and element.name not in allowed:
@@ -172,14 +178,14 @@ def _check_bulk_update(session: Session, statement: Update, rows: list[dict[str,
 def _stamp_and_guard(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
     merchant_id = session.info["merchant_id"]
     for obj in session.new:
-        if not isinstance(obj, MerchantOwned):
+        if not isinstance(obj, MerchantOwned) or obj.__host_only__:
             raise TenancyViolation(f"{type(obj).__name__} is not merchant-owned data")
         if obj.merchant_id is None:
             obj.merchant_id = merchant_id
         elif obj.merchant_id != merchant_id:
             raise TenancyViolation("a row for another merchant cannot be added")
     for obj in list(session.dirty) + list(session.deleted):
-        if not isinstance(obj, MerchantOwned):
+        if not isinstance(obj, MerchantOwned) or obj.__host_only__:
             raise TenancyViolation(f"{type(obj).__name__} is not merchant-owned data")
         history = inspect(obj).attrs.merchant_id.history
         if history.has_changes() or obj.merchant_id != merchant_id:

@@ -15,6 +15,7 @@ class User(MerchantOwned, Base):
     """A dashboard user. The password is only ever stored hashed."""
 
     __tablename__ = "users"
+    __host_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -26,6 +27,7 @@ class ApiKey(MerchantOwned, Base):
     """An API key: only its prefix (to recognise it) and its SHA-256 are kept."""
 
     __tablename__ = "api_keys"
+    __host_only__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     prefix: Mapped[str] = mapped_column(String(16), unique=True)

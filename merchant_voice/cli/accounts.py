@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import click
 from sqlalchemy import select
 
@@ -43,18 +45,13 @@ def create_merchant(
     as_json: bool,
 ) -> None:
     """Create the merchant SLUG."""
-    db = extension("db")
-    with db.host_transaction() as session:
-        merchant = accounts.create_merchant(
-            session, slug=slug, name=name, default_locale=default_locale,
-            market_locales=[m.strip() for m in markets.split(",") if m.strip()],
-            currency=currency, timezone=timezone,
-        )
-        data = _merchant_data(merchant)
-        info = merchant.info()
-    with db.tenant_session(info) as tenant:
-        extension("plugins").call("merchant_created", session=tenant)
-        tenant.commit()
+    merchant = accounts.onboard_merchant(
+        extension("db"), extension("plugins"), slug=slug, name=name,
+        default_locale=default_locale,
+        market_locales=[m.strip() for m in markets.split(",") if m.strip()],
+        currency=currency, timezone=timezone,
+    )
+    data = asdict(merchant)
     emit(data, as_json, f"Created merchant {slug} (id {data['id']}).")
 
 

@@ -24,10 +24,12 @@ import logging
 import os
 import socket
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import select, update
 
 from merchant_voice.config import Settings
@@ -76,6 +78,12 @@ class JobService:
         self._lock = threading.Lock()
         self._maintenance_stop = threading.Event()
         self._maintenance: threading.Thread | None = None
+        self._app: Flask | None = None
+
+    def init_app(self, app: Flask) -> None:
+        """Jobs run in an app context of ``app``, as request handlers do."""
+        self._app = app
+        app.extensions["jobs"] = self
 
     # -- for plugins and the API --------------------------------------------------
 
@@ -126,10 +134,14 @@ class JobService:
         with self._lock:
             self._running.add(job_id)
         try:
-            self._execute(job)
+            with self._app_context():
+                self._execute(job)
         finally:
             with self._lock:
                 self._running.discard(job_id)
+
+    def _app_context(self) -> AbstractContextManager[Any]:
+        return self._app.app_context() if self._app is not None else nullcontext()
 
     def _claim(self, job_id: str) -> Job | None:
         now = utcnow()
@@ -236,10 +248,11 @@ class JobService:
                 log.warning("job %s: worker %s went silent; retrying", job.id, job.worker)
                 recovered.append(job.id)
                 if job.attempts >= job.max_attempts:
-                    self._finish(job.id, JobStatus.FAILED, error=(
-                        f"the worker stopped during attempt {job.attempts} (last seen "
-                        f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC) and no attempts are left"
-                    ))
+                    with self._app_context():
+                        self._finish(job.id, JobStatus.FAILED, error=(
+                            f"the worker stopped during attempt {job.attempts} (last seen "
+                            f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC) and no attempts are left"
+                        ))
                 else:
                     self.queue.submit(job.id)
         for job_id in lost:
