@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -38,15 +39,16 @@ CONFIG_ENV = "MV_CONFIG"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _resolve_env_ref(value: Any) -> Any:
+def _resolve_env_ref(value: Any, info: ValidationInfo) -> Any:
     """Replace an ``"env:NAME"`` reference with the variable's value."""
     if isinstance(value, str) and value.startswith(ENV_REF_PREFIX):
+        environ = (info.context or {}).get("environ", os.environ)
         name = value[len(ENV_REF_PREFIX) :]
         if not name:
             raise ValueError("empty environment reference 'env:'")
-        if name not in os.environ:
+        if name not in environ:
             raise ValueError(f"environment variable {name} (referenced as {value!r}) is not set")
-        return os.environ[name]
+        return environ[name]
     return value
 
 
@@ -195,6 +197,7 @@ def _describe(error: Any, source: str, env_origin: Mapping[tuple[str, ...], str]
     loc = tuple(str(part) for part in error["loc"])
     key = ".".join(loc)
     reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+    reason = reason.removeprefix("Value error, ")
     origin = env_origin.get(loc[:2])
     if origin:
         return f"{origin} (sets {key}): {reason}"
@@ -231,7 +234,9 @@ def build_settings(
         env_origin[(section, key)] = var
     _split_lists(merged)
     try:
-        return Settings.model_validate({**merged, "source": source})
+        return Settings.model_validate(
+            {**merged, "source": source}, context={"environ": os.environ if environ is None else environ}
+        )
     except ValidationError as exc:
         lines = [_describe(error, source, env_origin) for error in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

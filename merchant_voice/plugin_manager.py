@@ -155,6 +155,10 @@ class PluginManager:
             self._pm.register(module, name=declaration.name)
         except pluggy.PluginValidationError as exc:
             raise PluginRefused(f"invalid hook implementation: {exc}") from exc
+        unknown = sorted(c.name for c in self._pm.get_hookcallers(module) or [] if c.spec is None)
+        if unknown:
+            self._pm.unregister(module)
+            raise PluginRefused(f"invalid hook implementation: no such hook {', '.join(unknown)}")
         tables_before = set(Base.metadata.tables)
         try:
             package = module.__name__.rpartition(".")[0] or module.__name__

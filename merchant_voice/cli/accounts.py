@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from merchant_voice import accounts
@@ -24,7 +25,7 @@ def _merchant_data(merchant: Merchant) -> dict[str, object]:
     }
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def merchants() -> None:
     """Create and list merchants."""
 
@@ -67,7 +68,7 @@ def list_merchants(as_json: bool) -> None:
     ) or "No merchants yet.")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def apikeys() -> None:
     """Create and revoke API keys."""
 
@@ -119,7 +120,7 @@ def list_keys(slug: str, as_json: bool) -> None:
     ) or "No API keys.")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def users() -> None:
     """Create dashboard users."""
 

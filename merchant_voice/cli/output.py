@@ -39,7 +39,7 @@ def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
             try:
                 return command(*args, **kwargs)
             except ValidationFailed as exc:
-                lines = [f"{names.get(e['field'], e['field'])}: {e['message']}" for e in exc.errors]
+                lines = [f"{_option(e['field'], names)}: {e['message']}" for e in exc.errors]
                 _fail("\n  ".join(lines) or exc.detail, exc, kwargs)
             except MerchantVoiceError as exc:
                 _fail(exc.detail, exc, kwargs)
@@ -47,6 +47,12 @@ def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def _option(field: str, names: Mapping[str, str]) -> str:
+    """``market_locales.1`` -> ``--markets`` where the command names its option so."""
+    head = field.split(".", 1)[0]
+    return names[head] if head in names else field
 
 
 def _fail(message: str, exc: MerchantVoiceError, kwargs: Mapping[str, Any]) -> None:

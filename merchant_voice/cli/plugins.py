@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import click
+from flask.cli import AppGroup
 
 from merchant_voice import accounts, plugin_state
 from merchant_voice.cli.output import emit, extension, handle_errors, json_option
 from merchant_voice.tenancy import TenantSession
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def plugins() -> None:
     """List plugins; enable, disable and configure them per merchant."""
 

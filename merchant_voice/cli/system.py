@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import click
+from flask.cli import AppGroup, with_appcontext
 import tomli_w
 from flask import current_app
 
@@ -15,7 +16,7 @@ from merchant_voice.config import redacted
 from merchant_voice.migrate import Migrations
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def config() -> None:
     """Inspect the configuration."""
 
@@ -36,7 +37,7 @@ def _migrations() -> Migrations:
     return Migrations(extension("db"), extension("plugins"))
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def db() -> None:
     """Database migrations: the host's and every loaded plugin's."""
 
@@ -100,6 +101,7 @@ def _wait_for_signal() -> None:
 
 
 @click.command()
+@with_appcontext
 @click.option("--threads", type=int, help="Worker threads (default: [jobs] workers).")
 def worker(threads: int | None) -> None:
     """Run background jobs until stopped (run several, on any machine, with Redis)."""
@@ -114,6 +116,7 @@ def worker(threads: int | None) -> None:
 
 
 @click.command()
+@with_appcontext
 @click.option("--bind", help="host:port (default: [server] bind).")
 def serve(bind: str | None) -> None:
     """Run the host: web server plus, by default, the job workers."""

@@ -1,0 +1,144 @@
+"""/api/v1: authentication, problem details, body limits, OpenAPI."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from merchant_voice import accounts
+from tests.conftest import Shop
+from tests.plugins.notes.models import Note
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(response: object, status: int) -> dict[str, object]:
+    assert response.status_code == status, response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert response.mimetype == PROBLEM  # type: ignore[attr-defined]
+    body: dict[str, object] = response.get_json()  # type: ignore[attr-defined]
+    assert body["status"] == status
+    assert str(body["type"]).startswith("urn:merchant-voice:problem:")
+    assert body["title"] and body["detail"]
+    return body
+
+
+def test_merchant_endpoint_returns_the_callers_merchant(client: FlaskClient, shop_a: Shop) -> None:
+    response = client.get("/api/v1/merchant", headers=shop_a.headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["slug"] == "shop-a"
+    assert body["default_locale"] == "de_DE"
+    assert body["market_locales"] == ["de_DE", "fr_FR"]
+    assert body["plugins"]["notes"] == {"version": "1.2.0", "enabled": True, "details": {"notes": 1}}
+
+
+def test_missing_malformed_bad_and_revoked_keys_get_401(
+    app: Flask, client: FlaskClient, shop_a: Shop
+) -> None:
+    cases = {
+        "missing": {},
+        "not bearer": {"Authorization": f"Basic {shop_a.key}"},
+        "malformed": {"Authorization": "Bearer nonsense"},
+        "wrong secret": {"Authorization": f"Bearer {shop_a.key[:-4]}AAAA"},
+        "unknown prefix": {"Authorization": "Bearer mvk_00000000_" + "A" * 43},
+    }
+    for case, headers in cases.items():
+        response = client.get("/api/v1/merchant", headers=headers)
+        body = _problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), case
+        assert shop_a.key not in str(body)
+    with app.extensions["db"].host_transaction() as session:
+        accounts.revoke_api_key(session, shop_a.key[:12])
+    body = _problem(client.get("/api/v1/merchant", headers=shop_a.headers), 401)
+    assert "revoked" in str(body["detail"])
+
+
+def test_malformed_json_gets_400_and_writes_nothing(
+    app: Flask, client: FlaskClient, shop_a: Shop
+) -> None:
+    response = client.post(
+        "/api/v1/notes", headers=shop_a.headers, data='{"text": "unterminated',
+        content_type="application/json",
+    )
+    assert "malformed JSON body" in str(_problem(response, 400)["detail"])
+    response = client.post(
+        "/api/v1/notes", headers=shop_a.headers, data=b"\xff\xfe", content_type="application/json"
+    )
+    _problem(response, 400)
+    response = client.post("/api/v1/notes", headers=shop_a.headers, data="text=x")
+    _problem(response, 415)
+    with app.extensions["db"].host_session() as session:
+        assert session.scalars(select(Note.text)).all() == ["Welcome, Shop-A!"]
+
+
+def test_invalid_fields_get_422_naming_each_field(client: FlaskClient, shop_a: Shop) -> None:
+    response = client.post(
+        "/api/v1/notes", headers=shop_a.headers, json={"text": "", "tags": "x", "colour": "red"}
+    )
+    body = _problem(response, 422)
+    fields = {error["field"] for error in body["errors"]}  # type: ignore[attr-defined]
+    assert fields == {"text", "tags", "colour"}
+
+
+def test_body_over_the_limit_gets_413(app: Flask, client: FlaskClient, shop_a: Shop) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = client.post(
+        "/api/v1/notes", headers=shop_a.headers, json={"text": "x" * (limit + 1)}
+    )
+    body = _problem(response, 413)
+    assert body["limit"] == limit
+
+
+def test_unknown_routes_and_methods_are_problems(client: FlaskClient, shop_a: Shop) -> None:
+    _problem(client.get("/api/v1/nothing-here", headers=shop_a.headers), 404)
+    response = client.patch("/api/v1/merchant", headers=shop_a.headers)
+    _problem(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+def test_plugin_settings_apply_per_merchant(app: Flask, client: FlaskClient, shop_a: Shop,
+                                            shop_b: Shop) -> None:
+    from merchant_voice import plugin_state
+
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        plugin_state.configure(app.extensions["plugins"], session, "notes", {"max_length": 5})
+        session.commit()
+    body = _problem(client.post("/api/v1/notes", headers=shop_a.headers, json={"text": "too long"}),
+                    422)
+    assert body["errors"] == [{"field": "text", "message": "at most 5 characters"}]
+    assert client.post("/api/v1/notes", headers=shop_b.headers, json={"text": "too long"}).status_code == 201
+
+
+def test_openapi_document_lists_host_and_plugin_operations(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.1")
+    assert spec["servers"] == [{"url": "/api/v1"}]
+    assert {"/merchant", "/jobs/{job_id}", "/notes", "/notes/{note_id}"} <= set(spec["paths"])
+    get_note = spec["paths"]["/notes/{note_id}"]["get"]
+    assert get_note["parameters"][0] == {
+        "name": "note_id", "in": "path", "required": True, "schema": {"type": "integer"},
+    }
+    assert get_note["responses"]["404"]["content"]["application/problem+json"]
+    post = spec["paths"]["/notes"]["post"]
+    body_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert body_ref == "#/components/schemas/NoteIn"
+    assert "NoteIn" in spec["components"]["schemas"] and "Problem" in spec["components"]["schemas"]
+    assert spec["paths"]["/merchant"]["get"]["security"] == [{"apiKey": []}]
+    refs = [
+        ref for path in spec["paths"].values() for op in path.values()
+        for ref in _refs(op)
+    ]
+    for ref in refs:
+        assert ref.removeprefix("#/components/schemas/") in spec["components"]["schemas"], ref
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if "$ref" in node else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
