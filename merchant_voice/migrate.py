@@ -75,8 +75,21 @@ class Migrations:
         with self.db.engine.connect() as connection:
             return sorted(ScriptDirectory.from_config(self.config(connection)).get_heads())
 
-    def pending(self) -> bool:
-        return self.current() != self.heads()
+    def pending(self) -> list[str]:
+        """Revisions not yet applied (a plugin branch's dependencies count as applied)."""
+        with self.db.engine.connect() as connection:
+            script = ScriptDirectory.from_config(self.config(connection))
+            current = MigrationContext.configure(connection).get_current_heads()
+        applied: set[str] = set()
+        stack = list(current)
+        while stack:
+            revision = script.get_revision(stack.pop())
+            if revision is None or revision.revision in applied:
+                continue
+            applied.add(revision.revision)
+            for parent in (revision.down_revision, revision.dependencies):
+                stack.extend([parent] if isinstance(parent, str) else parent or ())
+        return sorted({rev.revision for rev in script.walk_revisions()} - applied)
 
     def revision(self, message: str, plugin: str | None = None, autogenerate: bool = True) -> None:
         """Write a new revision: the host's, or ``plugin``'s (starting its branch if new)."""

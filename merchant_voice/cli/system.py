@@ -63,13 +63,13 @@ def downgrade(revision: str) -> None:
 def current(as_json: bool) -> None:
     """Show the applied revisions, and whether any are pending."""
     migrations = _migrations()
-    data = {"current": migrations.current(), "heads": migrations.heads()}
-    data["pending"] = data["current"] != data["heads"]  # type: ignore[assignment]
-    emit(data, as_json, lambda: "\n".join(
-        [f"current: {', '.join(data['current']) or 'base'}",  # type: ignore[arg-type]
-         f"heads:   {', '.join(data['heads'])}",  # type: ignore[arg-type]
-         "pending migrations: run `flask --app app db upgrade`" if data["pending"] else "up to date"]
-    ))
+    current, pending = migrations.current(), migrations.pending()
+    data = {"current": current, "heads": migrations.heads(), "pending": pending}
+    emit(data, as_json, lambda: "\n".join([
+        f"current: {', '.join(current) or 'base'}",
+        f"pending: {', '.join(pending)} (run `flask --app app db upgrade`)" if pending
+        else "up to date",
+    ]))
 
 
 @db.command("revision")

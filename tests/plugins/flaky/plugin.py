@@ -6,13 +6,16 @@ from typing import Any
 
 from merchant_voice.plugin_api import Plugin, hookimpl
 from merchant_voice.tenancy import TenantSession
+from models.plugin_setting import MerchantPlugin
 
 plugin = Plugin(name="flaky", version="0.1.0", host_api="~=1.0")
 
 
 @hookimpl
 def merchant_created(session: TenantSession) -> None:
-    raise RuntimeError("flaky cannot seed merchants")
+    session.add(MerchantPlugin(plugin="flaky", enabled=False, settings={}))
+    session.flush()
+    raise RuntimeError("flaky cannot seed merchants")  # its row above must be rolled back
 
 
 @hookimpl

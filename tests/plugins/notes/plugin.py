@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from merchant_voice.jobs import JobContext, JobRegistry
@@ -74,6 +75,7 @@ def register_jobs(registry: JobRegistry) -> None:
 
 
 @click.command("notes-count")
+@with_appcontext
 @click.argument("slug")
 def notes_count(slug: str) -> None:
     """Print merchant SLUG's number of notes."""

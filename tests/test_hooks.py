@@ -1,0 +1,80 @@
+"""One test per hook of merchant_voice.hookspecs, plus failure containment.
+
+tests/test_meta.py checks that every hook has its ``test_hook_<name>`` here.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from models import MerchantPlugin
+from tests.conftest import Shop, make_shop
+from tests.plugins.notes.models import Note
+
+
+def _note_texts(app: Flask, shop: Shop) -> list[str]:
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        return list(session.scalars(select(Note.text).order_by(Note.id)))
+
+
+def _failures(app: Flask, hook: str) -> list[str]:
+    return [f.plugin for f in app.extensions["plugins"].failures if f.hook == hook]
+
+
+def test_hook_startup(app: Flask) -> None:
+    assert app.extensions["notes.started"] is True
+
+
+def test_hook_register_jobs(app: Flask) -> None:
+    kinds = app.extensions["jobs"].registry.kinds()
+    assert {"notes.count", "notes.fail_once", "notes.always_fail", "notes.slow"} <= set(kinds)
+    assert app.extensions["jobs"].registry.get("notes.always_fail").max_attempts == 2
+
+
+def test_hook_register_commands(app: Flask, shop_a: Shop) -> None:
+    result = app.test_cli_runner().invoke(args=["notes-count", "shop-a"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "1"
+
+
+def test_hook_merchant_created(app: Flask) -> None:
+    shop = make_shop(app, "fresh", name="Fresh Goods")
+    assert _note_texts(app, shop) == ["Welcome, Fresh Goods!"]
+    # flaky raised after writing its own row: that write was rolled back, the rest kept.
+    assert "flaky" in _failures(app, "merchant_created")
+    with app.extensions["db"].host_session() as session:
+        assert session.scalars(select(MerchantPlugin.plugin)).all() == []
+
+
+def test_hook_merchant_details(app: Flask, client: FlaskClient, shop_a: Shop) -> None:
+    response = client.get("/api/v1/merchant", headers=shop_a.headers)
+    assert response.status_code == 200  # flaky raised; the request carried on
+    plugins = response.get_json()["plugins"]
+    assert plugins["notes"]["details"] == {"notes": 1}
+    assert plugins["flaky"]["details"] is None
+    assert "flaky" in _failures(app, "merchant_details")
+
+
+def test_hook_job_finished(app: Flask, shop_a: Shop) -> None:
+    jobs = app.extensions["jobs"]
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        job = jobs.enqueue(session, "notes.count")
+        session.commit()
+    jobs.run(job.id)  # the worker's own entry point, without waiting for a queue
+    assert _note_texts(app, shop_a)[-1] == "job notes.count succeeded"
+    assert "flaky" in _failures(app, "job_finished")
+
+
+def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> None:
+    from merchant_voice import plugin_state
+
+    manager = app.extensions["plugins"]
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        plugin_state.set_enabled(manager, session, "flaky", False)
+        session.commit()
+        before = len(manager.failures)
+        results = manager.call("merchant_details", session=session)
+    assert set(results) == {"notes"}
+    assert len(manager.failures) == before
