@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -170,9 +170,21 @@ def authenticate(session: Session, key: str) -> MerchantInfo:
         raise Unauthorized("invalid API key")
     if api_key.revoked_at is not None:
         raise Unauthorized(f"API key {api_key.prefix} was revoked")
-    now = utcnow()
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
-        api_key.last_used_at = now
     merchant = session.get(Merchant, api_key.merchant_id)
     assert merchant is not None  # the foreign key guarantees it
     return merchant.info()
+
+
+def touch_api_key(session: Session, key: str) -> None:
+    """Record that ``key`` was used, at most once per minute (its own, write-first transaction)."""
+    prefix = "_".join(key.split("_", 2)[:2])
+    now = utcnow()
+    session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.prefix == prefix,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -70,8 +70,12 @@ def redis_url() -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from new_database(request.param, request, tmp_path)
+
+
+def new_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database: a SQLite file, or a PostgreSQL database of its own."""
-    if request.param == "sqlite":
+    if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'merchant_voice.sqlite3'}"
         return
     admin: sa.Engine = request.getfixturevalue("postgres_admin")

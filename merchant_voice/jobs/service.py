@@ -219,12 +219,18 @@ class JobService:
             values.update(result=result, progress=1.0, error=None)
         else:
             values.update(error=error)
+        # Write first: on SQLite a transaction that reads before it writes can fail at once
+        # when another connection committed meanwhile; one that starts by writing waits its turn.
         with self.db.host_transaction() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.status.finished:
-                return
-            session.execute(update(Job).where(Job.id == job_id).values(**values))
-            merchant_id = job.merchant_id
+            merchant_id = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                .values(**values)
+                .returning(Job.merchant_id)
+                .execution_options(synchronize_session=False)
+            ).scalar()
+        if merchant_id is None:
+            return
         with self.db.tenant_session(self._merchant(merchant_id)) as tenant:
             finished = tenant.get(Job, job_id)
             self.plugins.call("job_finished", session=tenant, job=finished)

@@ -113,8 +113,10 @@ def _authenticate(plugin: str | None) -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
     db = current_app.extensions["db"]
-    with db.host_transaction() as session:
+    with db.host_session() as session:
         merchant = accounts.authenticate(session, token.strip())
+    with db.host_transaction() as session:
+        accounts.touch_api_key(session, token.strip())
     g.merchant = merchant
     if plugin is not None:
         manager = current_app.extensions["plugins"]
