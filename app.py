@@ -1,8 +1,8 @@
 """Merchant Voice host: the application factory and the CLI wiring.
 
-    flask --app app db upgrade      # create or update the database
-    flask --app app serve           # run the host
-    flask --app app --help          # every command
+flask --app app db upgrade      # create or update the database
+flask --app app serve           # run the host
+flask --app app --help          # every command
 """
 
 from __future__ import annotations

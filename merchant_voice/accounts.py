@@ -127,7 +127,9 @@ def create_user(session: Session, merchant: Merchant, email: str, password: str)
     email = email.lower()
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email!r} already exists")
-    user = User(merchant_id=merchant.id, email=email, password_hash=generate_password_hash(password))
+    user = User(
+        merchant_id=merchant.id, email=email, password_hash=generate_password_hash(password)
+    )
     session.add(user)
     session.flush()
     return user

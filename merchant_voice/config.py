@@ -103,7 +103,9 @@ class JobsSettings(Section):
     redis_url: Url = Field("redis://127.0.0.1:6379/0", description="Queue of the redis backend.")
     queue_name: str = Field("merchant-voice", min_length=1, description="Queue name.")
     max_attempts: int = Field(3, ge=1, description="Attempts before a job is marked failed.")
-    retry_delay_s: float = Field(5.0, ge=0, description="Delay before the first retry, doubled each time.")
+    retry_delay_s: float = Field(
+        5.0, ge=0, description="Delay before the first retry, doubled each time."
+    )
     heartbeat_s: float = Field(5.0, gt=0, description="How often a running job proves it is alive.")
     stale_after_s: float = Field(
         60.0, gt=0, description="A running job silent this long is retried (its worker died)."
@@ -235,14 +237,17 @@ def build_settings(
     _split_lists(merged)
     try:
         return Settings.model_validate(
-            {**merged, "source": source}, context={"environ": os.environ if environ is None else environ}
+            {**merged, "source": source},
+            context={"environ": os.environ if environ is None else environ},
         )
     except ValidationError as exc:
         lines = [_describe(error, source, env_origin) for error in exc.errors()]
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 
-def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read the config file (``path``, ``$MV_CONFIG`` or ``./config.toml``) plus overrides."""
     env = os.environ if environ is None else environ
     config_path = Path(path or env.get(CONFIG_ENV) or "config.toml")
@@ -261,7 +266,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data: secrets (SecretStr dumps masked) and URL passwords hidden."""
+    """The effective settings as plain data, secrets and URL passwords masked."""
     from sqlalchemy.engine import make_url
 
     data: dict[str, Any] = settings.model_dump(mode="json")

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from merchant_voice.jobs.registry import JobRegistry
-    from models.job import Job
     from merchant_voice.tenancy import TenantSession
+    from models.job import Job
 
 PROJECT_NAME = "merchant_voice"
 

@@ -45,7 +45,9 @@ class Migrations:
         self.db = db
         self.plugins = plugins
 
-    def config(self, connection: Any, plugin: str | None = None, all_tables: bool = False) -> Config:
+    def config(
+        self, connection: Any, plugin: str | None = None, all_tables: bool = False
+    ) -> Config:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.set_main_option("path_separator", "os")
@@ -53,8 +55,8 @@ class Migrations:
         config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
         config.attributes["connection"] = connection
         config.attributes["metadata"] = Base.metadata
-        config.attributes["include_table"] = None if all_tables else _table_filter(
-            self.plugins, plugin
+        config.attributes["include_table"] = (
+            None if all_tables else _table_filter(self.plugins, plugin)
         )
         return config
 
@@ -107,11 +109,14 @@ class Migrations:
                     options.update(head=f"{plugin}@head")
                 else:
                     host_heads = [
-                        rev.revision for rev in script.get_revisions("heads")
+                        rev.revision
+                        for rev in script.get_revisions("heads")
                         if Path(rev.path).parent == MIGRATIONS_DIR / "versions"
                     ]
                     options.update(
-                        head="base", branch_label=plugin, version_path=str(folder),
+                        head="base",
+                        branch_label=plugin,
+                        version_path=str(folder),
                         depends_on=host_heads or None,
                     )
             else:

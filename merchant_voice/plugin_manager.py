@@ -119,7 +119,9 @@ class PluginManager:
                 self.refused[candidate.name] = RefusedPlugin(
                     candidate.name, candidate.origin, exc.detail
                 )
-                log.error("plugin %s (%s) refused: %s", candidate.name, candidate.origin, exc.detail)
+                log.error(
+                    "plugin %s (%s) refused: %s", candidate.name, candidate.origin, exc.detail
+                )
 
     def _candidates(self) -> Iterator[_Candidate]:
         for package_name in self.settings.packages:
@@ -131,9 +133,7 @@ class PluginManager:
             for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
                 if info.ispkg and not info.name.startswith("_"):
                     module = f"{package_name}.{info.name}.plugin"
-                    yield _Candidate(
-                        info.name, f"built-in {module}", _importer(module)
-                    )
+                    yield _Candidate(info.name, f"built-in {module}", _importer(module))
         if self.settings.entry_points:
             for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 dist = f"{entry.dist.name} {entry.dist.version}" if entry.dist else "?"
@@ -165,7 +165,8 @@ class PluginManager:
             if declaration.models:
                 _import_path(declaration.models, package)
             foreign = sorted(
-                t for t in set(Base.metadata.tables) - tables_before
+                t
+                for t in set(Base.metadata.tables) - tables_before
                 if not t.startswith(f"{declaration.name}_")
             )
             if foreign:
@@ -180,9 +181,15 @@ class PluginManager:
             raise
         root = Path(inspect.getfile(module)).parent
         self.plugins[declaration.name] = LoadedPlugin(
-            declaration, module, candidate.origin, PluginResources(declaration.name, root), blueprint
+            declaration,
+            module,
+            candidate.origin,
+            PluginResources(declaration.name, root),
+            blueprint,
         )
-        log.info("plugin %s %s loaded (%s)", declaration.name, declaration.version, candidate.origin)
+        log.info(
+            "plugin %s %s loaded (%s)", declaration.name, declaration.version, candidate.origin
+        )
 
     # -- lookup ----------------------------------------------------------------
 
@@ -192,14 +199,18 @@ class PluginManager:
         except KeyError:
             known = ", ".join(sorted(self.plugins)) or "none"
             why = self.refused[name].reason if name in self.refused else None
-            detail = f"plugin {name!r} is refused: {why}" if why else (
-                f"no plugin named {name!r} is loaded (loaded: {known})"
+            detail = (
+                f"plugin {name!r} is refused: {why}"
+                if why
+                else (f"no plugin named {name!r} is loaded (loaded: {known})")
             )
             raise UnknownPlugin(detail) from None
 
     def migration_dirs(self) -> list[Path]:
         """Alembic version folders of every loaded plugin that ships migrations."""
-        return [p.resources.migrations_dir for p in self.plugins.values() if p.resources.migrations_dir]
+        return [
+            p.resources.migrations_dir for p in self.plugins.values() if p.resources.migrations_dir
+        ]
 
     # -- hooks -----------------------------------------------------------------
 
@@ -235,7 +246,9 @@ class PluginManager:
                 else:
                     result = impl.function(**arguments)
             except Exception as exc:
-                self.failures.append(HookFailure(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}"))
+                self.failures.append(
+                    HookFailure(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}")
+                )
                 log.exception("plugin %s failed in hook %s", impl.plugin_name, hook)
                 continue
             if result is not None:
@@ -275,7 +288,9 @@ def _check_declaration(declaration: Plugin, expected_name: str) -> None:
 def _import_path(path: str, package: str) -> Any:
     module_name, _, attribute = path.partition(":")
     try:
-        module = importlib.import_module(module_name, package if module_name.startswith(".") else None)
+        module = importlib.import_module(
+            module_name, package if module_name.startswith(".") else None
+        )
         return getattr(module, attribute) if attribute else module
     except Exception as exc:
         raise PluginRefused(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from exc

@@ -1,9 +1,9 @@
 """A plugin's files, found by convention in its folder.
 
-    <plugin>/migrations/versions/   Alembic revisions (branch label = plugin name)
-    <plugin>/templates/             Jinja2 templates of its blueprint
-    <plugin>/prompts/               Jinja2 prompt templates for the chat engine
-    <plugin>/translations/<locale>/LC_MESSAGES/messages.po   Babel catalogs
+<plugin>/migrations/versions/   Alembic revisions (branch label = plugin name)
+<plugin>/templates/             Jinja2 templates of its blueprint
+<plugin>/prompts/               Jinja2 prompt templates for the chat engine
+<plugin>/translations/<locale>/LC_MESSAGES/messages.po   Babel catalogs
 """
 
 from __future__ import annotations

@@ -33,9 +33,9 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.elements import ClauseElement, ColumnClause, TextClause
 from sqlalchemy.sql.selectable import TableClause
-from sqlalchemy.sql.dml import Insert, Update
 from sqlalchemy.sql.visitors import iterate
 
 from merchant_voice.errors import TenancyViolation
@@ -116,7 +116,9 @@ def _check_statement(statement: Any, allowed: frozenset[str]) -> None:
         if isinstance(element, TextClause) or (
             isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
         ):
-            raise TenancyViolation("raw SQL fragments are not available in a merchant-scoped session")
+            raise TenancyViolation(
+                "raw SQL fragments are not available in a merchant-scoped session"
+            )
         if isinstance(element, TableClause) and element.name not in allowed:
             raise TenancyViolation(f"table {element.name!r} is not merchant-owned data")
     if getattr(statement, "_post_values_clause", None) is not None:
@@ -144,7 +146,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
 
 def _stamp_insert(statement: Insert, parameters: Any, merchant_id: int) -> Any:
     """ORM bulk INSERT: rows must come as parameters; each is stamped with the merchant."""
-    if statement._values or statement._multi_values:  # type: ignore[attr-defined]
+    if statement._values or statement._multi_values:
         raise TenancyViolation(
             "INSERT ... VALUES is not available in a merchant-scoped session;"
             " use session.add() or session.execute(insert(Model), rows)"

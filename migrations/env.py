@@ -12,7 +12,9 @@ from alembic import context
 
 config = context.config
 if context.is_offline_mode():
-    raise RuntimeError("offline (--sql) migrations are not supported; run `flask --app app db upgrade`")
+    raise RuntimeError(
+        "offline (--sql) migrations are not supported; run `flask --app app db upgrade`"
+    )
 
 include_table = config.attributes.get("include_table")
 
@@ -23,7 +25,9 @@ def _include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return True
 
 
-def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     table = obj if type_ == "table" else getattr(obj, "table", None)
     if include_table is not None and table is not None:
         return bool(include_table(table.name))

@@ -35,7 +35,9 @@ class Job(MerchantOwned, Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_id)
     kind: Mapped[str] = mapped_column(String(100))
     status: Mapped[JobStatus] = mapped_column(
-        Enum(JobStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        Enum(
+            JobStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]
+        ),
         default=JobStatus.QUEUED,
         index=True,
     )

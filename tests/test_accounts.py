@@ -24,9 +24,23 @@ def run(app: Flask, *args: str, input: str | None = None) -> tuple[int, str]:
 
 
 def test_merchants_create_and_list(app: Flask) -> None:
-    code, out = run(app, "merchants", "create", "acme", "--name", "Acme", "--locale", "de-at",
-                    "--markets", "fr_FR,en_GB", "--currency", "eur", "--timezone", "Europe/Vienna",
-                    "--json")
+    code, out = run(
+        app,
+        "merchants",
+        "create",
+        "acme",
+        "--name",
+        "Acme",
+        "--locale",
+        "de-at",
+        "--markets",
+        "fr_FR,en_GB",
+        "--currency",
+        "eur",
+        "--timezone",
+        "Europe/Vienna",
+        "--json",
+    )
     assert code == 0, out
     created = json.loads(out)
     assert created["slug"] == "acme"
@@ -47,7 +61,10 @@ def test_merchants_create_and_list(app: Flask) -> None:
         (["ok", "--name", "X", "--locale", "xx_YY"], "--locale: 'xx_YY' is not a known locale"),
         (["ok", "--name", "X", "--markets", "de_DE,zz"], "--markets: 'zz' is not a known locale"),
         (["ok", "--name", "X", "--currency", "EURO"], "--currency: 'EURO' is not an ISO 4217"),
-        (["ok", "--name", "X", "--timezone", "Mars/Base"], "--timezone: 'Mars/Base' is not a known"),
+        (
+            ["ok", "--name", "X", "--timezone", "Mars/Base"],
+            "--timezone: 'Mars/Base' is not a known",
+        ),
         (["ok", "--name", ""], "--name: String should have at least 1 character"),
     ],
 )
@@ -82,15 +99,25 @@ def test_api_keys_are_shown_once_and_stored_hashed(app: Flask) -> None:
     code, out = run(app, "apikeys", "revoke", prefix, "--json")
     assert code == 0 and json.loads(out)["revoked_at"]
     assert run(app, "apikeys", "revoke", "mvk_00000000")[0] == 1
-    assert run(app, "apikeys", "create", "nobody")[1].strip() == "Error: no merchant with slug 'nobody'"
+    assert (
+        run(app, "apikeys", "create", "nobody")[1].strip()
+        == "Error: no merchant with slug 'nobody'"
+    )
 
 
 def test_users_get_hashed_passwords(app: Flask) -> None:
     run(app, "merchants", "create", "acme", "--name", "Acme")
-    code, out = run(app, "users", "create", "acme", "Ann@Example.com", "--json",
-                    input="correct horse battery\ncorrect horse battery\n")
+    code, out = run(
+        app,
+        "users",
+        "create",
+        "acme",
+        "Ann@Example.com",
+        "--json",
+        input="correct horse battery\ncorrect horse battery\n",
+    )
     assert code == 0, out
-    assert json.loads(out[out.index("{"):])["email"] == "ann@example.com"
+    assert json.loads(out[out.index("{") :])["email"] == "ann@example.com"
     with app.extensions["db"].host_session() as session:
         user = session.scalars(select(User)).one()
         assert "correct horse" not in user.password_hash
@@ -99,5 +126,7 @@ def test_users_get_hashed_passwords(app: Flask) -> None:
     assert code == 1
     assert "EMAIL: 'not-an-email' is not an e-mail address" in out
     assert "--password: must be at least 10 characters" in out
-    code, out = run(app, "users", "create", "acme", "ann@example.com", "--password", "long enough pw")
+    code, out = run(
+        app, "users", "create", "acme", "ann@example.com", "--password", "long enough pw"
+    )
     assert code == 1 and "already exists" in out

@@ -30,7 +30,11 @@ def test_merchant_endpoint_returns_the_callers_merchant(client: FlaskClient, sho
     assert body["slug"] == "shop-a"
     assert body["default_locale"] == "de_DE"
     assert body["market_locales"] == ["de_DE", "fr_FR"]
-    assert body["plugins"]["notes"] == {"version": "1.2.0", "enabled": True, "details": {"notes": 1}}
+    assert body["plugins"]["notes"] == {
+        "version": "1.2.0",
+        "enabled": True,
+        "details": {"notes": 1},
+    }
 
 
 def test_missing_malformed_bad_and_revoked_keys_get_401(
@@ -58,7 +62,9 @@ def test_malformed_json_gets_400_and_writes_nothing(
     app: Flask, client: FlaskClient, shop_a: Shop
 ) -> None:
     response = client.post(
-        "/api/v1/notes", headers=shop_a.headers, data='{"text": "unterminated',
+        "/api/v1/notes",
+        headers=shop_a.headers,
+        data='{"text": "unterminated',
         content_type="application/json",
     )
     assert "malformed JSON body" in str(_problem(response, 400)["detail"])
@@ -97,17 +103,22 @@ def test_unknown_routes_and_methods_are_problems(client: FlaskClient, shop_a: Sh
     assert "GET" in response.headers["Allow"]
 
 
-def test_plugin_settings_apply_per_merchant(app: Flask, client: FlaskClient, shop_a: Shop,
-                                            shop_b: Shop) -> None:
+def test_plugin_settings_apply_per_merchant(
+    app: Flask, client: FlaskClient, shop_a: Shop, shop_b: Shop
+) -> None:
     from merchant_voice import plugin_state
 
     with app.extensions["db"].tenant_session(shop_a.merchant) as session:
         plugin_state.configure(app.extensions["plugins"], session, "notes", {"max_length": 5})
         session.commit()
-    body = _problem(client.post("/api/v1/notes", headers=shop_a.headers, json={"text": "too long"}),
-                    422)
+    body = _problem(
+        client.post("/api/v1/notes", headers=shop_a.headers, json={"text": "too long"}), 422
+    )
     assert body["errors"] == [{"field": "text", "message": "at most 5 characters"}]
-    assert client.post("/api/v1/notes", headers=shop_b.headers, json={"text": "too long"}).status_code == 201
+    assert (
+        client.post("/api/v1/notes", headers=shop_b.headers, json={"text": "too long"}).status_code
+        == 201
+    )
 
 
 def test_openapi_document_lists_host_and_plugin_operations(client: FlaskClient) -> None:
@@ -119,7 +130,10 @@ def test_openapi_document_lists_host_and_plugin_operations(client: FlaskClient) 
     assert {"/merchant", "/jobs/{job_id}", "/notes", "/notes/{note_id}"} <= set(spec["paths"])
     get_note = spec["paths"]["/notes/{note_id}"]["get"]
     assert get_note["parameters"][0] == {
-        "name": "note_id", "in": "path", "required": True, "schema": {"type": "integer"},
+        "name": "note_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
     }
     assert get_note["responses"]["404"]["content"]["application/problem+json"]
     post = spec["paths"]["/notes"]["post"]
@@ -127,10 +141,7 @@ def test_openapi_document_lists_host_and_plugin_operations(client: FlaskClient) 
     assert body_ref == "#/components/schemas/NoteIn"
     assert "NoteIn" in spec["components"]["schemas"] and "Problem" in spec["components"]["schemas"]
     assert spec["paths"]["/merchant"]["get"]["security"] == [{"apiKey": []}]
-    refs = [
-        ref for path in spec["paths"].values() for op in path.values()
-        for ref in _refs(op)
-    ]
+    refs = [ref for path in spec["paths"].values() for op in path.values() for ref in _refs(op)]
     for ref in refs:
         assert ref.removeprefix("#/components/schemas/") in spec["components"]["schemas"], ref
 

@@ -38,11 +38,20 @@ def test_no_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ("text", "expected"),
     [
         ("[database]\nurll = 'x'\n", "config.toml: database.urll: unknown key"),
-        ("[jobs]\nworkers = 'many'\n", "config.toml: jobs.workers: Input should be a valid integer"),
-        ("[jobs]\nbackend = 'kafka'\n", "config.toml: jobs.backend: Input should be 'embedded' or 'redis'"),
+        (
+            "[jobs]\nworkers = 'many'\n",
+            "config.toml: jobs.workers: Input should be a valid integer",
+        ),
+        (
+            "[jobs]\nbackend = 'kafka'\n",
+            "config.toml: jobs.backend: Input should be 'embedded' or 'redis'",
+        ),
         ("[nonsense]\nx = 1\n", "config.toml: nonsense: unknown key"),
         ("[database\nurl = 1\n", "config.toml: not valid TOML: Expected ']'"),
-        ("[host]\nmax_body_bytes = -1\n", "config.toml: host.max_body_bytes: Input should be greater than 0"),
+        (
+            "[host]\nmax_body_bytes = -1\n",
+            "config.toml: host.max_body_bytes: Input should be greater than 0",
+        ),
     ],
 )
 def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
@@ -71,7 +80,9 @@ def test_environment_overrides_single_settings(tmp_path: Path) -> None:
     assert settings.jobs.workers == 4
     assert settings.plugins.disabled == ["notes", "flaky"]
     assert settings.logging.level == "DEBUG"
-    with pytest.raises(ConfigError, match=r"MV_JOBS_WORKERS \(sets jobs.workers\): Input should be"):
+    with pytest.raises(
+        ConfigError, match=r"MV_JOBS_WORKERS \(sets jobs.workers\): Input should be"
+    ):
         load_settings(path, environ={"MV_JOBS_WORKERS": "lots"})
 
 
@@ -85,7 +96,7 @@ def test_secrets_may_be_environment_references(tmp_path: Path) -> None:
     assert settings.host.secret_key is not None
     assert settings.host.secret_key.get_secret_value() == "s3cret-value"
     assert settings.database.url == "postgresql://u:pw@db/x"
-    with pytest.raises(ConfigError, match="host.secret_key: .*SHOP_SECRET.* is not set"):
+    with pytest.raises(ConfigError, match=r"host\.secret_key: .*SHOP_SECRET.* is not set"):
         load_settings(path, environ={"SHOP_DB": "sqlite://"})
 
 
@@ -118,8 +129,11 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path: Path) -> None:
     path = _write(tmp_path, "[jobs]\nworkers = 'x'\n")
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "config", "show"],
-        cwd=ROOT, env={"MV_CONFIG": str(path), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={"MV_CONFIG": str(path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert f"{path}: jobs.workers: Input should be a valid integer" in result.stderr

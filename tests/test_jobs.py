@@ -109,7 +109,7 @@ def test_a_rolled_back_request_leaves_no_job(app: Flask, shop_a: Shop) -> None:
 
 def test_bad_jobs_are_refused(app: Flask, shop_a: Shop) -> None:
     with app.extensions["db"].tenant_session(shop_a.merchant) as session:
-        with pytest.raises(UnknownJobKind, match="no job kind 'notes.nope'"):
+        with pytest.raises(UnknownJobKind, match=r"no job kind 'notes\.nope'"):
             app.extensions["jobs"].enqueue(session, "notes.nope")
         with pytest.raises(ValidationFailed, match="payload"):
             app.extensions["jobs"].enqueue(session, "notes.count", {"when": object()})
@@ -121,8 +121,12 @@ def test_lost_delivery_is_recovered(app: Flask, shop_a: Shop) -> None:
     from merchant_voice.db import utcnow
 
     with app.extensions["db"].host_transaction() as session:
-        lost = Job(kind="notes.count", merchant_id=shop_a.id, max_attempts=3,
-                   run_after=utcnow() - timedelta(minutes=5))
+        lost = Job(
+            kind="notes.count",
+            merchant_id=shop_a.id,
+            max_attempts=3,
+            run_after=utcnow() - timedelta(minutes=5),
+        )
         session.add(lost)
     app.extensions["jobs"].start_workers()
     assert wait_finished(app, lost.id).status is JobStatus.SUCCEEDED
@@ -134,7 +138,10 @@ def _worker(config: dict[str, Any], tmp_path: Path, name: str) -> subprocess.Pop
     log = (tmp_path / f"{name}.log").open("wb")
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", "2"],
-        cwd=ROOT, env={**os.environ, "MV_CONFIG": str(path)}, stdout=log, stderr=log,
+        cwd=ROOT,
+        env={**os.environ, "MV_CONFIG": str(path)},
+        stdout=log,
+        stderr=log,
     )
 
 
@@ -152,7 +159,9 @@ def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def test_jobs_survive_a_crashed_worker(
-    make_app: Callable[..., Flask], database_url: str, tmp_path: Path,
+    make_app: Callable[..., Flask],
+    database_url: str,
+    tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     sections = {"jobs": {"stale_after_s": 2.0, "heartbeat_s": 0.5}}
@@ -174,11 +183,15 @@ def test_jobs_survive_a_crashed_worker(
 
 @pytest.mark.redis
 @pytest.mark.parametrize(
-    "database_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
     indirect=True,
 )
 def test_redis_workers_on_other_processes_run_the_jobs(
-    make_app: Callable[..., Flask], database_url: str, redis_url: str, tmp_path: Path,
+    make_app: Callable[..., Flask],
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
     workers: list[subprocess.Popen[bytes]],
 ) -> None:
     queue = f"mv-test-{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,8 @@ SPEC_MARK = f"{hookspecs.PROJECT_NAME}_spec"
 
 def _hooks() -> list[str]:
     return sorted(
-        name for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
+        name
+        for name, function in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(function, SPEC_MARK)
     )
 

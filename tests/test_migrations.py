@@ -28,8 +28,15 @@ def test_upgrade_applies_host_and_plugin_branches(
     assert result.exit_code == 0, result.output
     assert migrations.pending() == []
     assert migrations.heads() == ["0001_host", "notes_0001"]
-    assert {"merchants", "api_keys", "users", "jobs", "merchant_plugins",
-            "notes_notes", "notes_tags"} <= _tables(app)
+    assert {
+        "merchants",
+        "api_keys",
+        "users",
+        "jobs",
+        "merchant_plugins",
+        "notes_notes",
+        "notes_tags",
+    } <= _tables(app)
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:

@@ -31,9 +31,7 @@ def _install(site: Path, dist: str, entry: str, module: str, code: str) -> None:
     info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        f"[merchant_voice.plugins]\n{entry} = {module}.plugin\n"
-    )
+    (info / "entry_points.txt").write_text(f"[merchant_voice.plugins]\n{entry} = {module}.plugin\n")
 
 
 def test_builtins_load_and_bad_ones_are_refused_with_reasons(app: Flask) -> None:
@@ -42,9 +40,7 @@ def test_builtins_load_and_bad_ones_are_refused_with_reasons(app: Flask) -> None
     assert manager.plugins["notes"].origin == "built-in tests.plugins.notes.plugin"
     assert "ModuleNotFoundError" in manager.refused["broken"].reason
     # Refused before its models were imported (that module raises on import).
-    assert manager.refused["future"].reason == (
-        "needs host API >=2.0, but this host provides 1.0"
-    )
+    assert manager.refused["future"].reason == ("needs host API >=2.0, but this host provides 1.0")
 
 
 def test_plugins_list_shows_version_and_status(app: Flask) -> None:
@@ -58,12 +54,19 @@ def test_plugins_list_shows_version_and_status(app: Flask) -> None:
 
 
 def test_external_plugins_load_through_entry_points(
-    make_app: Callable[..., Flask], database_url: str, tmp_path: Path,
+    make_app: Callable[..., Flask],
+    database_url: str,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     site = tmp_path / "site"
     tag = uuid.uuid4().hex[:8]  # fresh module names: each run must import them anew
-    _install(site, "mv-hello", "hello", f"mv_hello_{tag}", """
+    _install(
+        site,
+        "mv-hello",
+        "hello",
+        f"mv_hello_{tag}",
+        """
         from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
 
         class Settings(PluginSettings):
@@ -74,31 +77,52 @@ def test_external_plugins_load_through_entry_points(
         @hookimpl
         def merchant_details(session):
             return {"word": plugin.merchant_settings(session).word}
-    """)
-    _install(site, "mv-misnamed", "wrongname", f"mv_misnamed_{tag}", """
+    """,
+    )
+    _install(
+        site,
+        "mv-misnamed",
+        "wrongname",
+        f"mv_misnamed_{tag}",
+        """
         from merchant_voice.plugin_api import Plugin
         plugin = Plugin(name="other", version="1.0", host_api=">=1.0")
-    """)
-    _install(site, "mv-badhook", "badhook", f"mv_badhook_{tag}", """
+    """,
+    )
+    _install(
+        site,
+        "mv-badhook",
+        "badhook",
+        f"mv_badhook_{tag}",
+        """
         from merchant_voice.plugin_api import Plugin, hookimpl
         plugin = Plugin(name="badhook", version="1.0", host_api=">=1.0")
 
         @hookimpl
         def no_such_hook():
             pass
-    """)
-    _install(site, "mv-badtable", "badtable", f"mv_badtable_{tag}", """
+    """,
+    )
+    _install(
+        site,
+        "mv-badtable",
+        "badtable",
+        f"mv_badtable_{tag}",
+        """
         from merchant_voice.plugin_api import Plugin
         plugin = Plugin(name="badtable", version="1.0", host_api=">=1.0", models=".models")
-    """)
-    (site / f"mv_badtable_{tag}" / "models.py").write_text(textwrap.dedent("""
+    """,
+    )
+    (site / f"mv_badtable_{tag}" / "models.py").write_text(
+        textwrap.dedent("""
         from sqlalchemy.orm import Mapped, mapped_column
         from merchant_voice.db import Base
 
         class Stray(Base):
             __tablename__ = "stray_things"
             id: Mapped[int] = mapped_column(primary_key=True)
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(site))
     app = make_app(database_url, plugins={"entry_points": True})
     manager = app.extensions["plugins"]
@@ -124,12 +148,13 @@ def test_host_can_disable_a_plugin_entirely(
 ) -> None:
     app = make_app(database_url, plugins={"disabled": ["flaky"]})
     assert "flaky" not in app.extensions["plugins"].plugins
-    code, out = _cli(app, "plugins", "list")
+    _code, out = _cli(app, "plugins", "list")
     assert "flaky" in out and "disabled on this host" in out
 
 
-def test_enable_and_disable_per_merchant(app: Flask, client: FlaskClient, shop_a: Shop,
-                                         shop_b: Shop) -> None:
+def test_enable_and_disable_per_merchant(
+    app: Flask, client: FlaskClient, shop_a: Shop, shop_b: Shop
+) -> None:
     assert client.get("/api/v1/notes", headers=shop_a.headers).status_code == 200
     code, out = _cli(app, "plugins", "disable", "shop-a", "notes", "--json")
     assert code == 0 and json.loads(out)["enabled"] is False
@@ -145,11 +170,14 @@ def test_enable_and_disable_per_merchant(app: Flask, client: FlaskClient, shop_a
 
 
 def test_configure_validates_against_the_schema(app: Flask, shop_a: Shop) -> None:
-    code, out = _cli(app, "plugins", "configure", "shop-a", "notes", "max_length=50",
-                     "greeting=Moin", "--json")
+    code, out = _cli(
+        app, "plugins", "configure", "shop-a", "notes", "max_length=50", "greeting=Moin", "--json"
+    )
     assert code == 0, out
     assert json.loads(out)["settings"] == {
-        "max_length": 50, "greeting": "Moin", "welcome_note": True,
+        "max_length": 50,
+        "greeting": "Moin",
+        "welcome_note": True,
     }
     for args, message in [
         (["max_length=lots"], "max_length: Input should be a valid integer"),
@@ -170,8 +198,9 @@ def test_configure_validates_against_the_schema(app: Flask, shop_a: Shop) -> Non
     assert notes["settings"]["greeting"] == "Moin" and notes["enabled"] is True
 
 
-def test_templates_prompts_and_translations(app: Flask, client: FlaskClient, shop_a: Shop,
-                                            shop_b: Shop) -> None:
+def test_templates_prompts_and_translations(
+    app: Flask, client: FlaskClient, shop_a: Shop, shop_b: Shop
+) -> None:
     german = client.get("/api/v1/notes/summary", headers=shop_a.headers).get_json()
     assert german["html"].strip() == "<p>Shop-A has 1 notes.</p>"
     assert german["prompt"] == "Summarize the 1 notes of Shop-A in one sentence.\n"

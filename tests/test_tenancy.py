@@ -132,8 +132,18 @@ def test_moving_a_row_to_another_merchant_is_refused(
         lambda s: s.scalars(select(Note.text).where(text("1 = 1"))),
         lambda s: s.connection(),
     ],
-    ids=["text", "core-table", "table-clause", "host-model", "host-get", "api-keys",
-         "from-statement", "literal-column", "text-where", "connection"],
+    ids=[
+        "text",
+        "core-table",
+        "table-clause",
+        "host-model",
+        "host-get",
+        "api-keys",
+        "from-statement",
+        "literal-column",
+        "text-where",
+        "connection",
+    ],
 )
 def test_raw_sql_and_host_tables_are_refused(
     scoped: TenantSession, ids: dict[str, list[int]], attempt: Callable[[TenantSession], Any]

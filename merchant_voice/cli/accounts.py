@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -13,7 +14,7 @@ from merchant_voice.cli.output import emit, extension, handle_errors, json_optio
 from models import ApiKey, Merchant
 
 
-def _merchant_data(merchant: Merchant) -> dict[str, object]:
+def _merchant_data(merchant: Merchant) -> dict[str, Any]:
     return {
         "id": merchant.id,
         "slug": merchant.slug,
@@ -33,24 +34,46 @@ def merchants() -> None:
 @merchants.command("create")
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name.")
-@click.option("--locale", "default_locale", default="en_US", show_default=True,
-              help="Default locale, e.g. de_DE.")
+@click.option(
+    "--locale",
+    "default_locale",
+    default="en_US",
+    show_default=True,
+    help="Default locale, e.g. de_DE.",
+)
 @click.option("--markets", default="", help="Market locales, comma-separated: de_DE,fr_FR.")
 @click.option("--currency", default="USD", show_default=True, help="ISO 4217 code.")
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
 @json_option
-@handle_errors({"default_locale": "--locale", "market_locales": "--markets", "slug": "SLUG",
-                "name": "--name", "currency": "--currency", "timezone": "--timezone"})
+@handle_errors(
+    {
+        "default_locale": "--locale",
+        "market_locales": "--markets",
+        "slug": "SLUG",
+        "name": "--name",
+        "currency": "--currency",
+        "timezone": "--timezone",
+    }
+)
 def create_merchant(
-    slug: str, name: str, default_locale: str, markets: str, currency: str, timezone: str,
+    slug: str,
+    name: str,
+    default_locale: str,
+    markets: str,
+    currency: str,
+    timezone: str,
     as_json: bool,
 ) -> None:
     """Create the merchant SLUG."""
     merchant = accounts.onboard_merchant(
-        extension("db"), extension("plugins"), slug=slug, name=name,
+        extension("db"),
+        extension("plugins"),
+        slug=slug,
+        name=name,
         default_locale=default_locale,
         market_locales=[m.strip() for m in markets.split(",") if m.strip()],
-        currency=currency, timezone=timezone,
+        currency=currency,
+        timezone=timezone,
     )
     data = asdict(merchant)
     emit(data, as_json, f"Created merchant {slug} (id {data['id']}).")
@@ -61,11 +84,21 @@ def create_merchant(
 def list_merchants(as_json: bool) -> None:
     """List every merchant."""
     with extension("db").host_session() as session:
-        rows = [_merchant_data(m) for m in session.scalars(select(Merchant).order_by(Merchant.slug))]
-    emit(rows, as_json, lambda: "\n".join(
-        f"{m['slug']:<24} {m['name']:<30} {m['default_locale']:<8} {','.join(m['market_locales'])}"
-        for m in rows
-    ) or "No merchants yet.")
+        rows = [
+            _merchant_data(m) for m in session.scalars(select(Merchant).order_by(Merchant.slug))
+        ]
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"{m['slug']:<24} {m['name']:<30} {m['default_locale']:<8} "
+                + ",".join(m["market_locales"])
+                for m in rows
+            )
+            or "No merchants yet."
+        ),
+    )
 
 
 @click.group(cls=AppGroup)
@@ -84,7 +117,9 @@ def create_key(slug: str, label: str, as_json: bool) -> None:
         merchant = accounts.merchant_by_slug(session, slug)
         api_key, key = accounts.create_api_key(session, merchant, label)
         data = {"merchant": slug, "prefix": api_key.prefix, "key": key, "label": label}
-    emit(data, as_json, f"{key}\n(prefix {api_key.prefix}; store the key now: it is not shown again)")
+    emit(
+        data, as_json, f"{key}\n(prefix {api_key.prefix}; store the key now: it is not shown again)"
+    )
 
 
 @apikeys.command("revoke")
@@ -111,13 +146,26 @@ def list_keys(slug: str, as_json: bool) -> None:
             select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.created_at)
         ).all()
         rows = [
-            {"prefix": k.prefix, "label": k.label, "created_at": k.created_at,
-             "last_used_at": k.last_used_at, "revoked_at": k.revoked_at}
+            {
+                "prefix": k.prefix,
+                "label": k.label,
+                "created_at": k.created_at,
+                "last_used_at": k.last_used_at,
+                "revoked_at": k.revoked_at,
+            }
             for k in keys
         ]
-    emit(rows, as_json, lambda: "\n".join(
-        f"{r['prefix']}  {'revoked' if r['revoked_at'] else 'active ':<7}  {r['label']}" for r in rows
-    ) or "No API keys.")
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"{r['prefix']}  {'revoked' if r['revoked_at'] else 'active ':<7}  {r['label']}"
+                for r in rows
+            )
+            or "No API keys."
+        ),
+    )
 
 
 @click.group(cls=AppGroup)
@@ -128,8 +176,13 @@ def users() -> None:
 @users.command("create")
 @click.argument("slug")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="At least 10 characters; asked for when not given.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 10 characters; asked for when not given.",
+)
 @json_option
 @handle_errors({"email": "EMAIL", "password": "--password"})
 def create_user(slug: str, email: str, password: str, as_json: bool) -> None:

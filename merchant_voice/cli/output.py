@@ -52,7 +52,7 @@ def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
 def _option(field: str, names: Mapping[str, str]) -> str:
     """``market_locales.1`` -> ``--markets`` where the command names its option so."""
     head = field.split(".", 1)[0]
-    return names[head] if head in names else field
+    return names.get(head, field)
 
 
 def _fail(message: str, exc: MerchantVoiceError, kwargs: Mapping[str, Any]) -> None:

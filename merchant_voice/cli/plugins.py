@@ -24,16 +24,30 @@ def list_plugins(as_json: bool) -> None:
     """Every plugin found, its version and status (loaded, refused, disabled)."""
     manager = extension("plugins")
     rows: list[dict[str, Any]] = [
-        {"name": p.name, "version": p.version, "status": "loaded", "origin": p.origin,
-         "host_api": p.declaration.host_api, "description": p.declaration.description}
+        {
+            "name": p.name,
+            "version": p.version,
+            "status": "loaded",
+            "origin": p.origin,
+            "host_api": p.declaration.host_api,
+            "description": p.declaration.description,
+        }
         for p in manager.plugins.values()
     ]
     rows += [
-        {"name": r.name, "version": None, "status": "refused", "origin": r.origin, "reason": r.reason}
+        {
+            "name": r.name,
+            "version": None,
+            "status": "refused",
+            "origin": r.origin,
+            "reason": r.reason,
+        }
         for r in manager.refused.values()
     ]
-    rows += [{"name": name, "version": None, "status": "disabled on this host"}
-             for name in manager.disabled]
+    rows += [
+        {"name": name, "version": None, "status": "disabled on this host"}
+        for name in manager.disabled
+    ]
     rows.sort(key=lambda row: row["name"])
 
     def text() -> str:
@@ -60,8 +74,11 @@ def _set_enabled(slug: str, plugin: str, enabled: bool, as_json: bool) -> None:
         plugin_state.set_enabled(manager, session, plugin, enabled)
         session.commit()
     word = "Enabled" if enabled else "Disabled"
-    emit({"merchant": slug, "plugin": plugin, "enabled": enabled}, as_json,
-         f"{word} {plugin} for {slug}.")
+    emit(
+        {"merchant": slug, "plugin": plugin, "enabled": enabled},
+        as_json,
+        f"{word} {plugin} for {slug}.",
+    )
 
 
 @plugins.command("enable")
@@ -108,8 +125,11 @@ def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) 
         validated = plugin_state.configure(manager, session, plugin, values)
         session.commit()
     data = validated.model_dump(mode="json")
-    emit({"merchant": slug, "plugin": plugin, "settings": data}, as_json,
-         "\n".join(f"{key} = {json.dumps(value)}" for key, value in data.items()))
+    emit(
+        {"merchant": slug, "plugin": plugin, "settings": data},
+        as_json,
+        "\n".join(f"{key} = {json.dumps(value)}" for key, value in data.items()),
+    )
 
 
 @plugins.command("show")
@@ -121,7 +141,15 @@ def show(slug: str, as_json: bool) -> None:
     manager = extension("plugins")
     with _tenant(slug) as session:
         rows = plugin_state.describe(manager, session)
-    emit(rows, as_json, lambda: "\n".join(
-        f"{r['name']:<20} {'enabled' if r['enabled'] else 'disabled':<9} {json.dumps(r['settings'])}"
-        for r in rows
-    ) or "No plugins loaded.")
+    emit(
+        rows,
+        as_json,
+        lambda: (
+            "\n".join(
+                f"{r['name']:<20} {'enabled' if r['enabled'] else 'disabled':<9} "
+                + json.dumps(r["settings"])
+                for r in rows
+            )
+            or "No plugins loaded."
+        ),
+    )

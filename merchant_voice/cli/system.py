@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 import click
-from flask.cli import AppGroup, with_appcontext
 import tomli_w
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from merchant_voice.cli.output import emit, extension, handle_errors, json_option
 from merchant_voice.config import redacted
@@ -27,10 +27,15 @@ def show_config(as_json: bool) -> None:
     """Print the effective configuration, secrets redacted."""
     settings = extension("settings")
     data = redacted(settings)
-    data = {section: {k: v for k, v in values.items() if v is not None}
-            for section, values in data.items()}
-    emit(data, as_json, lambda: f"# effective configuration (from {settings.source})\n"
-         + tomli_w.dumps(data))
+    data = {
+        section: {k: v for k, v in values.items() if v is not None}
+        for section, values in data.items()
+    }
+    emit(
+        data,
+        as_json,
+        lambda: f"# effective configuration (from {settings.source})\n" + tomli_w.dumps(data),
+    )
 
 
 def _migrations() -> Migrations:
@@ -65,11 +70,18 @@ def current(as_json: bool) -> None:
     migrations = _migrations()
     current, pending = migrations.current(), migrations.pending()
     data = {"current": current, "heads": migrations.heads(), "pending": pending}
-    emit(data, as_json, lambda: "\n".join([
-        f"current: {', '.join(current) or 'base'}",
-        f"pending: {', '.join(pending)} (run `flask --app app db upgrade`)" if pending
-        else "up to date",
-    ]))
+    emit(
+        data,
+        as_json,
+        lambda: "\n".join(
+            [
+                f"current: {', '.join(current) or 'base'}",
+                f"pending: {', '.join(pending)} (run `flask --app app db upgrade`)"
+                if pending
+                else "up to date",
+            ]
+        ),
+    )
 
 
 @db.command("revision")
@@ -125,5 +137,7 @@ def serve(bind: str | None) -> None:
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     migrations = _migrations()
     if migrations.pending():
-        raise click.ClickException("the database is not up to date: run `flask --app app db upgrade`")
+        raise click.ClickException(
+            "the database is not up to date: run `flask --app app db upgrade`"
+        )
     run_server(app, bind)

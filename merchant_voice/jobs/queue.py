@@ -77,8 +77,12 @@ class HueyQueue:
         if self._consumer is not None or workers < 1:
             return
         self._consumer = _ThreadConsumer(
-            self.huey, workers=workers, worker_type="thread", periodic=False,
-            initial_delay=0.05, max_delay=1.0,
+            self.huey,
+            workers=workers,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            max_delay=1.0,
         )
         self._consumer.start()
         log.info("%d job worker thread(s) started (%s queue)", workers, self.backend)

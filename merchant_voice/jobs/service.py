@@ -170,7 +170,9 @@ class JobService:
 
     def _execute(self, job: Job) -> None:
         merchant = self._merchant(job.merchant_id)
-        log.info("job %s (%s) attempt %d/%d started", job.id, job.kind, job.attempts, job.max_attempts)
+        log.info(
+            "job %s (%s) attempt %d/%d started", job.id, job.kind, job.attempts, job.max_attempts
+        )
         with self.db.tenant_session(merchant) as session:
             context = _RunContext(job.id, job.kind, job.payload, job.attempts, session, self)
             try:
@@ -179,7 +181,9 @@ class JobService:
                 session.commit()
             except Exception as exc:
                 session.rollback()
-                log.warning("job %s (%s) attempt %d failed", job.id, job.kind, job.attempts, exc_info=True)
+                log.warning(
+                    "job %s (%s) attempt %d failed", job.id, job.kind, job.attempts, exc_info=True
+                )
                 self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
                 return
         self._finish(job.id, JobStatus.SUCCEEDED, result=result)
@@ -211,7 +215,10 @@ class JobService:
         self.queue.submit(job.id, delay)
 
     def _finish(
-        self, job_id: str, status: JobStatus, result: dict[str, Any] | None = None,
+        self,
+        job_id: str,
+        status: JobStatus,
+        result: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> None:
         values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "worker": None}
@@ -255,10 +262,14 @@ class JobService:
                 recovered.append(job.id)
                 if job.attempts >= job.max_attempts:
                     with self._app_context():
-                        self._finish(job.id, JobStatus.FAILED, error=(
-                            f"the worker stopped during attempt {job.attempts} (last seen "
-                            f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC) and no attempts are left"
-                        ))
+                        self._finish(
+                            job.id,
+                            JobStatus.FAILED,
+                            error=(
+                                f"the worker stopped during attempt {job.attempts} (last seen "
+                                f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); no attempts left"
+                            ),
+                        )
                 else:
                     self.queue.submit(job.id)
         for job_id in lost:
@@ -320,4 +331,6 @@ class JobService:
                 self.heartbeat()
                 self.recover()
             except Exception:
-                log.exception("job maintenance failed; trying again in %ss", self.settings.heartbeat_s)
+                log.exception(
+                    "job maintenance failed; trying again in %ss", self.settings.heartbeat_s
+                )

@@ -55,7 +55,12 @@ class ApiBlueprint(Blueprint):
     """A blueprint under ``/api/v1`` whose endpoints are typed and documented."""
 
     def __init__(
-        self, name: str, import_name: str, path: str = "", *, plugin: str | None = None,
+        self,
+        name: str,
+        import_name: str,
+        path: str = "",
+        *,
+        plugin: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, import_name, url_prefix=API_PREFIX + path, **kwargs)
@@ -91,13 +96,21 @@ class ApiBlueprint(Blueprint):
                 return render(result, status)
 
             self.add_url_rule(rule, view.__name__, endpoint, methods=[method])
-            errors = (401, 404) if auth else ()
+            errors: tuple[int, ...] = (401, 404) if auth else ()
             if body is not None:
                 errors += (400, 413, 415, 422)
             self.operations.append(
                 Operation(
-                    (self.url_prefix or "") + rule, method, f"{self.name}.{view.__name__}",
-                    summary, self.tag, body, response, status, auth, errors,
+                    (self.url_prefix or "") + rule,
+                    method,
+                    f"{self.name}.{view.__name__}",
+                    summary,
+                    self.tag,
+                    body,
+                    response,
+                    status,
+                    auth,
+                    errors,
                 )
             )
             return view
@@ -175,10 +188,7 @@ def render(result: Any, status: int) -> Response:
         return result
     if result is None:
         return Response(status=204)
-    if isinstance(result, BaseModel):
-        payload = result.model_dump_json()
-    else:
-        payload = json.dumps(result)
+    payload = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result)
     return Response(payload, status=status, mimetype="application/json")
 
 

@@ -52,7 +52,9 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
 
-@bp.operation("/merchant", "GET", summary="The merchant the API key belongs to", response=MerchantOut)
+@bp.operation(
+    "/merchant", "GET", summary="The merchant the API key belongs to", response=MerchantOut
+)
 def get_merchant() -> MerchantOut:
     merchant = current_merchant()
     session = tenant_session()

@@ -102,6 +102,8 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     for status in operation.errors:
         spec["responses"][str(status)] = {
             "description": _STATUS_TEXT[status],
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
         }
     return spec

@@ -86,8 +86,9 @@ def delete_note(note_id: int) -> None:
     session.commit()
 
 
-@bp.operation("/count-job", "POST", summary="Count notes in a background job", response=JobOut,
-              status=202)
+@bp.operation(
+    "/count-job", "POST", summary="Count notes in a background job", response=JobOut, status=202
+)
 def count_job() -> JobOut:
     session = tenant_session()
     job = current_app.extensions["jobs"].enqueue(session, "notes.count", {})
@@ -101,7 +102,9 @@ def summary() -> dict[str, str]:
     count = len(session.scalars(select(Note.id)).all())
     merchant = current_merchant()
     resources = current_app.extensions["plugins"].get("notes").resources
-    greeting = plugin_state.settings_for(current_app.extensions["plugins"], session, "notes").greeting
+    greeting = plugin_state.settings_for(
+        current_app.extensions["plugins"], session, "notes"
+    ).greeting
     return {
         "html": render_template("notes/summary.html", count=count, merchant=merchant.name),
         "prompt": resources.render_prompt("summary.j2", count=count, merchant=merchant.name),
