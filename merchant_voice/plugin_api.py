@@ -65,8 +65,7 @@ class Plugin:
 
     def merchant_settings(self, session: TenantSession) -> PluginSettings:
         """This plugin's settings for the session's merchant (in an app context)."""
-        from flask import current_app
-
+        from merchant_voice.extensions import plugin_manager
         from merchant_voice.plugin_state import settings_for
 
-        return settings_for(current_app.extensions["plugins"], session, self.name)
+        return settings_for(plugin_manager(), session, self.name)

@@ -87,12 +87,13 @@ def describe(manager: PluginManager, session: TenantSession) -> list[dict[str, A
     entries = []
     for name, plugin in sorted(manager.plugins.items()):
         row = rows.get(name)
+        settings = plugin.declaration.settings.model_validate(row.settings if row else {})
         entries.append(
             {
                 "name": name,
                 "version": plugin.version,
                 "enabled": row.enabled if row else plugin.declaration.enabled_by_default,
-                "settings": settings_for(manager, session, name).model_dump(mode="json"),
+                "settings": settings.model_dump(mode="json"),
             }
         )
     return entries

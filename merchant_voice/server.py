@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from merchant_voice import extensions
+
 log = logging.getLogger(__name__)
 
 
@@ -27,16 +29,16 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def _post_fork(_server: Any, worker: Any) -> None:
     app: Flask = worker.app.application
-    app.extensions["db"].engine.dispose(close=False)  # never share the parent's connections
-    app.extensions["jobs"].start_workers()
+    extensions.database(app).engine.dispose(close=False)  # never share the parent's connections
+    extensions.job_service(app).start_workers()
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
-    worker.app.application.extensions["jobs"].stop_workers()
+    extensions.job_service(worker.app.application).stop_workers()
 
 
 def run_server(app: Flask, bind: str | None = None) -> None:
-    settings = app.extensions["settings"]
+    settings = extensions.settings(app)
     options = {
         "bind": bind or settings.server.bind,
         "workers": settings.server.workers,

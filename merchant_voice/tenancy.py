@@ -70,15 +70,25 @@ class MerchantInfo:
     timezone: str = "UTC"
 
 
+_owned_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+
+
 def owned_tables() -> frozenset[str]:
-    """Names of the tables of every mapped :class:`MerchantOwned` model."""
+    """Names of the tables of every mapped :class:`MerchantOwned` model a plugin may use."""
+    global _owned_cache
     from merchant_voice.db import Base
 
-    return frozenset(
-        mapper.local_table.name  # type: ignore[attr-defined]
-        for mapper in Base.registry.mappers
-        if issubclass(mapper.class_, MerchantOwned) and not mapper.class_.__host_only__
-    )
+    mappers = Base.registry.mappers
+    if _owned_cache[0] != len(mappers):  # recomputed only when a plugin adds models
+        _owned_cache = (
+            len(mappers),
+            frozenset(
+                mapper.local_table.name  # type: ignore[attr-defined]
+                for mapper in mappers
+                if issubclass(mapper.class_, MerchantOwned) and not mapper.class_.__host_only__
+            ),
+        )
+    return _owned_cache[1]
 
 
 class TenantSession(Session):

@@ -138,3 +138,18 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{path}: jobs.workers: Input should be a valid integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_setting_is_documented() -> None:
+    from merchant_voice.config import Section, Settings
+
+    readme = (ROOT / "README.md").read_text()
+    shipped = (ROOT / "config.toml").read_text()
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, Section)):
+            continue
+        assert f"[{section}]" in shipped
+        for key in model.model_fields:
+            assert f"| `{section}.{key}` | `MV_{section.upper()}_{key.upper()}` |" in readme
+            assert key in shipped, f"{section}.{key} missing from config.toml"

@@ -10,7 +10,8 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from merchant_voice import accounts
-from merchant_voice.cli.output import emit, extension, handle_errors, json_option
+from merchant_voice.cli.output import emit, handle_errors, json_option
+from merchant_voice.extensions import database, plugin_manager
 from models import ApiKey, Merchant
 
 
@@ -66,8 +67,8 @@ def create_merchant(
 ) -> None:
     """Create the merchant SLUG."""
     merchant = accounts.onboard_merchant(
-        extension("db"),
-        extension("plugins"),
+        database(),
+        plugin_manager(),
         slug=slug,
         name=name,
         default_locale=default_locale,
@@ -83,7 +84,7 @@ def create_merchant(
 @json_option
 def list_merchants(as_json: bool) -> None:
     """List every merchant."""
-    with extension("db").host_session() as session:
+    with database().host_session() as session:
         rows = [
             _merchant_data(m) for m in session.scalars(select(Merchant).order_by(Merchant.slug))
         ]
@@ -113,7 +114,7 @@ def apikeys() -> None:
 @handle_errors()
 def create_key(slug: str, label: str, as_json: bool) -> None:
     """Create an API key for merchant SLUG. The key is shown once, now."""
-    with extension("db").host_transaction() as session:
+    with database().host_transaction() as session:
         merchant = accounts.merchant_by_slug(session, slug)
         api_key, key = accounts.create_api_key(session, merchant, label)
         data = {"merchant": slug, "prefix": api_key.prefix, "key": key, "label": label}
@@ -128,7 +129,7 @@ def create_key(slug: str, label: str, as_json: bool) -> None:
 @handle_errors()
 def revoke_key(prefix: str, as_json: bool) -> None:
     """Revoke the API key whose prefix is PREFIX."""
-    with extension("db").host_transaction() as session:
+    with database().host_transaction() as session:
         api_key = accounts.revoke_api_key(session, prefix)
         data = {"prefix": api_key.prefix, "revoked_at": api_key.revoked_at}
     emit(data, as_json, f"Revoked {api_key.prefix}.")
@@ -140,7 +141,7 @@ def revoke_key(prefix: str, as_json: bool) -> None:
 @handle_errors()
 def list_keys(slug: str, as_json: bool) -> None:
     """List merchant SLUG's API keys (prefixes only)."""
-    with extension("db").host_session() as session:
+    with database().host_session() as session:
         merchant = accounts.merchant_by_slug(session, slug)
         keys = session.scalars(
             select(ApiKey).where(ApiKey.merchant_id == merchant.id).order_by(ApiKey.created_at)
@@ -187,7 +188,7 @@ def users() -> None:
 @handle_errors({"email": "EMAIL", "password": "--password"})
 def create_user(slug: str, email: str, password: str, as_json: bool) -> None:
     """Create a dashboard user EMAIL for merchant SLUG."""
-    with extension("db").host_transaction() as session:
+    with database().host_transaction() as session:
         merchant = accounts.merchant_by_slug(session, slug)
         user = accounts.create_user(session, merchant, email, password)
         data = {"id": user.id, "merchant": slug, "email": user.email}

@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
-from flask import current_app
 
 from merchant_voice.errors import MerchantVoiceError, ValidationFailed
 
@@ -59,7 +58,3 @@ def _fail(message: str, exc: MerchantVoiceError, kwargs: Mapping[str, Any]) -> N
     if kwargs.get("as_json"):
         click.echo(json.dumps({"error": exc.to_problem()}, indent=2))
     raise click.ClickException(message)
-
-
-def extension(name: str) -> Any:
-    return current_app.extensions[name]

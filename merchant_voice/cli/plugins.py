@@ -9,7 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from merchant_voice import accounts, plugin_state
-from merchant_voice.cli.output import emit, extension, handle_errors, json_option
+from merchant_voice.cli.output import emit, handle_errors, json_option
+from merchant_voice.extensions import database, plugin_manager
 from merchant_voice.tenancy import TenantSession
 
 
@@ -22,7 +23,7 @@ def plugins() -> None:
 @json_option
 def list_plugins(as_json: bool) -> None:
     """Every plugin found, its version and status (loaded, refused, disabled)."""
-    manager = extension("plugins")
+    manager = plugin_manager()
     rows: list[dict[str, Any]] = [
         {
             "name": p.name,
@@ -60,17 +61,17 @@ def list_plugins(as_json: bool) -> None:
     emit(rows, as_json, text)
 
 
-def _tenant(slug: str) -> TenantSession:
-    db = extension("db")
+def _merchant_session(slug: str) -> TenantSession:
+    """A session scoped to merchant SLUG; NotFound when there is no such merchant."""
+    db = database()
     with db.host_session() as session:
         merchant = accounts.merchant_by_slug(session, slug).info()
-    session_for_merchant: TenantSession = db.tenant_session(merchant)
-    return session_for_merchant
+    return db.tenant_session(merchant)
 
 
 def _set_enabled(slug: str, plugin: str, enabled: bool, as_json: bool) -> None:
-    manager = extension("plugins")
-    with _tenant(slug) as session:
+    manager = plugin_manager()
+    with _merchant_session(slug) as session:
         plugin_state.set_enabled(manager, session, plugin, enabled)
         session.commit()
     word = "Enabled" if enabled else "Disabled"
@@ -120,8 +121,8 @@ def _parse_assignment(text: str) -> tuple[str, Any]:
 def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) -> None:
     """Set PLUGIN's settings for merchant SLUG: key=value ... (values may be JSON)."""
     values = dict(_parse_assignment(item) for item in settings)
-    manager = extension("plugins")
-    with _tenant(slug) as session:
+    manager = plugin_manager()
+    with _merchant_session(slug) as session:
         validated = plugin_state.configure(manager, session, plugin, values)
         session.commit()
     data = validated.model_dump(mode="json")
@@ -138,8 +139,8 @@ def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) 
 @handle_errors()
 def show(slug: str, as_json: bool) -> None:
     """Merchant SLUG's plugins: enabled or not, and their settings."""
-    manager = extension("plugins")
-    with _tenant(slug) as session:
+    manager = plugin_manager()
+    with _merchant_session(slug) as session:
         rows = plugin_state.describe(manager, session)
     emit(
         rows,

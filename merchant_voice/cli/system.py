@@ -11,8 +11,9 @@ import tomli_w
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from merchant_voice.cli.output import emit, extension, handle_errors, json_option
+from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.config import redacted
+from merchant_voice.extensions import database, job_service, plugin_manager, settings
 from merchant_voice.migrate import Migrations
 
 
@@ -25,8 +26,8 @@ def config() -> None:
 @json_option
 def show_config(as_json: bool) -> None:
     """Print the effective configuration, secrets redacted."""
-    settings = extension("settings")
-    data = redacted(settings)
+    effective = settings()
+    data = redacted(effective)
     data = {
         section: {k: v for k, v in values.items() if v is not None}
         for section, values in data.items()
@@ -34,12 +35,12 @@ def show_config(as_json: bool) -> None:
     emit(
         data,
         as_json,
-        lambda: f"# effective configuration (from {settings.source})\n" + tomli_w.dumps(data),
+        lambda: f"# effective configuration (from {effective.source})\n" + tomli_w.dumps(data),
     )
 
 
 def _migrations() -> Migrations:
-    return Migrations(extension("db"), extension("plugins"))
+    return Migrations(database(), plugin_manager())
 
 
 @click.group(cls=AppGroup)
@@ -117,7 +118,7 @@ def _wait_for_signal() -> None:
 @click.option("--threads", type=int, help="Worker threads (default: [jobs] workers).")
 def worker(threads: int | None) -> None:
     """Run background jobs until stopped (run several, on any machine, with Redis)."""
-    jobs = extension("jobs")
+    jobs = job_service()
     count = threads if threads is not None else max(jobs.settings.workers, 1)
     jobs.start_workers(count)
     click.echo(f"Job worker running {count} thread(s) on the {jobs.settings.backend} queue.")

@@ -38,7 +38,7 @@ from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.tenancy import MerchantInfo, TenantSession
 from models.job import Job, JobStatus
 from models.merchant import Merchant
 
@@ -189,7 +189,7 @@ class JobService:
         self._finish(job.id, JobStatus.SUCCEEDED, result=result)
         log.info("job %s (%s) succeeded", job.id, job.kind)
 
-    def _merchant(self, merchant_id: int) -> Any:
+    def _merchant(self, merchant_id: int) -> MerchantInfo:
         with self.db.host_session() as session:
             merchant = session.get(Merchant, merchant_id)
             if merchant is None:

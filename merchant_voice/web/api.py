@@ -25,10 +25,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
 
-from merchant_voice.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationFailed
+from merchant_voice import accounts, extensions, plugin_state
+from merchant_voice.errors import (
+    BadRequest,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from merchant_voice.tenancy import MerchantInfo, TenantSession
 
 API_PREFIX = "/api/v1"
@@ -119,23 +126,19 @@ class ApiBlueprint(Blueprint):
 
 
 def _authenticate(plugin: str | None) -> None:
-    from merchant_voice import accounts, plugin_state
-
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API key as `Authorization: Bearer <key>`")
-    db = current_app.extensions["db"]
+    db = extensions.database()
     with db.host_session() as session:
         merchant = accounts.authenticate(session, token.strip())
     with db.host_transaction() as session:
         accounts.touch_api_key(session, token.strip())
     g.merchant = merchant
     if plugin is not None:
-        manager = current_app.extensions["plugins"]
+        manager = extensions.plugin_manager()
         if not plugin_state.is_enabled(manager, tenant_session(), plugin):
-            from merchant_voice.errors import NotFound
-
             raise NotFound(f"the {plugin} plugin is not enabled for this merchant")
 
 
@@ -151,7 +154,7 @@ def tenant_session() -> TenantSession:
     """The request's merchant-scoped session, opened on first use, closed at teardown."""
     session: TenantSession | None = g.get("tenant_session")
     if session is None:
-        session = current_app.extensions["db"].tenant_session(current_merchant())
+        session = extensions.database().tenant_session(current_merchant())
         g.tenant_session = session
     return session
 

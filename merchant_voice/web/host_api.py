@@ -9,7 +9,7 @@ from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict
 
-from merchant_voice import plugin_state
+from merchant_voice import extensions, plugin_state
 from merchant_voice.errors import NotFound
 from merchant_voice.web.api import ApiBlueprint, current_merchant, tenant_session
 from merchant_voice.web.openapi import build_openapi
@@ -58,7 +58,7 @@ class JobOut(BaseModel):
 def get_merchant() -> MerchantOut:
     merchant = current_merchant()
     session = tenant_session()
-    manager = current_app.extensions["plugins"]
+    manager = extensions.plugin_manager()
     details = manager.call("merchant_details", session=session)
     session.commit()
     plugins = {
