@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from merchant_voice.errors import ValidationFailed
 from merchant_voice.plugin_api import PluginSettings
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.tenancy import TenantSession, host_writes
 from models.plugin_setting import MerchantPlugin
 
 if TYPE_CHECKING:
@@ -40,20 +40,27 @@ def is_enabled(manager: PluginManager, session: TenantSession, name: str) -> boo
     return name in enabled_plugins(manager, session)
 
 
-def _row(manager: PluginManager, session: TenantSession, name: str) -> MerchantPlugin:
+def _save(
+    manager: PluginManager, session: TenantSession, name: str, **values: Any
+) -> MerchantPlugin:
+    """Write the merchant's row for ``name`` (the only writer of merchant_plugins)."""
     plugin = manager.get(name)
     row = session.scalars(select(MerchantPlugin).where(MerchantPlugin.plugin == name)).first()
-    if row is None:
-        row = MerchantPlugin(
-            plugin=name, enabled=plugin.declaration.enabled_by_default, settings={}
-        )
-        session.add(row)
+    with host_writes(session):
+        if row is None:
+            row = MerchantPlugin(
+                plugin=name, enabled=plugin.declaration.enabled_by_default, settings={}
+            )
+            session.add(row)
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
     return row
 
 
 def set_enabled(manager: PluginManager, session: TenantSession, name: str, enabled: bool) -> None:
     """Enable or disable ``name`` for the session's merchant (caller commits)."""
-    _row(manager, session, name).enabled = enabled
+    _save(manager, session, name, enabled=enabled)
 
 
 def settings_for(manager: PluginManager, session: TenantSession, name: str) -> PluginSettings:
@@ -71,13 +78,13 @@ def configure(
     Raises :class:`ValidationFailed` naming each bad field; nothing is written then.
     """
     schema = manager.get(name).declaration.settings
-    row = _row(manager, session, name)
-    merged = {**(row.settings or {}), **values}
+    row = _rows(session).get(name)
+    merged = {**(row.settings if row else {}), **values}
     try:
         validated = schema.model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed.from_pydantic(exc) from None
-    row.settings = validated.model_dump(mode="json", exclude_defaults=True)
+    _save(manager, session, name, settings=validated.model_dump(mode="json", exclude_defaults=True))
     return validated
 
 

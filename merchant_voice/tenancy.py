@@ -4,27 +4,38 @@ A model that belongs to a merchant inherits :class:`MerchantOwned`, which gives
 it a ``merchant_id`` column. Handlers, hooks and jobs only ever get a
 :class:`TenantSession`, which enforces, for one merchant:
 
-* every ORM ``SELECT`` - including ``Session.get``, relationship and column
-  loads, joins and aliases - and every ORM bulk ``UPDATE``/``DELETE`` is
-  filtered on ``merchant_id``;
-* new rows are stamped with the merchant; a row that names another merchant,
-  or a loaded row whose ``merchant_id`` is changed, is refused at flush;
-* a statement may only touch merchant-owned tables: raw SQL, Core tables and
-  host tables (``merchants``...) raise :class:`TenancyViolation`;
-* ``connection()`` is not available, so SQL cannot be sent around the checks.
+* every ORM ``SELECT`` - ``Session.get``, joins, aliases, subqueries,
+  relationship loads - and every ORM ``UPDATE``/``DELETE`` is filtered on
+  ``merchant_id``;
+* new rows are stamped with the merchant; rows naming another merchant,
+  changes of ``merchant_id``, references (foreign keys) to another merchant's
+  rows, and updates or deletes of rows the merchant does not own are refused
+  at flush;
+* statements may only touch merchant-owned tables, through the ORM: raw SQL,
+  Core statements and host tables raise :class:`TenancyViolation` (see
+  :mod:`merchant_voice.statement_guard`); the legacy ``bulk_*`` methods and
+  ``connection()`` are refused.
 
 Another merchant's rows are therefore simply invisible: looking one up by id
 finds nothing, which the API reports as 404.
+
+Threat model: this guards the session API that plugins are given. Plugins are
+Python code installed by the operator and run in the host's process; code that
+deliberately reaches past the session (the engine behind ``get_bind()``, the
+``Session`` base class, private attributes) is outside what Python can fence.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ForeignKey, event, inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -34,11 +45,9 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql.dml import Insert, Update
-from sqlalchemy.sql.elements import ClauseElement, ColumnClause, TextClause
-from sqlalchemy.sql.selectable import TableClause
-from sqlalchemy.sql.visitors import iterate
 
 from merchant_voice.errors import TenancyViolation
+from merchant_voice.statement_guard import check_statement
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +55,13 @@ log = logging.getLogger(__name__)
 class MerchantOwned:
     """Mixin for every merchant-owned model: adds the indexed ``merchant_id``.
 
-    A model that sets ``__host_only__ = True`` (credentials: users, API keys)
-    is merchant-owned but never reachable through a :class:`TenantSession`.
+    ``__host_only__ = True`` (credentials: users, API keys) keeps a model out of
+    every :class:`TenantSession`; ``__tenant_readonly__ = True`` (jobs, plugin
+    settings) lets plugins read it but leaves writes to the host's services.
     """
 
     __host_only__: bool = False
+    __tenant_readonly__: bool = False
 
     merchant_id: Mapped[int] = mapped_column(
         ForeignKey("merchants.id", ondelete="CASCADE"), index=True
@@ -70,81 +81,115 @@ class MerchantInfo:
     timezone: str = "UTC"
 
 
-_owned_cache: tuple[int, frozenset[str]] = (-1, frozenset())
+@dataclass(frozen=True)
+class _Scope:
+    readable: frozenset[str]
+    writable: frozenset[str]
+    foreign_keys: dict[type, list[tuple[str, type]]]
 
 
-def owned_tables() -> frozenset[str]:
-    """Names of the tables of every mapped :class:`MerchantOwned` model a plugin may use."""
-    global _owned_cache
+_scope_cache: tuple[int, _Scope] | None = None
+
+
+def _scope() -> _Scope:
+    """Tables plugins may read and write, recomputed when a plugin adds models."""
+    global _scope_cache
     from merchant_voice.db import Base
 
-    mappers = Base.registry.mappers
-    if _owned_cache[0] != len(mappers):  # recomputed only when a plugin adds models
-        _owned_cache = (
+    mappers = list(Base.registry.mappers)
+    if _scope_cache is None or _scope_cache[0] != len(mappers):
+        owned = [
+            m for m in mappers
+            if issubclass(m.class_, MerchantOwned) and not m.class_.__host_only__
+        ]
+        by_table = {m.local_table: m.class_ for m in owned}
+        foreign_keys: dict[type, list[tuple[str, type]]] = {}
+        for mapper in owned:
+            for column in mapper.local_table.columns:
+                for key in column.foreign_keys:
+                    target = by_table.get(key.column.table)
+                    if target is not None:
+                        attribute = mapper.get_property_by_column(column).key
+                        foreign_keys.setdefault(mapper.class_, []).append((attribute, target))
+        _scope_cache = (
             len(mappers),
-            frozenset(
-                mapper.local_table.name  # type: ignore[attr-defined]
-                for mapper in mappers
-                if issubclass(mapper.class_, MerchantOwned) and not mapper.class_.__host_only__
+            _Scope(
+                readable=frozenset(m.local_table.name for m in owned),  # type: ignore[attr-defined]
+                writable=frozenset(
+                    m.local_table.name  # type: ignore[attr-defined]
+                    for m in owned
+                    if not m.class_.__tenant_readonly__
+                ),
+                foreign_keys=foreign_keys,
             ),
         )
-    return _owned_cache[1]
+    return _scope_cache[1]
+
+
+_merchants: weakref.WeakKeyDictionary[Session, MerchantInfo] = weakref.WeakKeyDictionary()
+_host_writers: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
 class TenantSession(Session):
     """A session that can only see and write one merchant's rows."""
 
-    def __init__(self, engine: Engine, merchant: MerchantInfo) -> None:
-        super().__init__(expire_on_commit=False)
-        self._tenant_engine = engine
-        self.merchant = merchant
-        self.info["merchant_id"] = merchant.id
+    def __init__(self, bind: Engine | Connection, merchant: MerchantInfo) -> None:
+        join = {"join_transaction_mode": "create_savepoint"} if isinstance(bind, Connection) else {}
+        super().__init__(expire_on_commit=False, **join)  # type: ignore[arg-type]
+        self._tenant_bind = bind
+        _merchants[self] = merchant
+
+    @property
+    def merchant(self) -> MerchantInfo:
+        """The merchant this session is bound to (fixed for its lifetime)."""
+        return _merchants[self]
 
     @property
     def merchant_id(self) -> int:
         return self.merchant.id
 
-    def get_bind(self, *args: Any, **kwargs: Any) -> Engine:
-        return self._tenant_engine
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tenant_bind
 
     def connection(self, *args: Any, **kwargs: Any) -> Any:
         raise TenancyViolation("a merchant-scoped session does not hand out its connection")
 
+    def bulk_save_objects(self, *args: Any, **kwargs: Any) -> None:
+        raise TenancyViolation("bulk_save_objects is not available; use add_all()")
 
-def _is_orm(statement: ClauseElement) -> bool:
-    return bool(getattr(statement, "_propagate_attrs", {}).get("compile_state_plugin") == "orm")
+    def bulk_insert_mappings(self, *args: Any, **kwargs: Any) -> None:
+        raise TenancyViolation("bulk_insert_mappings is not available; use execute(insert(...))")
+
+    def bulk_update_mappings(self, *args: Any, **kwargs: Any) -> None:
+        raise TenancyViolation("bulk_update_mappings is not available; use execute(update(...))")
 
 
-def _check_statement(statement: Any, allowed: frozenset[str]) -> None:
-    """Refuse raw SQL, Core statements and any table that is not merchant-owned."""
-    if not isinstance(statement, ClauseElement) or not _is_orm(statement):
-        raise TenancyViolation(
-            "raw SQL and Core statements are not available in a merchant-scoped session;"
-            " use the ORM models"
-        )
-    for element in iterate(statement):
-        if isinstance(element, TextClause) or (
-            isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
-        ):
-            raise TenancyViolation(
-                "raw SQL fragments are not available in a merchant-scoped session"
-            )
-        if isinstance(element, TableClause) and element.name not in allowed:
-            raise TenancyViolation(f"table {element.name!r} is not merchant-owned data")
-    if getattr(statement, "_post_values_clause", None) is not None:
-        raise TenancyViolation("upserts are not available in a merchant-scoped session")
+@contextmanager
+def host_writes(session: TenantSession) -> Iterator[TenantSession]:
+    """Host services only: let ``session`` write read-only tables (jobs, plugin settings)."""
+    _host_writers.add(session)
+    try:
+        yield session
+    finally:
+        _host_writers.discard(session)
+
+
+def _writable(session: Session, scope: _Scope) -> frozenset[str]:
+    return scope.readable if session in _host_writers else scope.writable
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
-    merchant_id = state.session.info["merchant_id"]
+    session = state.session
+    merchant_id = _merchants[session].id
     statement = state.statement
-    _check_statement(statement, owned_tables())
+    scope = _scope()
+    check_statement(statement, scope.readable, _writable(session, scope))
     if isinstance(statement, Insert):
-        state.parameters = _stamp_insert(statement, state.parameters, merchant_id)
+        state.parameters = _stamp_insert(state.parameters, merchant_id)
         return
     if isinstance(statement, Update) and isinstance(state.parameters, list):
-        _check_bulk_update(state.session, statement, state.parameters)
+        _check_bulk_update(session, statement, state.parameters)
     state.statement = statement.options(
         with_loader_criteria(
             MerchantOwned,
@@ -154,14 +199,11 @@ def _scope_statement(state: ORMExecuteState) -> None:
     )
 
 
-def _stamp_insert(statement: Insert, parameters: Any, merchant_id: int) -> Any:
-    """ORM bulk INSERT: rows must come as parameters; each is stamped with the merchant."""
-    if statement._values or statement._multi_values:
-        raise TenancyViolation(
-            "INSERT ... VALUES is not available in a merchant-scoped session;"
-            " use session.add() or session.execute(insert(Model), rows)"
-        )
+def _stamp_insert(parameters: Any, merchant_id: int) -> Any:
+    """ORM bulk INSERT: rows come as parameters; each is stamped with the merchant."""
     rows = parameters if isinstance(parameters, list) else [parameters or {}]
+    if not rows:
+        raise TenancyViolation("an INSERT needs at least one row")
     stamped = []
     for row in rows:
         if row.get("merchant_id", merchant_id) != merchant_id:
@@ -176,29 +218,54 @@ def _check_bulk_update(session: Session, statement: Update, rows: list[dict[str,
     mapper = inspect(entity)
     if len(mapper.primary_key) != 1:
         raise TenancyViolation("bulk UPDATE needs a single-column primary key")
-    key = mapper.get_property_by_column(mapper.primary_key[0]).key
     if any("merchant_id" in row for row in rows):
         raise TenancyViolation("a row cannot be moved to another merchant")
-    wanted = {row[key] for row in rows if key in row}
-    column = getattr(entity, key)
-    found = set(session.scalars(select(column).where(column.in_(wanted))))
-    if found != wanted:
-        raise TenancyViolation("bulk UPDATE names rows that are not this merchant's")
+    key = mapper.get_property_by_column(mapper.primary_key[0]).key
+    _assert_owned(session, entity, {row[key] for row in rows if key in row})
+
+
+def _assert_owned(session: Session, cls: type, keys: set[Any]) -> None:
+    """Every primary key in ``keys`` is a row of the session's merchant."""
+    if not keys:
+        return
+    mapper = inspect(cls)
+    column = getattr(cls, mapper.get_property_by_column(mapper.primary_key[0]).key)
+    found = set(session.scalars(select(column).where(column.in_(keys))))
+    if found != keys:
+        raise TenancyViolation(f"{cls.__name__} rows {sorted(keys - found)!r} are not this merchant's")
 
 
 @event.listens_for(TenantSession, "before_flush")
-def _stamp_and_guard(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
-    merchant_id = session.info["merchant_id"]
+def _guard_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    merchant_id = _merchants[session].id
+    scope = _scope()
+    writable = _writable(session, scope)
+    changed = [*session.new, *session.dirty, *session.deleted]
+    for obj in changed:
+        table = getattr(inspect(obj).mapper.local_table, "name", None)
+        if not isinstance(obj, MerchantOwned) or table not in writable:
+            raise TenancyViolation(f"{type(obj).__name__} rows cannot be written by plugins")
     for obj in session.new:
-        if not isinstance(obj, MerchantOwned) or obj.__host_only__:
-            raise TenancyViolation(f"{type(obj).__name__} is not merchant-owned data")
         if obj.merchant_id is None:
             obj.merchant_id = merchant_id
         elif obj.merchant_id != merchant_id:
             raise TenancyViolation("a row for another merchant cannot be added")
-    for obj in list(session.dirty) + list(session.deleted):
-        if not isinstance(obj, MerchantOwned) or obj.__host_only__:
-            raise TenancyViolation(f"{type(obj).__name__} is not merchant-owned data")
-        history = inspect(obj).attrs.merchant_id.history
-        if history.has_changes() or obj.merchant_id != merchant_id:
+    existing: dict[type, set[Any]] = {}
+    for obj in [*session.dirty, *session.deleted]:
+        state = inspect(obj)
+        if state.attrs.merchant_id.history.has_changes() or obj.merchant_id != merchant_id:
             raise TenancyViolation("a row cannot be moved to, or belong to, another merchant")
+        existing.setdefault(type(obj), set()).add(state.identity[0])
+    references: dict[type, set[Any]] = {}
+    for obj in [*session.new, *session.dirty]:
+        for attribute, target in scope.foreign_keys.get(type(obj), []):
+            value = getattr(obj, attribute)
+            if value is not None:
+                references.setdefault(target, set()).add(value)
+        for relationship in inspect(obj).mapper.relationships:
+            related = getattr(obj, relationship.key) if relationship.direction.name == "MANYTOONE" else None
+            identity = inspect(related).identity if related is not None else None
+            if identity is not None:
+                references.setdefault(type(related), set()).add(identity[0])
+    for cls, keys in [*existing.items(), *references.items()]:
+        _assert_owned(session, cls, keys)  # rows attached from outside, or links across merchants

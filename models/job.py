@@ -31,6 +31,7 @@ def _new_id() -> str:
 
 class Job(MerchantOwned, Base):
     __tablename__ = "jobs"
+    __tenant_readonly__ = True  # written only through JobService
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_id)
     kind: Mapped[str] = mapped_column(String(100))

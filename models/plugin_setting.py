@@ -16,6 +16,7 @@ class MerchantPlugin(MerchantOwned, Base):
     """A merchant's choice for one plugin. No row: the plugin's defaults apply."""
 
     __tablename__ = "merchant_plugins"
+    __tenant_readonly__ = True  # written only through merchant_voice.plugin_state
     __table_args__ = (UniqueConstraint("merchant_id", "plugin"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, insert, literal_column, select, table, text, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached, selectinload
 
 from merchant_voice.errors import TenancyViolation
 from merchant_voice.tenancy import TenantSession
-from models import ApiKey, Merchant
+from models import ApiKey, Job, Merchant, MerchantPlugin
 from tests.conftest import Shop
 from tests.plugins.notes.models import Note, Tag
 
@@ -118,38 +118,102 @@ def test_moving_a_row_to_another_merchant_is_refused(
         scoped.flush()
 
 
-@pytest.mark.parametrize(
-    "attempt",
-    [
-        lambda s: s.execute(text("SELECT * FROM notes_notes")),
-        lambda s: s.execute(select(Note.__table__)),
-        lambda s: s.execute(select(table("merchants", literal_column("name")))),
-        lambda s: s.scalars(select(Merchant)),
-        lambda s: s.get(Merchant, 1),
-        lambda s: s.scalars(select(ApiKey)),
-        lambda s: s.scalars(select(Note).from_statement(text("SELECT * FROM notes_notes"))),
-        lambda s: s.execute(select(Note.id, literal_column("merchants.name"))),
-        lambda s: s.scalars(select(Note.text).where(text("1 = 1"))),
-        lambda s: s.connection(),
-    ],
-    ids=[
-        "text",
-        "core-table",
-        "table-clause",
-        "host-model",
-        "host-get",
-        "api-keys",
-        "from-statement",
-        "literal-column",
-        "text-where",
-        "connection",
-    ],
-)
+REFUSED: dict[str, Callable[[TenantSession], Any]] = {
+    "text": lambda s: s.execute(text("SELECT * FROM notes_notes")),
+    "core-table": lambda s: s.execute(select(Note.__table__)),
+    "table-clause": lambda s: s.execute(select(table("merchants", literal_column("name")))),
+    "host-model": lambda s: s.scalars(select(Merchant)),
+    "host-get": lambda s: s.get(Merchant, 1),
+    "api-keys": lambda s: s.scalars(select(ApiKey)),
+    "from-statement": lambda s: s.scalars(
+        select(Note).from_statement(text("SELECT * FROM notes_notes"))
+    ),
+    "literal-column": lambda s: s.execute(select(Note.id, literal_column("merchants.name"))),
+    "text-where": lambda s: s.scalars(select(Note.text).where(text("1 = 1"))),
+    "connection": lambda s: s.connection(),
+    "op-injection": lambda s: s.scalars(
+        select(Note.text).where(
+            Note.id.op("IN (SELECT 0) UNION SELECT slug FROM merchants WHERE 1 =")(1)
+        )
+    ),
+    "op-in-update": lambda s: s.execute(
+        update(Note).where(Note.id.op(") OR (1 =")(1)).values(text="x")
+    ),
+    "suffix": lambda s: s.scalars(
+        select(Note.text).suffix_with("UNION SELECT slug FROM merchants")
+    ),
+    "hint": lambda s: s.scalars(select(Note.text).with_statement_hint("UNION SELECT 1")),
+    "function-name": lambda s: s.scalars(select(getattr(func, "count(*) FROM merchants --")())),
+    "insert-prefix": lambda s: s.execute(insert(Note).prefix_with("OR REPLACE"), [{"text": "x"}]),
+    "insert-select": lambda s: s.execute(insert(Note).from_select(["text"], select(Note.text))),
+    "insert-subquery": lambda s: s.execute(
+        insert(Note).returning(select(Note.text).scalar_subquery()), [{"text": "x"}]
+    ),
+    "insert-no-rows": lambda s: s.execute(insert(Note), []),
+    "move-rows": lambda s: s.execute(update(Note).values(merchant_id=2)),
+    "bulk-update-mappings": lambda s: s.bulk_update_mappings(Note, [{"id": 1, "text": "x"}]),
+    "bulk-insert-mappings": lambda s: s.bulk_insert_mappings(Note, [{"text": "x"}]),
+    "bulk-save-objects": lambda s: s.bulk_save_objects([Note(text="x")]),
+    "jobs-read-only": lambda s: s.execute(update(Job).values(status="queued")),
+    "plugin-settings-read-only": lambda s: s.execute(delete(MerchantPlugin)),
+}
+
+
+@pytest.mark.parametrize("attempt", REFUSED.values(), ids=REFUSED.keys())
 def test_raw_sql_and_host_tables_are_refused(
     scoped: TenantSession, ids: dict[str, list[int]], attempt: Callable[[TenantSession], Any]
 ) -> None:
     with pytest.raises(TenancyViolation):
         attempt(scoped)
+
+
+def test_objects_from_outside_cannot_touch_other_merchants_rows(
+    app: Flask, scoped: TenantSession, ids: dict[str, list[int]], shop_a: Shop
+) -> None:
+    b_id = ids["b"][0]
+    forged = Note(id=b_id, text="forged", merchant_id=shop_a.id)
+    make_transient_to_detached(forged)
+    scoped.add(forged)
+    forged.text = "overwritten"
+    with pytest.raises(TenancyViolation):
+        scoped.flush()
+    scoped.rollback()
+    forged = Note(id=b_id, text="forged", merchant_id=shop_a.id)
+    make_transient_to_detached(forged)
+    scoped.delete(scoped.merge(forged, load=False))
+    with pytest.raises(TenancyViolation):
+        scoped.flush()
+    scoped.rollback()
+    scoped.add(Tag(name="link", note_id=b_id))  # a foreign key into merchant B's rows
+    with pytest.raises(TenancyViolation):
+        scoped.flush()
+    scoped.rollback()
+    assert (2, "b1") in _all_texts(app)
+
+
+def test_eager_loads_work_and_stay_inside_the_merchant(
+    scoped: TenantSession, ids: dict[str, list[int]]
+) -> None:
+    for option in (joinedload(Note.tags), selectinload(Note.tags)):
+        notes = scoped.scalars(select(Note).options(option).order_by(Note.id)).unique().all()
+        assert [n.text for n in notes if n.tags] == ["a1", "a2"]
+    assert scoped.merchant.slug == "shop-a"
+    with pytest.raises(AttributeError):
+        scoped.merchant = None  # type: ignore[misc]
+
+
+def test_jobs_and_plugin_settings_are_read_only_for_plugins(
+    app: Flask, scoped: TenantSession
+) -> None:
+    from merchant_voice import plugin_state
+
+    plugin_state.set_enabled(app.extensions["plugins"], scoped, "notes", False)
+    scoped.commit()
+    row = scoped.scalars(select(MerchantPlugin)).one()
+    assert (row.plugin, row.enabled) == ("notes", False)
+    row.enabled = True
+    with pytest.raises(TenancyViolation):
+        scoped.flush()
 
 
 def test_api_hides_other_merchants_rows(

@@ -38,7 +38,7 @@ from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.tenancy import MerchantInfo, TenantSession
+from merchant_voice.tenancy import MerchantInfo, TenantSession, host_writes
 from models.job import Job, JobStatus
 from models.merchant import Merchant
 
@@ -105,8 +105,9 @@ class JobService:
             status=JobStatus.QUEUED,
             max_attempts=job_kind.max_attempts or self.settings.max_attempts,
         )
-        session.add(job)
-        session.flush()
+        with host_writes(session):
+            session.add(job)
+            session.flush()
         job_id = job.id
         on_commit(session, lambda: self.queue.submit(job_id))
         return job

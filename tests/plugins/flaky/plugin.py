@@ -6,14 +6,14 @@ from typing import Any
 
 from merchant_voice.plugin_api import Plugin, hookimpl
 from merchant_voice.tenancy import TenantSession
-from models.plugin_setting import MerchantPlugin
+from tests.plugins.notes.models import Note
 
 plugin = Plugin(name="flaky", version="0.1.0", host_api="~=1.0")
 
 
 @hookimpl
 def merchant_created(session: TenantSession) -> None:
-    session.add(MerchantPlugin(plugin="flaky", enabled=False, settings={}))
+    session.add(Note(text="flaky was here"))
     session.flush()
     raise RuntimeError("flaky cannot seed merchants")  # its row above must be rolled back
 
