@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -94,17 +95,27 @@ def create_merchant(session: Session, **fields: Any) -> Merchant:
     markets = list(dict.fromkeys([values.default_locale, *values.market_locales]))
     merchant = Merchant(**values.model_dump(exclude={"market_locales"}), market_locales=markets)
     session.add(merchant)
-    session.flush()
+    _flush_unique(session, f"a merchant with slug {values.slug!r} already exists")
     return merchant
 
 
+def _flush_unique(session: Session, conflict: str) -> None:
+    """Flush; a unique constraint lost to a concurrent writer becomes a Conflict."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None
+
+
 def onboard_merchant(db: Database, plugins: PluginManager, **fields: Any) -> MerchantInfo:
-    """Create a merchant, then let every plugin it has enabled seed its data."""
-    with db.host_transaction() as session:
-        merchant = create_merchant(session, **fields).info()
-    with db.tenant_session(merchant) as tenant:
-        plugins.call("merchant_created", session=tenant)
-        tenant.commit()
+    """Create a merchant and let every plugin it has enabled seed its data: all or nothing."""
+    with db.engine.begin() as connection:
+        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+            merchant = create_merchant(session, **fields).info()
+            session.commit()
+        with db.tenant_session(merchant, connection) as tenant:
+            plugins.call("merchant_created", session=tenant)
+            tenant.commit()
     return merchant
 
 
@@ -131,7 +142,7 @@ def create_user(session: Session, merchant: Merchant, email: str, password: str)
         merchant_id=merchant.id, email=email, password_hash=generate_password_hash(password)
     )
     session.add(user)
-    session.flush()
+    _flush_unique(session, f"a user with e-mail {email!r} already exists")
     return user
 
 

@@ -155,13 +155,15 @@ class Settings(BaseModel):
     @property
     def database_url(self) -> str:
         """The database URL with a relative SQLite path placed in the instance folder."""
-        prefix = "sqlite:///"
-        url = self.database.url
-        if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
-            path = Path(url[len(prefix) :].split("?", 1)[0])
-            if not path.is_absolute():
-                return prefix + str(self.instance_file(path)) + url[len(prefix) + len(str(path)) :]
-        return url
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return self.database.url
+        path = Path(url.database)
+        if path.is_absolute():
+            return self.database.url
+        return url.set(database=str(self.instance_file(path))).render_as_string(hide_password=False)
 
 
 def _section_fields() -> dict[str, tuple[str, ...]]:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -75,11 +75,16 @@ class Database:
         """A new unscoped session. Host code only: never pass it to a plugin."""
         return self._host_sessions()
 
-    def tenant_session(self, merchant: MerchantInfo) -> TenantSession:
-        """A new session that can only see and write ``merchant``'s rows."""
+    def tenant_session(
+        self, merchant: MerchantInfo, connection: Connection | None = None
+    ) -> TenantSession:
+        """A new session that can only see and write ``merchant``'s rows.
+
+        With ``connection``, it joins that connection's transaction (through a savepoint).
+        """
         from merchant_voice.tenancy import TenantSession
 
-        return TenantSession(self.engine, merchant)
+        return TenantSession(connection if connection is not None else self.engine, merchant)
 
     @contextmanager
     def host_transaction(self) -> Iterator[Session]:

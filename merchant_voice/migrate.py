@@ -29,6 +29,7 @@ from merchant_voice.plugin_manager import PluginManager
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+HOST_BRANCH = "host"
 
 
 def _table_filter(plugins: PluginManager, plugin: str | None) -> Callable[[str], bool]:
@@ -51,7 +52,11 @@ class Migrations:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.set_main_option("path_separator", "os")
-        locations = [MIGRATIONS_DIR / "versions", *self.plugins.migration_dirs()]
+        locations = [
+            MIGRATIONS_DIR / "versions",
+            *self.plugins.migration_dirs(),
+            *self.plugins.unloaded_migrations.values(),  # so their applied revisions resolve
+        ]
         config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
         config.attributes["connection"] = connection
         config.attributes["metadata"] = Base.metadata
@@ -60,9 +65,24 @@ class Migrations:
         )
         return config
 
-    def upgrade(self, revision: str = "heads") -> None:
+    def branches(self) -> list[str]:
+        """What ``upgrade`` applies: the host's branch and each loaded plugin's."""
+        return [
+            HOST_BRANCH,
+            *sorted(
+                name
+                for name, plugin in self.plugins.plugins.items()
+                if plugin.resources.migrations_dir
+            ),
+        ]
+
+    def upgrade(self, revision: str | None = None) -> None:
+        """Upgrade to ``revision``; by default every branch in :meth:`branches` to its head."""
+        targets = [revision] if revision else [f"{branch}@head" for branch in self.branches()]
         with self.db.engine.begin() as connection:
-            command.upgrade(self.config(connection, all_tables=True), revision)
+            config = self.config(connection, all_tables=True)
+            for target in targets:
+                command.upgrade(config, target)
 
     def downgrade(self, revision: str) -> None:
         with self.db.engine.begin() as connection:
@@ -74,11 +94,18 @@ class Migrations:
             return sorted(context.get_current_heads())
 
     def heads(self) -> list[str]:
+        """The head revision of each branch that ``upgrade`` applies."""
         with self.db.engine.connect() as connection:
-            return sorted(ScriptDirectory.from_config(self.config(connection)).get_heads())
+            script = ScriptDirectory.from_config(self.config(connection))
+            return sorted(
+                rev.revision
+                for branch in self.branches()
+                for rev in script.get_revisions(f"{branch}@head")
+                if rev is not None
+            )
 
     def pending(self) -> list[str]:
-        """Revisions not yet applied (a plugin branch's dependencies count as applied)."""
+        """Revisions of those branches not yet applied (dependencies count as applied)."""
         with self.db.engine.connect() as connection:
             script = ScriptDirectory.from_config(self.config(connection))
             current = MigrationContext.configure(connection).get_current_heads()
@@ -91,7 +118,12 @@ class Migrations:
             applied.add(revision.revision)
             for parent in (revision.down_revision, revision.dependencies):
                 stack.extend([parent] if isinstance(parent, str) else parent or ())
-        return sorted({rev.revision for rev in script.walk_revisions()} - applied)
+        wanted = {
+            rev.revision
+            for branch in self.branches()
+            for rev in script.iterate_revisions(f"{branch}@head", "base")
+        }
+        return sorted(wanted - applied)
 
     def revision(self, message: str, plugin: str | None = None, autogenerate: bool = True) -> None:
         """Write a new revision: the host's, or ``plugin``'s (starting its branch if new)."""
@@ -120,7 +152,7 @@ class Migrations:
                         depends_on=host_heads or None,
                     )
             else:
-                options.update(head="host@head")
+                options.update(head=f"{HOST_BRANCH}@head")
             command.revision(config, message=message, **options)
 
     def differences(self) -> list[Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import logging
 import pkgutil
@@ -89,7 +90,19 @@ class HookFailure:
 class _Candidate:
     name: str
     origin: str
+    module: str
     load: Callable[[], Any]
+
+    def migrations_dir(self) -> Path | None:
+        """The plugin's Alembic folder, found without importing the plugin."""
+        try:
+            spec = importlib.util.find_spec(self.module)
+        except (ImportError, ValueError):
+            return None
+        if spec is None or spec.origin is None:
+            return None
+        folder = Path(spec.origin).parent / "migrations" / "versions"
+        return folder if folder.is_dir() else None
 
 
 class PluginManager:
@@ -102,6 +115,7 @@ class PluginManager:
         self.plugins: dict[str, LoadedPlugin] = {}
         self.refused: dict[str, RefusedPlugin] = {}
         self.disabled: set[str] = set()
+        self.unloaded_migrations: dict[str, Path] = {}  # disabled or refused plugins
         self.failures: deque[HookFailure] = deque(maxlen=100)
 
     # -- loading ---------------------------------------------------------------
@@ -111,17 +125,25 @@ class PluginManager:
         for candidate in self._candidates():
             if candidate.name in self.settings.disabled:
                 self.disabled.add(candidate.name)
+                self._keep_migrations(candidate)
                 log.info("plugin %s is disabled on this host", candidate.name)
                 continue
             try:
                 self._load(candidate)
             except PluginRefused as exc:
+                self._keep_migrations(candidate)
                 self.refused[candidate.name] = RefusedPlugin(
                     candidate.name, candidate.origin, exc.detail
                 )
                 log.error(
                     "plugin %s (%s) refused: %s", candidate.name, candidate.origin, exc.detail
                 )
+
+    def _keep_migrations(self, candidate: _Candidate) -> None:
+        """Applied revisions of a plugin that is not loaded must stay resolvable."""
+        folder = candidate.migrations_dir()
+        if folder is not None:
+            self.unloaded_migrations[candidate.name] = folder
 
     def _candidates(self) -> Iterator[_Candidate]:
         for package_name in self.settings.packages:
@@ -133,11 +155,13 @@ class PluginManager:
             for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
                 if info.ispkg and not info.name.startswith("_"):
                     module = f"{package_name}.{info.name}.plugin"
-                    yield _Candidate(info.name, f"built-in {module}", _importer(module))
+                    yield _Candidate(info.name, f"built-in {module}", module, _importer(module))
         if self.settings.entry_points:
             for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 dist = f"{entry.dist.name} {entry.dist.version}" if entry.dist else "?"
-                yield _Candidate(entry.name, f"entry point {entry.value} ({dist})", entry.load)
+                yield _Candidate(
+                    entry.name, f"entry point {entry.value} ({dist})", entry.module, entry.load
+                )
 
     def _load(self, candidate: _Candidate) -> None:
         try:

@@ -7,6 +7,7 @@ on every write, so what is stored always loads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,8 @@ from models.plugin_setting import MerchantPlugin
 
 if TYPE_CHECKING:
     from merchant_voice.plugin_manager import PluginManager
+
+log = logging.getLogger(__name__)
 
 
 def _rows(session: TenantSession) -> dict[str, MerchantPlugin]:
@@ -65,9 +68,22 @@ def set_enabled(manager: PluginManager, session: TenantSession, name: str, enabl
 
 def settings_for(manager: PluginManager, session: TenantSession, name: str) -> PluginSettings:
     """The merchant's validated settings for ``name``, defaults filled in."""
+    return _validated(manager, name, _rows(session).get(name))
+
+
+def _validated(manager: PluginManager, name: str, row: MerchantPlugin | None) -> PluginSettings:
+    """Stored settings, validated; ones a plugin upgrade made invalid fall back to defaults."""
     schema = manager.get(name).declaration.settings
-    row = _rows(session).get(name)
-    return schema.model_validate(row.settings if row else {})
+    try:
+        return schema.model_validate(row.settings if row else {})
+    except ValidationError as exc:
+        log.error(
+            "merchant %s: stored %s settings no longer validate, using defaults: %s",
+            row.merchant_id if row else "?",
+            name,
+            ValidationFailed.from_pydantic(exc).detail,
+        )
+        return schema()
 
 
 def configure(
@@ -79,7 +95,8 @@ def configure(
     """
     schema = manager.get(name).declaration.settings
     row = _rows(session).get(name)
-    merged = {**(row.settings if row else {}), **values}
+    stored = {k: v for k, v in (row.settings if row else {}).items() if k in schema.model_fields}
+    merged = {**stored, **values}
     try:
         validated = schema.model_validate(merged)
     except ValidationError as exc:
@@ -94,7 +111,7 @@ def describe(manager: PluginManager, session: TenantSession) -> list[dict[str, A
     entries = []
     for name, plugin in sorted(manager.plugins.items()):
         row = rows.get(name)
-        settings = plugin.declaration.settings.model_validate(row.settings if row else {})
+        settings = _validated(manager, name, row)
         entries.append(
             {
                 "name": name,

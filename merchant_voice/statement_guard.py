@@ -40,9 +40,7 @@ def is_orm(statement: Any) -> bool:
     return bool(propagate.get("compile_state_plugin") == "orm")
 
 
-def check_statement(
-    statement: Any, readable: frozenset[str], writable: frozenset[str]
-) -> None:
+def check_statement(statement: Any, readable: frozenset[str], writable: frozenset[str]) -> None:
     """Raise :class:`TenancyViolation` unless ``statement`` is safe to scope."""
     if not isinstance(statement, ClauseElement) or not is_orm(statement):
         raise TenancyViolation(
@@ -71,7 +69,9 @@ def check_elements(root: ClauseElement, readable: frozenset[str]) -> None:
         if isinstance(element, TextClause) or (
             isinstance(element, ColumnClause) and element.is_literal and element.name != "*"
         ):
-            raise TenancyViolation("raw SQL fragments are not available in a merchant-scoped session")
+            raise TenancyViolation(
+                "raw SQL fragments are not available in a merchant-scoped session"
+            )
         if isinstance(element, TableClause) and element.name not in readable:
             raise TenancyViolation(f"table {element.name!r} is not merchant-owned data")
         if isinstance(element, BinaryExpression | UnaryExpression):

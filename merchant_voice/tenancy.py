@@ -38,6 +38,7 @@ from sqlalchemy import ForeignKey, event, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import (
     Mapped,
+    Mapper,
     ORMExecuteState,
     Session,
     UOWTransaction,
@@ -99,8 +100,7 @@ def _scope() -> _Scope:
     mappers = list(Base.registry.mappers)
     if _scope_cache is None or _scope_cache[0] != len(mappers):
         owned = [
-            m for m in mappers
-            if issubclass(m.class_, MerchantOwned) and not m.class_.__host_only__
+            m for m in mappers if issubclass(m.class_, MerchantOwned) and not m.class_.__host_only__
         ]
         by_table = {m.local_table: m.class_ for m in owned}
         foreign_keys: dict[type, list[tuple[str, type]]] = {}
@@ -228,11 +228,13 @@ def _assert_owned(session: Session, cls: type, keys: set[Any]) -> None:
     """Every primary key in ``keys`` is a row of the session's merchant."""
     if not keys:
         return
-    mapper = inspect(cls)
+    mapper: Mapper[Any] = inspect(cls)
     column = getattr(cls, mapper.get_property_by_column(mapper.primary_key[0]).key)
     found = set(session.scalars(select(column).where(column.in_(keys))))
     if found != keys:
-        raise TenancyViolation(f"{cls.__name__} rows {sorted(keys - found)!r} are not this merchant's")
+        raise TenancyViolation(
+            f"{cls.__name__} rows {sorted(keys - found)!r} are not this merchant's"
+        )
 
 
 @event.listens_for(TenantSession, "before_flush")
@@ -263,7 +265,11 @@ def _guard_flush(session: Session, _flush: UOWTransaction, _instances: Any) -> N
             if value is not None:
                 references.setdefault(target, set()).add(value)
         for relationship in inspect(obj).mapper.relationships:
-            related = getattr(obj, relationship.key) if relationship.direction.name == "MANYTOONE" else None
+            related = (
+                getattr(obj, relationship.key)
+                if relationship.direction.name == "MANYTOONE"
+                else None
+            )
             identity = inspect(related).identity if related is not None else None
             if identity is not None:
                 references.setdefault(type(related), set()).add(identity[0])

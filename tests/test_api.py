@@ -78,6 +78,38 @@ def test_malformed_json_gets_400_and_writes_nothing(
         assert session.scalars(select(Note.text)).all() == ["Welcome, Shop-A!"]
 
 
+def test_deeply_nested_json_gets_400(client: FlaskClient, shop_a: Shop) -> None:
+    body = "[" * 30_000 + "]" * 30_000  # under the 64 KiB test limit
+    response = client.post(
+        "/api/v1/notes", headers=shop_a.headers, data=body, content_type="application/json"
+    )
+    assert "nested too deeply" in str(_problem(response, 400)["detail"])
+
+
+def test_stale_plugin_settings_fall_back_to_defaults(
+    app: Flask, client: FlaskClient, shop_a: Shop
+) -> None:
+    from sqlalchemy import insert
+
+    from models import MerchantPlugin
+
+    with app.extensions["db"].host_transaction() as session:  # as an older plugin version left it
+        session.execute(
+            insert(MerchantPlugin).values(
+                merchant_id=shop_a.id,
+                plugin="notes",
+                enabled=True,
+                settings={"max_length": "lots", "retired_option": 1},
+            )
+        )
+    response = client.get("/api/v1/merchant", headers=shop_a.headers)
+    assert response.status_code == 200
+    result = app.test_cli_runner().invoke(
+        args=["plugins", "configure", "shop-a", "notes", "max_length=9"]
+    )
+    assert result.exit_code == 0, result.output
+
+
 def test_invalid_fields_get_422_naming_each_field(client: FlaskClient, shop_a: Shop) -> None:
     response = client.post(
         "/api/v1/notes", headers=shop_a.headers, json={"text": "", "tags": "x", "colour": "red"}
@@ -139,7 +171,11 @@ def test_openapi_document_lists_host_and_plugin_operations(client: FlaskClient) 
     post = spec["paths"]["/notes"]["post"]
     body_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert body_ref == "#/components/schemas/NoteIn"
-    assert "NoteIn" in spec["components"]["schemas"] and "Problem" in spec["components"]["schemas"]
+    schemas = spec["components"]["schemas"]
+    assert "NoteIn" in schemas and "Problem" in schemas
+    # Both the host and the notes plugin call a model JobOut: neither hides the other.
+    assert "id" in schemas["JobOut"]["properties"]
+    assert "job_id" in schemas["notes_JobOut"]["properties"]
     assert spec["paths"]["/merchant"]["get"]["security"] == [{"apiKey": []}]
     refs = [ref for path in spec["paths"].values() for op in path.values() for ref in _refs(op)]
     for ref in refs:

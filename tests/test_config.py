@@ -153,3 +153,22 @@ def test_every_setting_is_documented() -> None:
         for key in model.model_fields:
             assert f"| `{section}.{key}` | `MV_{section.upper()}_{key.upper()}` |" in readme
             assert key in shipped, f"{section}.{key} missing from config.toml"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///./x.db", "sqlite:///{instance}/x.db"),
+        ("sqlite:///data//x.db?timeout=5", "sqlite:///{instance}/data/x.db?timeout=5"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite://", "sqlite://"),
+        ("postgresql+psycopg://u:p@db/mv", "postgresql+psycopg://u:p@db/mv"),
+    ],
+)
+def test_relative_sqlite_paths_live_in_the_instance_folder(
+    tmp_path: Path, url: str, expected: str
+) -> None:
+    settings = build_settings(
+        {"host": {"instance_path": str(tmp_path)}, "database": {"url": url}}, environ={}
+    )
+    assert settings.database_url == expected.format(instance=tmp_path)

@@ -29,6 +29,7 @@ def test_hook_startup(app: Flask) -> None:
 def test_hook_register_jobs(app: Flask) -> None:
     kinds = app.extensions["jobs"].registry.kinds()
     assert {"notes.count", "notes.fail_once", "notes.always_fail", "notes.slow"} <= set(kinds)
+    assert "notes.write_then_progress" in kinds
     assert app.extensions["jobs"].registry.get("notes.always_fail").max_attempts == 2
 
 

@@ -97,6 +97,77 @@ def test_job_fails_for_good_after_its_attempts(running: Flask, shop_a: Shop) -> 
     assert texts(running, shop_a)[-1] == "job notes.always_fail failed"  # job_finished hook
 
 
+def test_progress_while_holding_the_write_lock(running: Flask, shop_a: Shop) -> None:
+    job = wait_finished(running, enqueue(running, shop_a, "notes.write_then_progress"), 60)
+    assert job.status is JobStatus.SUCCEEDED and job.attempts == 1, job.error
+
+
+def test_progress_is_stored_by_the_heartbeat(running: Flask, shop_a: Shop) -> None:
+    job_id = enqueue(running, shop_a, "notes.slow", {"seconds": 2})
+    seen = wait_for(lambda: job_row(running, job_id).progress_message == "sleeping", 10, "progress")
+    assert seen and job_row(running, job_id).progress == pytest.approx(0.1)
+    assert wait_finished(running, job_id).status is JobStatus.SUCCEEDED
+
+
+def _stale(app: Flask, job_id: str) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from merchant_voice.db import utcnow
+
+    with app.extensions["db"].host_transaction() as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow() - timedelta(hours=1))
+        )
+
+
+def test_a_worker_given_up_on_cannot_overwrite_the_next_attempt(app: Flask, shop_a: Shop) -> None:
+    jobs = app.extensions["jobs"]
+    job_id = enqueue(app, shop_a, "notes.count")
+    first = jobs._claim(job_id)
+    assert first is not None and first.attempts == 1
+    _stale(app, job_id)
+    assert jobs.recover() == [job_id]  # attempt 1 is given up and retried
+    second = jobs._claim(job_id)
+    assert second is not None and second.attempts == 2
+    jobs._attempt_failed(first, "late failure of attempt 1")  # the old worker wakes up
+    assert not jobs.finish(job_id, JobStatus.SUCCEEDED, Job.attempts == 1, result={})
+    row = job_row(app, job_id)
+    assert (row.status, row.attempts, row.error) == (JobStatus.RUNNING, 2, None)
+
+
+def test_a_silent_last_attempt_fails_the_job(app: Flask, shop_a: Shop) -> None:
+    jobs = app.extensions["jobs"]
+    job_id = enqueue(app, shop_a, "notes.always_fail")  # max_attempts=2
+    jobs._claim(job_id)
+    _stale(app, job_id)
+    jobs.recover()
+    jobs._claim(job_id)
+    _stale(app, job_id)
+    assert jobs.recover() == [job_id]
+    row = job_row(app, job_id)
+    assert row.status is JobStatus.FAILED and "no attempts left" in (row.error or "")
+
+
+def test_a_retry_is_not_run_before_it_is_due(app: Flask, shop_a: Shop) -> None:
+    from datetime import timedelta
+
+    from merchant_voice.db import utcnow
+
+    with app.extensions["db"].host_transaction() as session:
+        job = Job(
+            kind="notes.count",
+            merchant_id=shop_a.id,
+            max_attempts=3,
+            run_after=utcnow() + timedelta(hours=1),
+        )
+        session.add(job)
+    app.extensions["jobs"].run(job.id)  # an early, duplicate delivery
+    row = job_row(app, job.id)
+    assert (row.status, row.attempts) == (JobStatus.QUEUED, 0)
+
+
 def test_a_rolled_back_request_leaves_no_job(app: Flask, shop_a: Shop) -> None:
     jobs = app.extensions["jobs"]
     with app.extensions["db"].tenant_session(shop_a.merchant) as session:

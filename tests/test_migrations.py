@@ -74,3 +74,15 @@ def test_a_plugin_disabled_on_the_host_adds_no_migrations(
     assert migrations.heads() == ["0001_host"]
     migrations.upgrade()
     assert "notes_notes" not in _tables(app)
+
+
+def test_disabling_a_migrated_plugin_keeps_the_database_usable(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    make_app(database_url)  # notes migrated
+    app = make_app(database_url, migrate=False, plugins={"disabled": ["notes"]})
+    migrations = _migrations(app)
+    assert migrations.pending() == []
+    migrations.upgrade()
+    result = app.test_cli_runner().invoke(args=["db", "current"])
+    assert result.exit_code == 0 and "up to date" in result.output

@@ -49,9 +49,9 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("revision", default="heads")
-def upgrade(revision: str) -> None:
-    """Upgrade to REVISION (default: every head, host and plugins)."""
+@click.argument("revision", required=False)
+def upgrade(revision: str | None) -> None:
+    """Upgrade to REVISION (default: the host's and every loaded plugin's latest)."""
     _migrations().upgrade(revision)
     click.echo(f"Database at {', '.join(_migrations().current()) or 'base'}.")
 

@@ -35,6 +35,9 @@ class JobQueue(Protocol):
     def submit(self, job_id: str, delay_s: float = 0.0) -> None:
         """Deliver ``job_id`` to a worker, not before ``delay_s`` seconds."""
 
+    def pending(self) -> int:
+        """Deliveries waiting for a worker (not counting delayed ones)."""
+
 
 class _ThreadConsumer(Consumer):  # type: ignore[misc]
     """A Huey consumer whose workers are threads of a host that owns its signals."""

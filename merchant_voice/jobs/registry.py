@@ -20,7 +20,7 @@ class JobContext(Protocol):
     session: TenantSession
 
     def progress(self, fraction: float, message: str = "") -> None:
-        """Record progress (0..1) at once, visible to ``GET /api/v1/jobs/<id>``."""
+        """Record progress (0..1); ``GET /api/v1/jobs/<id>`` shows it within ``heartbeat_s``."""
 
 
 JobHandler = Callable[[JobContext], dict[str, Any] | None]

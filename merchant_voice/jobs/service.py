@@ -1,4 +1,4 @@
-"""Enqueue, claim, run, retry and recover jobs (``app.extensions["jobs"]``).
+"""Enqueue, claim, run and retry jobs (``app.extensions["jobs"]``).
 
 Life of a job::
 
@@ -10,11 +10,12 @@ Life of a job::
 
 * ``enqueue`` writes the row in the caller's transaction and delivers the id
   after the commit, so a rolled-back request leaves no job behind.
-* ``run`` claims the row with a conditional UPDATE, so a duplicate delivery is
-  harmless; the handler's writes commit with its success, or roll back.
-* ``recover`` (run every ``heartbeat_s`` by every worker process) retries jobs
-  whose worker died - e.g. a host restart - and re-delivers jobs whose delivery
-  was lost. Nothing is silently dropped: each ends succeeded or failed.
+* ``run`` claims the row with a conditional UPDATE (queued, due, attempts
+  left), so a duplicate or early delivery does nothing. Every later write
+  names the attempt it belongs to, so a worker that was given up on cannot
+  overwrite the attempt that replaced it.
+* The handler's writes commit with its success, or roll back with its failure.
+* :mod:`.workers` runs the heartbeats and :meth:`JobService.recover`.
 """
 
 from __future__ import annotations
@@ -37,12 +38,16 @@ from merchant_voice.db import Database, on_commit, utcnow
 from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
+from merchant_voice.jobs.workers import Workers
 from merchant_voice.plugin_manager import PluginManager
 from merchant_voice.tenancy import MerchantInfo, TenantSession, host_writes
 from models.job import Job, JobStatus
 from models.merchant import Merchant
 
 log = logging.getLogger(__name__)
+
+Attempt = tuple[str, int]
+"""(job id, attempt number): what a worker owns while it runs a job."""
 
 
 @dataclass
@@ -55,7 +60,7 @@ class _RunContext:
     service: JobService = field(repr=False)
 
     def progress(self, fraction: float, message: str = "") -> None:
-        self.service.record_progress(self.job_id, fraction, message)
+        self.service.record_progress((self.job_id, self.attempt), fraction, message)
 
 
 class JobService:
@@ -73,17 +78,20 @@ class JobService:
         self.plugins = plugins
         self.registry = JobRegistry()
         self.queue: JobQueue = queue or HueyQueue(settings, self.run)
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
-        self._running: set[str] = set()
+        self.workers = Workers(self)
+        self._running: dict[Attempt, tuple[float, str]] = {}  # attempt -> progress
         self._lock = threading.Lock()
-        self._maintenance_stop = threading.Event()
-        self._maintenance: threading.Thread | None = None
         self._app: Flask | None = None
 
     def init_app(self, app: Flask) -> None:
         """Jobs run in an app context of ``app``, as request handlers do."""
         self._app = app
         app.extensions["jobs"] = self
+
+    @property
+    def worker_id(self) -> str:
+        """This process and thread (computed when asked: web workers fork)."""
+        return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
     # -- for plugins and the API --------------------------------------------------
 
@@ -112,18 +120,19 @@ class JobService:
         on_commit(session, lambda: self.queue.submit(job_id))
         return job
 
-    def record_progress(self, job_id: str, fraction: float, message: str = "") -> None:
-        """Store progress (clamped to 0..1) at once; it doubles as a heartbeat."""
-        with self.db.host_transaction() as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING)
-                .values(
-                    progress=min(max(fraction, 0.0), 1.0),
-                    progress_message=message[:200],
-                    heartbeat_at=utcnow(),
-                )
-            )
+    def record_progress(self, attempt: Attempt, fraction: float, message: str = "") -> None:
+        """Note progress (0..1); the next heartbeat, within ``heartbeat_s``, stores it.
+
+        Kept in memory rather than written at once, so that a handler holding a
+        write transaction (SQLite allows one writer) never waits on itself.
+        """
+        with self._lock:
+            if attempt in self._running:
+                self._running[attempt] = (min(max(fraction, 0.0), 1.0), message[:200])
+
+    def running(self) -> dict[Attempt, tuple[float, str]]:
+        with self._lock:
+            return dict(self._running)
 
     # -- for workers ----------------------------------------------------------------
 
@@ -132,14 +141,15 @@ class JobService:
         job = self._claim(job_id)
         if job is None:
             return
+        attempt = (job.id, job.attempts)
         with self._lock:
-            self._running.add(job_id)
+            self._running[attempt] = (0.0, "")
         try:
             with self._app_context():
                 self._execute(job)
         finally:
             with self._lock:
-                self._running.discard(job_id)
+                self._running.pop(attempt, None)
 
     def _app_context(self) -> AbstractContextManager[Any]:
         return self._app.app_context() if self._app is not None else nullcontext()
@@ -152,6 +162,7 @@ class JobService:
                 .where(
                     Job.id == job_id,
                     Job.status == JobStatus.QUEUED,
+                    Job.run_after <= now,
                     Job.attempts < Job.max_attempts,
                 )
                 .values(
@@ -161,23 +172,27 @@ class JobService:
                     started_at=now,
                     heartbeat_at=now,
                     progress=0.0,
+                    progress_message="",
                 )
                 .execution_options(synchronize_session=False)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                log.debug("job %s was not claimable (taken, finished or unknown)", job_id)
+                log.debug("job %s is not claimable (taken, finished, not due or unknown)", job_id)
                 return None
             return session.get(Job, job_id)
 
     def _execute(self, job: Job) -> None:
-        merchant = self._merchant(job.merchant_id)
-        log.info(
-            "job %s (%s) attempt %d/%d started", job.id, job.kind, job.attempts, job.max_attempts
-        )
+        log.info("job %s (%s) attempt %d/%d", job.id, job.kind, job.attempts, job.max_attempts)
+        try:
+            merchant = self._merchant(job.merchant_id)
+            handler = self.registry.get(job.kind).handler
+        except Exception as exc:
+            self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
+            return
         with self.db.tenant_session(merchant) as session:
             context = _RunContext(job.id, job.kind, job.payload, job.attempts, session, self)
             try:
-                result = self.registry.get(job.kind).handler(context) or {}
+                result = handler(context) or {}
                 json.dumps(result)
                 session.commit()
             except Exception as exc:
@@ -187,7 +202,7 @@ class JobService:
                 )
                 self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
                 return
-        self._finish(job.id, JobStatus.SUCCEEDED, result=result)
+        self.finish(job.id, JobStatus.SUCCEEDED, Job.attempts == job.attempts, result=result)
         log.info("job %s (%s) succeeded", job.id, job.kind)
 
     def _merchant(self, merchant_id: int) -> MerchantInfo:
@@ -198,30 +213,35 @@ class JobService:
             return merchant.info()
 
     def _attempt_failed(self, job: Job, error: str) -> None:
+        mine = Job.attempts == job.attempts
         if job.attempts >= job.max_attempts:
-            self._finish(job.id, JobStatus.FAILED, error=error)
+            self.finish(job.id, JobStatus.FAILED, mine, error=error)
             return
         delay = self.settings.retry_delay_s * 2 ** (job.attempts - 1)
         with self.db.host_transaction() as session:
-            session.execute(
+            retried = session.execute(
                 update(Job)
-                .where(Job.id == job.id, Job.status == JobStatus.RUNNING)
+                .where(Job.id == job.id, Job.status == JobStatus.RUNNING, mine)
                 .values(
                     status=JobStatus.QUEUED,
                     error=error,
                     worker=None,
                     run_after=utcnow() + timedelta(seconds=delay),
                 )
+                .execution_options(synchronize_session=False)
             )
-        self.queue.submit(job.id, delay)
+        if retried.rowcount == 1:  # type: ignore[attr-defined]
+            self.queue.submit(job.id, delay)
 
-    def _finish(
+    def finish(
         self,
         job_id: str,
         status: JobStatus,
+        *conditions: Any,
         result: dict[str, Any] | None = None,
         error: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Move a running job to its final ``status`` if ``conditions`` hold; tell the plugins."""
         values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "worker": None}
         if status is JobStatus.SUCCEEDED:
             values.update(result=result, progress=1.0, error=None)
@@ -232,52 +252,71 @@ class JobService:
         with self.db.host_transaction() as session:
             merchant_id = session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, *conditions)
                 .values(**values)
                 .returning(Job.merchant_id)
                 .execution_options(synchronize_session=False)
             ).scalar()
         if merchant_id is None:
-            return
-        with self.db.tenant_session(self._merchant(merchant_id)) as tenant:
+            return False
+        with self._app_context(), self.db.tenant_session(self._merchant(merchant_id)) as tenant:
             finished = tenant.get(Job, job_id)
             self.plugins.call("job_finished", session=tenant, job=finished)
             tenant.commit()
+        return True
 
     # -- recovery ---------------------------------------------------------------------
 
+    def heartbeat(self) -> None:
+        """Prove that this process's attempts are alive, storing their progress."""
+        running = self.running()
+        if not running:
+            return
+        now = utcnow()
+        with self.db.host_transaction() as session:
+            for (job_id, attempt), (fraction, message) in running.items():
+                session.execute(
+                    update(Job)
+                    .where(
+                        Job.id == job_id, Job.attempts == attempt, Job.status == JobStatus.RUNNING
+                    )
+                    .values(heartbeat_at=now, progress=fraction, progress_message=message)
+                    .execution_options(synchronize_session=False)
+                )
+
     def recover(self) -> list[str]:
-        """Retry jobs whose worker went silent; re-deliver lost deliveries. Returns their ids."""
+        """Retry (or fail) jobs whose worker went silent; re-deliver lost deliveries."""
         cutoff = utcnow() - timedelta(seconds=self.settings.stale_after_s)
-        recovered: list[str] = []
+        silent = (Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)
         with self.db.host_session() as session:
-            silent = session.scalars(
-                select(Job).where(Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff)
-            ).all()
+            stale = session.execute(select(Job.id, Job.attempts, Job.worker).where(*silent)).all()
             lost = session.scalars(
                 select(Job.id).where(Job.status == JobStatus.QUEUED, Job.run_after < cutoff)
             ).all()
-        for job in silent:
-            if self._requeue(job.id, Job.status == JobStatus.RUNNING, Job.heartbeat_at < cutoff):
-                log.warning("job %s: worker %s went silent; retrying", job.id, job.worker)
-                recovered.append(job.id)
-                if job.attempts >= job.max_attempts:
-                    with self._app_context():
-                        self._finish(
-                            job.id,
-                            JobStatus.FAILED,
-                            error=(
-                                f"the worker stopped during attempt {job.attempts} (last seen "
-                                f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); no attempts left"
-                            ),
-                        )
-                else:
-                    self.queue.submit(job.id)
-        for job_id in lost:
-            if self._requeue(job_id, Job.status == JobStatus.QUEUED, Job.run_after < cutoff):
-                log.warning("job %s: delivery lost; delivering again", job_id)
-                recovered.append(job_id)
+        recovered: list[str] = []
+        for job_id, attempts, worker in stale:
+            same_attempt = (*silent, Job.attempts == attempts)
+            reason = f"worker {worker} stopped answering during attempt {attempts}"
+            if self.finish(
+                job_id,
+                JobStatus.FAILED,
+                *same_attempt,
+                Job.attempts >= Job.max_attempts,
+                error=f"{reason}; no attempts left",
+            ):
+                log.warning("job %s failed: %s", job_id, reason)
+            elif self._requeue(job_id, *same_attempt):
+                log.warning("job %s: %s; retrying", job_id, reason)
                 self.queue.submit(job_id)
+            else:
+                continue
+            recovered.append(job_id)
+        if lost and self.queue.pending() == 0:  # nothing waiting: those deliveries are gone
+            for job_id in lost:
+                if self._requeue(job_id, Job.status == JobStatus.QUEUED, Job.run_after < cutoff):
+                    log.warning("job %s: delivery lost; delivering again", job_id)
+                    self.queue.submit(job_id)
+                    recovered.append(job_id)
         return recovered
 
     def _requeue(self, job_id: str, *conditions: Any) -> bool:
@@ -290,48 +329,10 @@ class JobService:
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def heartbeat(self) -> None:
-        """Prove that this process's running jobs are alive."""
-        with self._lock:
-            running = list(self._running)
-        if running:
-            with self.db.host_transaction() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id.in_(running), Job.status == JobStatus.RUNNING)
-                    .values(heartbeat_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
-
-    # -- worker lifecycle ------------------------------------------------------------
+    # -- worker lifecycle (see .workers) ----------------------------------------------
 
     def start_workers(self, workers: int | None = None) -> None:
-        """Start worker threads and the heartbeat/recovery loop in this process."""
-        count = self.settings.workers if workers is None else workers
-        if count < 1 or not isinstance(self.queue, HueyQueue):
-            return
-        self.queue.start_workers(count)
-        if self._maintenance is None:
-            self._maintenance_stop.clear()
-            self._maintenance = threading.Thread(
-                target=self._maintain, name="jobs-maintenance", daemon=True
-            )
-            self._maintenance.start()
+        self.workers.start(self.settings.workers if workers is None else workers)
 
     def stop_workers(self, timeout_s: float = 30.0) -> None:
-        if isinstance(self.queue, HueyQueue):
-            self.queue.stop_workers(timeout_s)
-        self._maintenance_stop.set()
-        if self._maintenance is not None:
-            self._maintenance.join(timeout=5)
-            self._maintenance = None
-
-    def _maintain(self) -> None:
-        while not self._maintenance_stop.wait(self.settings.heartbeat_s):
-            try:
-                self.heartbeat()
-                self.recover()
-            except Exception:
-                log.exception(
-                    "job maintenance failed; trying again in %ss", self.settings.heartbeat_s
-                )
+        self.workers.stop(timeout_s)

@@ -180,6 +180,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise BadRequest(
             f"malformed JSON body: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -65,11 +65,14 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     }
 
 
-def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+def _ref(model: type[BaseModel], schemas: dict[str, Any], tag: str) -> dict[str, str]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+    name = model.__name__
+    if schemas.get(name, schema) != schema:  # two blueprints use the same class name
+        name = f"{tag}_{name}"
+    schemas[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
@@ -93,11 +96,15 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if operation.body is not None:
         spec["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(operation.body, schemas)}},
+            "content": {
+                "application/json": {"schema": _ref(operation.body, schemas, operation.tag)}
+            },
         }
     ok: dict[str, Any] = {"description": "Success"}
     if operation.response is not None:
-        ok["content"] = {"application/json": {"schema": _ref(operation.response, schemas)}}
+        ok["content"] = {
+            "application/json": {"schema": _ref(operation.response, schemas, operation.tag)}
+        }
     spec["responses"][str(operation.status)] = ok
     for status in operation.errors:
         spec["responses"][str(status)] = {

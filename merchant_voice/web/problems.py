@@ -59,7 +59,7 @@ def _from_merchant_voice(exc: MerchantVoiceError) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.path)
+    log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return problem_response(MerchantVoiceError("an unexpected error occurred; it has been logged"))
 
 

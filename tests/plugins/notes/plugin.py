@@ -53,6 +53,15 @@ def _always_fail(context: JobContext) -> dict[str, Any]:
     raise ValueError(f"attempt {context.attempt} failed")
 
 
+def _write_then_progress(context: JobContext) -> dict[str, Any]:
+    from tests.plugins.notes.models import Note
+
+    context.session.add(Note(text="written before progress"))
+    context.session.flush()  # holds SQLite's write lock until the job commits
+    context.progress(0.5, "half way")
+    return {"ok": True}
+
+
 def _slow(context: JobContext) -> dict[str, Any]:
     deadline = time.monotonic() + float(context.payload.get("seconds", 5))
     while time.monotonic() < deadline:
@@ -72,6 +81,7 @@ def register_jobs(registry: JobRegistry) -> None:
     registry.add("notes.fail_once", _fail_once)
     registry.add("notes.always_fail", _always_fail, max_attempts=2)
     registry.add("notes.slow", _slow)
+    registry.add("notes.write_then_progress", _write_then_progress)
 
 
 @click.command("notes-count")

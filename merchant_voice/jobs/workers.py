@@ -1,0 +1,58 @@
+"""Worker threads in this process, plus the heartbeat/recovery loop that keeps jobs alive."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from merchant_voice.jobs.queue import HueyQueue
+
+if TYPE_CHECKING:
+    from merchant_voice.jobs.service import JobService
+
+log = logging.getLogger(__name__)
+
+
+class Workers:
+    """Starts and stops a process's job workers and its maintenance thread.
+
+    Every ``heartbeat_s`` the maintenance thread stores the heartbeat and
+    progress of the attempts this process runs, then recovers jobs whose
+    worker - here or on another machine - went silent.
+    """
+
+    def __init__(self, service: JobService) -> None:
+        self.service = service
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, count: int) -> None:
+        queue = self.service.queue
+        if count < 1 or not isinstance(queue, HueyQueue):
+            return
+        queue.start_workers(count)
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._maintain, name="jobs-maintenance", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        queue = self.service.queue
+        if isinstance(queue, HueyQueue):
+            queue.stop_workers(timeout_s)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _maintain(self) -> None:
+        interval = self.service.settings.heartbeat_s
+        while not self._stop.wait(interval):
+            try:
+                self.service.heartbeat()
+                self.service.recover()
+            except Exception:
+                log.exception("job maintenance failed; trying again in %ss", interval)
