@@ -120,6 +120,72 @@ class PluginsSettings(Section):
     disabled: list[str] = Field([], description="Plugins never loaded on this host.")
 
 
+class ModelsSettings(Section):
+    cache_dir: Path = Field(
+        Path("models"), description="Prepared models (`models prepare`), in the instance folder."
+    )
+    vllm_python: Path = Field(
+        Path(".venv-vllm/bin/python"),
+        description="Python of the vLLM environment (relative to the project).",
+    )
+
+
+class ChatSettings(Section):
+    url: Url | None = Field(
+        None, description="An existing vLLM server (OpenAI API). Unset: the host runs its own."
+    )
+    api_key: Secret | None = Field(None, description="Bearer key of that server, if it wants one.")
+    model: str = Field("smollm2", description="Served model name.")
+    model_path: Path | None = Field(
+        None, description="Model folder for the embedded server. Unset: the bundled SmolLM2."
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Embedded server device.")
+    port: int = Field(8011, ge=1, le=65535, description="Loopback port of the embedded server.")
+    max_model_len: int = Field(4096, ge=256, description="Context length of the embedded server.")
+    kv_cache_gib: int = Field(2, ge=1, description="KV cache of the embedded CPU server (GiB).")
+    extra_args: list[str] = Field([], description="More `vllm serve` arguments (embedded).")
+    priority_scheduling: bool = Field(
+        True,
+        description="Send request priorities (server started with --scheduling-policy priority).",
+    )
+    timeout_s: float = Field(
+        60.0, gt=0, description="Longest a request may take, streaming or not."
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to connect.")
+    max_retries: int = Field(2, ge=0, description="Retries (with backoff) of transient failures.")
+    bulk_concurrency: int = Field(
+        32,
+        ge=1,
+        description="Bulk requests in flight from one host process; interactive ones skip the line.",
+    )
+    startup_timeout_s: float = Field(
+        900.0, gt=0, description="Longest wait for the embedded server."
+    )
+    merchant_models: dict[str, str] = Field(
+        {}, description="Per merchant slug: served model or LoRA adapter name."
+    )
+    lora_modules: dict[str, Path] = Field(
+        {}, description="LoRA adapters the embedded server loads: name = path."
+    )
+
+
+class SpeechSettings(Section):
+    model: str = Field("base", description='"base", "tiny.en", a CTranslate2 folder, or a hub id.')
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if present.")
+    compute_type: str = Field("auto", description="auto: float16 on cuda, int8 on cpu.")
+    beam_size: int = Field(5, ge=1, description="Beam search width.")
+    max_concurrency: int = Field(2, ge=1, description="Transcriptions at once per model.")
+    vad: bool = Field(True, description="Skip silence with Silero VAD.")
+
+
+class TtsSettings(Section):
+    voices: dict[str, str] = Field(
+        {"en_US": "bundled"},
+        description='Per locale: "bundled" (en_US joe) or the path of a Piper .onnx voice.',
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda: onnxruntime CUDA.")
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
 
@@ -139,6 +205,10 @@ class Settings(BaseModel):
     database: DatabaseSettings = DatabaseSettings()
     jobs: JobsSettings = JobsSettings()
     plugins: PluginsSettings = PluginsSettings()
+    models: ModelsSettings = ModelsSettings()
+    chat: ChatSettings = ChatSettings()
+    speech: SpeechSettings = SpeechSettings()
+    tts: TtsSettings = TtsSettings()
     logging: LoggingSettings = LoggingSettings()
 
     source: str = Field("<defaults>", exclude=True, description="Where these settings came from.")
@@ -189,7 +259,7 @@ def env_overrides(environ: Mapping[str, str]) -> dict[tuple[str, str], tuple[str
 def _parse_env_value(raw: str) -> Any:
     """Lists may be JSON (``["a","b"]``) or comma-separated; the rest stays a string."""
     text = raw.strip()
-    if text.startswith("["):
+    if text.startswith(("[", "{")):
         try:
             return json.loads(text)
         except json.JSONDecodeError:

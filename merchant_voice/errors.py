@@ -20,8 +20,14 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     ├── PluginError              a plugin cannot be loaded or used
     │   ├── PluginRefused        failed to import, or incompatible host API
     │   └── UnknownPlugin        no plugin of that name is loaded
-    └── JobError                 a background job cannot be queued or run
-        └── UnknownJobKind       no handler registered for that kind
+    ├── JobError                 a background job cannot be queued or run
+    │   └── UnknownJobKind       no handler registered for that kind
+    └── EngineError              a model engine cannot serve the request
+        ├── EngineUnavailable    503 the engine is down, starting or overloaded
+        ├── EngineTimeout        504 the engine did not answer in time
+        ├── EngineCancelled      the caller cancelled (e.g. hung up)
+        ├── ModelNotPrepared     503 a model's files are missing: run `models prepare`
+        └── VoiceNotFound        422 no speech synthesis voice for a locale
 """
 
 from __future__ import annotations
@@ -165,3 +171,37 @@ class UnknownJobKind(JobError):
     status = 422
     title = "Unknown job kind"
     code = "unknown-job-kind"
+
+
+class EngineError(MerchantVoiceError):
+    status = 503
+    title = "Engine error"
+    code = "engine-error"
+
+
+class EngineUnavailable(EngineError):
+    title = "Engine unavailable"
+    code = "engine-unavailable"
+
+
+class EngineTimeout(EngineError):
+    status = 504
+    title = "Engine timeout"
+    code = "engine-timeout"
+
+
+class EngineCancelled(EngineError):
+    status = 499
+    title = "Cancelled"
+    code = "cancelled"
+
+
+class ModelNotPrepared(EngineError):
+    title = "Model not prepared"
+    code = "model-not-prepared"
+
+
+class VoiceNotFound(EngineError):
+    status = 422
+    title = "No voice for this locale"
+    code = "voice-not-found"

@@ -1,0 +1,131 @@
+"""Speech recognition with faster-whisper.
+
+One model instance per (model, device, compute type) in the process, shared by
+every thread, with a bounded number of transcriptions at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from faster_whisper import WhisperModel
+
+from engines.audio import WHISPER_RATE, Audio, resample
+from engines.metrics import ASR_RTF, ENGINE_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+    language_probability: float
+    duration_s: float
+    words: tuple[Word, ...]
+    processing_s: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Processing time over audio time: below 1 is faster than real time."""
+        return self.processing_s / self.duration_s if self.duration_s else 0.0
+
+
+class Transcriber(Protocol):
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+        """The words spoken in ``audio``; ``language`` fixes it, None detects it."""
+
+
+def choose_device(device: str, compute_type: str) -> tuple[str, str]:
+    """auto: cuda with float16 when a GPU is visible, else cpu with int8."""
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+_models: dict[tuple[str, str, str], tuple[WhisperModel, threading.BoundedSemaphore]] = {}
+_models_lock = threading.Lock()
+
+
+class WhisperTranscriber:
+    """:class:`Transcriber` on faster-whisper, with Silero VAD and word timestamps."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        device: str = "auto",
+        compute_type: str = "auto",
+        max_concurrency: int = 2,
+        beam_size: int = 5,
+        vad: bool = True,
+    ) -> None:
+        self.model_name = str(model)
+        self.device, self.compute_type = choose_device(device, compute_type)
+        self.max_concurrency = max_concurrency
+        self.beam_size = beam_size
+        self.vad = vad
+
+    def _model(self) -> tuple[WhisperModel, threading.BoundedSemaphore]:
+        key = (self.model_name, self.device, self.compute_type)
+        with _models_lock:
+            if key not in _models:
+                log.info("loading whisper %s on %s (%s)", *key)
+                model = WhisperModel(self.model_name, device=self.device, compute_type=self.compute_type)
+                _models[key] = (model, threading.BoundedSemaphore(self.max_concurrency))
+            return _models[key]
+
+    def load(self) -> None:
+        """Load the model now (it loads on first use otherwise)."""
+        self._model()
+
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+        model, slots = self._model()
+        audio = resample(audio, WHISPER_RATE)
+        started = time.perf_counter()
+        with slots:
+            try:
+                segments, info = model.transcribe(
+                    audio.samples,
+                    language=language,
+                    beam_size=self.beam_size,
+                    vad_filter=self.vad,
+                    word_timestamps=True,
+                    condition_on_previous_text=False,
+                )
+                segments = list(segments)
+            except Exception:
+                ENGINE_ERRORS.labels(engine="asr").inc()
+                raise
+        elapsed = time.perf_counter() - started
+        words = tuple(
+            Word(w.word.strip(), w.start, w.end, w.probability)
+            for segment in segments for w in (segment.words or [])
+        )
+        transcript = Transcript(
+            text=" ".join(segment.text.strip() for segment in segments).strip(),
+            language=info.language,
+            language_probability=info.language_probability,
+            duration_s=audio.seconds,
+            words=words,
+            processing_s=elapsed,
+        )
+        if transcript.duration_s:
+            ASR_RTF.labels(model=self.model_name).observe(transcript.real_time_factor)
+        return transcript

@@ -1,0 +1,116 @@
+"""Speech synthesis with Piper: streamed sentence by sentence.
+
+Voices come from ``[tts] voices``, one per locale. A locale without its own
+voice uses one of the same language (en_GB -> en_US); failing that, it gets
+:class:`VoiceNotFound`, naming the locale, the installed voices and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from piper import PiperVoice
+
+from engines.audio import TELEPHONY_RATE, Audio, encode_file, resample, to_mulaw, to_pcm16
+from engines.metrics import ENGINE_ERRORS, TTS_FIRST_CHUNK, TTS_RTF
+from merchant_voice.errors import VoiceNotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """One sentence of speech: mono float32 samples at the voice's rate."""
+
+    index: int
+    audio: Audio
+
+    @property
+    def pcm16(self) -> bytes:
+        return to_pcm16(self.audio.samples)
+
+    def mulaw(self) -> bytes:
+        """8 kHz µ-law, for telephony."""
+        return to_mulaw(resample(self.audio, TELEPHONY_RATE).samples)
+
+
+class Synthesizer(Protocol):
+    def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
+        """Speak ``text`` in ``locale``: one chunk per sentence, the first as soon as it is ready."""
+
+
+def speech_file(chunks: Iterator[SpeechChunk], container: Literal["ogg", "mp3"]) -> bytes:
+    """Join synthesized chunks into an Ogg Opus or MP3 file."""
+    parts = list(chunks)
+    if not parts:
+        return b""
+    rate = parts[0].audio.rate
+    samples = np.concatenate([chunk.audio.samples for chunk in parts])
+    return encode_file(Audio(samples, rate), container)
+
+
+class PiperSynthesizer:
+    """:class:`Synthesizer` on Piper voices (onnxruntime; CUDA on a GPU when asked)."""
+
+    def __init__(self, voices: Mapping[str, Path], use_cuda: bool = False) -> None:
+        self.voices = dict(voices)
+        self.use_cuda = use_cuda
+        self._loaded: dict[str, PiperVoice] = {}
+        self._lock = threading.Lock()
+
+    def voice_for(self, locale: str) -> str:
+        """The configured locale whose voice speaks ``locale``."""
+        if locale in self.voices:
+            return locale
+        language = locale.replace("-", "_").split("_")[0]
+        for candidate in sorted(self.voices):
+            if candidate.split("_")[0] == language:
+                return candidate
+        installed = ", ".join(sorted(self.voices)) or "none"
+        raise VoiceNotFound(
+            f"no voice speaks {locale!r} (installed voices: {installed}); add one in config.toml:"
+            f' [tts] voices = {{ {locale} = "/path/to/voice.onnx" }}, a Piper voice with its'
+            " .onnx.json beside it",
+            locale=locale,
+            installed=sorted(self.voices),
+        )
+
+    def _voice(self, locale: str) -> PiperVoice:
+        with self._lock:
+            if locale not in self._loaded:
+                path = self.voices[locale]
+                log.info("loading Piper voice %s for %s", path.name, locale)
+                self._loaded[locale] = PiperVoice.load(path, use_cuda=self.use_cuda)
+            return self._loaded[locale]
+
+    def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
+        voice_locale = self.voice_for(locale)
+        voice = self._voice(voice_locale)
+        sentences = iter(voice.synthesize(text))
+        working = spoken = 0.0  # time spent synthesizing (not waiting on the consumer)
+        index = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                chunk = next(sentences, None)
+            except Exception:
+                ENGINE_ERRORS.labels(engine="tts").inc()
+                raise
+            working += time.perf_counter() - started
+            if chunk is None:
+                break
+            audio = Audio(chunk.audio_float_array.astype(np.float32), chunk.sample_rate)
+            if index == 0:
+                TTS_FIRST_CHUNK.labels(voice=voice_locale).observe(working)
+            spoken += audio.seconds
+            yield SpeechChunk(index, audio)
+            index += 1
+        if spoken:
+            TTS_RTF.labels(voice=voice_locale).observe(working / spoken)
