@@ -16,6 +16,9 @@ from typing import Any
 import click
 from flask import Flask
 
+from engines import Engines
+from engines import cli as engines_cli
+from engines import web as engines_web
 from merchant_voice import cli
 from merchant_voice.config import Settings, build_settings, load_settings
 from merchant_voice.db import Database
@@ -59,9 +62,12 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     jobs.init_app(app)
     plugins.call("register_jobs", registry=jobs.registry)
 
+    Engines(settings).init_app(app)
+
     problems.init_app(app)
     api.init_app(app)
     app.register_blueprint(host_api.bp)
+    app.register_blueprint(engines_web.bp)
     for plugin in plugins.plugins.values():
         blueprint = plugin.blueprint
         if blueprint is None:
@@ -73,6 +79,8 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
         app.register_blueprint(blueprint)
 
     cli.init_app(app)
+    app.cli.add_command(engines_cli.models)
+    app.cli.add_command(engines_cli.engines)
     plugins.call("register_commands", cli=app.cli)
     plugins.call("startup", app=app)
     return app

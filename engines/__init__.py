@@ -1,0 +1,155 @@
+"""The shared engines: chat (vLLM), speech recognition (faster-whisper), speech synthesis (Piper).
+
+``app.extensions["engines"]`` holds one :class:`Engines` per process. Plugins
+reach models only through it:
+
+* ``engines.chat``: :class:`~engines.chat.VllmChat` (``stream``/``complete``);
+* ``engines.asr``: :class:`~engines.asr.WhisperTranscriber` (``transcribe``);
+* ``engines.tts``: :class:`~engines.tts.PiperSynthesizer` (``synthesize``).
+
+Models load on first use, so the host starts in seconds; ``start()`` (called
+by ``serve``) launches the embedded vLLM server and warms the speech models in
+the background.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from flask import Flask
+
+from engines import provision
+from engines.asr import WhisperTranscriber, choose_device
+from engines.chat import VllmChat
+from engines.tts import PiperSynthesizer
+from engines.vllm_server import VllmSupervisor, cuda_available
+from merchant_voice.config import Settings
+
+log = logging.getLogger(__name__)
+
+BUNDLED_WHISPER = {"base": "whisper-base", "tiny.en": "whisper-tiny.en"}
+BUNDLED_VOICE = "piper-en_US-joe-medium"
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    name: str
+    model: str
+    device: str
+    healthy: bool
+    detail: str = ""
+
+
+class Engines:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        chat = settings.chat
+        self.supervisor: VllmSupervisor | None = None
+        if chat.url is None:
+            model_path = chat.model_path or provision.model_dir(settings, "smollm2-135m-instruct")
+            self.supervisor = VllmSupervisor(settings, model_path, provision.vllm_python(settings))
+        self.chat = VllmChat(
+            chat.url or f"http://127.0.0.1:{chat.port}",
+            chat.model,
+            api_key=chat.api_key.get_secret_value() if chat.api_key else None,
+            timeout_s=chat.timeout_s,
+            connect_timeout_s=chat.connect_timeout_s,
+            max_retries=chat.max_retries,
+            bulk_concurrency=chat.bulk_concurrency,
+            priority_scheduling=chat.priority_scheduling,
+            merchant_models=chat.merchant_models,
+        )
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["engines"] = self
+
+    @cached_property
+    def asr(self) -> WhisperTranscriber:
+        speech = self.settings.speech
+        name = speech.model
+        model: str | Path = name
+        if name in BUNDLED_WHISPER:
+            model = provision.require(self.settings, BUNDLED_WHISPER[name])
+        return WhisperTranscriber(
+            model,
+            speech.device,
+            speech.compute_type,
+            speech.max_concurrency,
+            speech.beam_size,
+            speech.vad,
+        )
+
+    @cached_property
+    def tts(self) -> PiperSynthesizer:
+        voices: dict[str, Path] = {}
+        for locale, voice in self.settings.tts.voices.items():
+            if voice == "bundled":
+                voices[locale] = (
+                    provision.require(self.settings, BUNDLED_VOICE) / "en_US-joe-medium.onnx"
+                )
+            else:
+                voices[locale] = Path(voice)
+        device = self.settings.tts.device
+        return PiperSynthesizer(
+            voices, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
+        )
+
+    def start(self) -> None:
+        """Launch the embedded chat server and warm the speech models, in the background."""
+        if self.supervisor is not None:
+            self.supervisor.start()
+        threading.Thread(target=self._warm, name="engines-warm", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            self.asr.load()
+            self.tts.warm()
+        except Exception:
+            log.exception("speech models could not be loaded")
+
+    def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
+
+    def status(self) -> list[EngineStatus]:
+        statuses = []
+        chat = self.settings.chat
+        where = chat.url or f"embedded {self.chat.base_url}"
+        detail = ""
+        if self.supervisor is not None:
+            state = self.supervisor.status()
+            detail = f"{state['state']}, restarts {state['restarts']}"
+        statuses.append(
+            EngineStatus(
+                "chat",
+                f"{chat.model} ({where})",
+                self.supervisor.device if self.supervisor else "remote",
+                self.chat.healthy(),
+                detail,
+            )
+        )
+        speech, tts = self.settings.speech, self.settings.tts
+        asr_device = choose_device(speech.device, speech.compute_type)
+        statuses.append(
+            self._speech_status("asr", lambda: self.asr.load(), speech.model, "/".join(asr_device))
+        )
+        tts_cuda = tts.device == "cuda" or (tts.device == "auto" and cuda_available())
+        voices = ", ".join(f"{k}: {v}" for k, v in sorted(tts.voices.items()))
+        statuses.append(
+            self._speech_status(
+                "tts", lambda: self.tts.warm(), voices, "cuda" if tts_cuda else "cpu"
+            )
+        )
+        return statuses
+
+    @staticmethod
+    def _speech_status(name: str, load: object, model: str, device: str) -> EngineStatus:
+        try:
+            load()  # type: ignore[operator]
+        except Exception as exc:
+            return EngineStatus(name, model, device, False, f"{type(exc).__name__}: {exc}")
+        return EngineStatus(name, model, device, True)

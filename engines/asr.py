@@ -87,7 +87,9 @@ class WhisperTranscriber:
         with _models_lock:
             if key not in _models:
                 log.info("loading whisper %s on %s (%s)", *key)
-                model = WhisperModel(self.model_name, device=self.device, compute_type=self.compute_type)
+                model = WhisperModel(
+                    self.model_name, device=self.device, compute_type=self.compute_type
+                )
                 _models[key] = (model, threading.BoundedSemaphore(self.max_concurrency))
             return _models[key]
 
@@ -116,7 +118,8 @@ class WhisperTranscriber:
         elapsed = time.perf_counter() - started
         words = tuple(
             Word(w.word.strip(), w.start, w.end, w.probability)
-            for segment in segments for w in (segment.words or [])
+            for segment in segments
+            for w in (segment.words or [])
         )
         transcript = Transcript(
             text=" ".join(segment.text.strip() for segment in segments).strip(),

@@ -95,8 +95,8 @@ def to_mulaw(samples: Samples) -> bytes:
 def decode_file(data: bytes) -> Audio:
     """Decode a WAV, FLAC (or any FFmpeg-readable) file to mono float32."""
     try:
-        with av.open(io.BytesIO(data)) as container:
-            stream = next(s for s in container.streams if s.type == "audio")
+        with av.open(io.BytesIO(data), mode="r") as container:
+            stream = container.streams.audio[0]
             rate = stream.rate or WHISPER_RATE
             resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             chunks = [
@@ -104,7 +104,7 @@ def decode_file(data: bytes) -> Audio:
                 for frame in container.decode(stream)
                 for out in resampler.resample(frame)
             ]
-    except (av.FFmpegError, StopIteration, ValueError) as exc:
+    except (av.FFmpegError, IndexError, ValueError) as exc:
         raise BadRequest(f"unreadable audio file: {exc}") from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return Audio(samples.astype(np.float32), rate)
@@ -133,6 +133,7 @@ def encode_file(audio: Audio, container: Literal["ogg", "mp3"]) -> bytes:
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         stream = output.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
         frame = av.AudioFrame.from_ndarray(
             audio.samples.reshape(1, -1), format="flt", layout="mono"
         )

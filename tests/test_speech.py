@@ -1,0 +1,127 @@
+"""Speech engines with the real bundled models: faster-whisper and Piper."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engines import Engines
+from engines.audio import Audio, decode, decode_file, from_mulaw, resample, to_mulaw, to_pcm16
+from engines.provision import MANIFEST, prepare, verify
+from engines.tts import speech_file
+from merchant_voice.config import Settings
+from merchant_voice.errors import BadRequest, VoiceNotFound
+from tests.engines_fixtures import SPEECH, engine_settings, prepared, word_error_rate
+
+__all__ = ["prepared"]  # the session fixture, imported for pytest
+
+# Measured with the bundled models (docs/performance.md); the bounds leave headroom.
+WER_BOUNDS = {("base", "jfk"): 0.05, ("base", "phone"): 0.06, ("tiny.en", "phone"): 0.08}
+
+
+@pytest.fixture(scope="module")
+def speech(prepared: Settings) -> Engines:
+    return Engines(prepared)
+
+
+def _reference(name: str) -> str:
+    return " ".join((SPEECH / name).read_text().split())
+
+
+def test_models_prepare_is_idempotent_and_verified(prepared: Settings, tmp_path: Path) -> None:
+    outcomes = {o.name: o for o in prepare(prepared)}
+    assert {o.status for o in outcomes.values()} == {"verified"}
+    folder = outcomes["whisper-tiny.en"].path
+    assert json.loads((folder / MANIFEST).read_text())["files"]["model.bin"]
+    # A damaged copy is noticed and rebuilt.
+    settings = engine_settings(tmp_path, models={"cache_dir": str(tmp_path / "models")})
+    [built] = prepare(settings, ["whisper-tiny.en"])
+    assert built.status == "prepared"
+    with (built.path / "config.json").open("a") as handle:
+        handle.write(" ")
+    assert not verify(built.path)
+    [again] = prepare(settings, ["whisper-tiny.en"])
+    assert again.status == "prepared" and verify(again.path)
+
+
+def test_transcribes_jfk_flac(speech: Engines) -> None:
+    audio = decode((SPEECH / "jfk.flac").read_bytes(), "flac")
+    transcript = speech.asr.transcribe(audio)
+    assert transcript.language == "en"
+    assert word_error_rate(_reference("jfk.txt"), transcript.text) <= WER_BOUNDS[("base", "jfk")]
+    assert transcript.words and transcript.words[0].start < transcript.words[-1].end
+
+
+@pytest.mark.parametrize("model", ["base", "tiny.en"])
+def test_transcribes_the_8khz_phone_recording_as_mulaw(prepared: Settings, model: str) -> None:
+    wav = decode_file((SPEECH / "OSR_us_000_0034_8k.wav").read_bytes())
+    assert wav.rate == 8000
+    mulaw = to_mulaw(wav.samples)  # as a telephony stream carries it
+    engines = Engines(engine_settings(prepared.instance_dir, speech={"model": model}))
+    transcript = engines.asr.transcribe(decode(mulaw, "mulaw"), language="en")
+    wer = word_error_rate(_reference("OSR_us_000_0034_8k.txt"), transcript.text)
+    assert wer <= WER_BOUNDS[(model, "phone")], transcript.text
+
+
+def test_accepts_pcm_wav_and_flac(speech: Engines) -> None:
+    audio = decode((SPEECH / "jfk.flac").read_bytes(), "flac")
+    pcm = to_pcm16(audio.samples)
+    from_pcm = decode(pcm, "pcm16", rate=16000)
+    assert np.abs(from_pcm.samples - np.clip(audio.samples, -1, 1)).max() < 1e-3
+    with pytest.raises(BadRequest, match="sample rate"):
+        decode(pcm, "pcm16")
+    with pytest.raises(BadRequest, match="unreadable audio"):
+        decode(b"not audio at all", "wav")
+
+
+def test_mulaw_matches_g711() -> None:
+    codes = bytes(range(256))
+    decoded = from_mulaw(codes).samples
+    expected = codes.replace(b"\x7f", b"\xff")  # 0x7F is "negative zero": zero encodes as 0xFF
+    assert to_mulaw(decoded) == expected  # every other code survives a round trip
+    assert from_mulaw(bytes([0xFF, 0x7F])).samples.tolist() == [0.0, 0.0]
+    assert abs(from_mulaw(bytes([0x00])).samples[0] + 32124 / 32768) < 1e-6
+
+
+def test_synthesis_streams_sentence_by_sentence(speech: Engines) -> None:
+    text = "Your order has shipped. It will arrive on Tuesday. Is there anything else?"
+    list(speech.tts.synthesize("Warm up.", "en_US"))
+    started = time.perf_counter()
+    arrivals = []
+    chunks = []
+    for chunk in speech.tts.synthesize(text, "en_US"):
+        arrivals.append(time.perf_counter() - started)
+        chunks.append(chunk)
+    assert len(chunks) == 3  # one per sentence, each handed over as soon as it is ready
+    assert arrivals[0] < arrivals[-1]
+    assert chunks[0].audio.rate == 22050
+    assert len(chunks[0].mulaw()) == pytest.approx(chunks[0].audio.seconds * 8000, abs=2)
+
+
+def test_synthesized_speech_transcribes_back(speech: Engines) -> None:
+    text = "Your order has shipped and will arrive on Tuesday."
+    chunks = list(speech.tts.synthesize(text, "en_US"))
+    audio = Audio(np.concatenate([c.audio.samples for c in chunks]), chunks[0].audio.rate)
+    transcript = speech.asr.transcribe(resample(audio, 16000), language="en")
+    assert word_error_rate(text, transcript.text) <= 0.1, transcript.text
+
+
+def test_narration_files(speech: Engines) -> None:
+    ogg = speech_file(speech.tts.synthesize("Hello there.", "en_US"), "ogg")
+    mp3 = speech_file(speech.tts.synthesize("Hello there.", "en_US"), "mp3")
+    assert ogg[:4] == b"OggS" and decode_file(ogg).seconds > 0.3
+    assert mp3[:3] == b"ID3" or mp3[:2] in (b"\xff\xfb", b"\xff\xf3")
+
+
+def test_a_locale_without_a_voice_is_a_clear_error(speech: Engines) -> None:
+    assert speech.tts.voice_for("en_GB") == "en_US"  # same language
+    with pytest.raises(VoiceNotFound) as caught:
+        list(speech.tts.synthesize("Hallo", "de_DE"))
+    message = caught.value.detail
+    assert "'de_DE'" in message and "installed voices: en_US" in message
+    assert "[tts] voices" in message and ".onnx" in message
+    assert caught.value.status == 422
