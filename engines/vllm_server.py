@@ -152,6 +152,7 @@ class VllmSupervisor:
     def kill(self) -> None:
         """Kill the server abruptly (tests use this to prove the restart)."""
         if self._process is not None:
+            self.ready.clear()
             os.killpg(self._process.pid, signal.SIGKILL)
 
     def stop(self, timeout_s: float = 20.0) -> None:

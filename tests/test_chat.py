@@ -1,0 +1,149 @@
+"""The shared chat engine against a real vLLM server (started once per run)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from engines import Engines
+from engines.chat import Admission, ChatRequest, Priority
+from merchant_voice.errors import EngineCancelled, EngineTimeout, EngineUnavailable
+from tests.engines_fixtures import engines, prepared
+
+__all__ = ["engines", "prepared"]  # session fixtures, imported for pytest
+
+
+class OrderAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_number: str
+    status: str
+    items: int
+
+
+def _ask(text: str, **kwargs: object) -> ChatRequest:
+    return ChatRequest([{"role": "user", "content": text}], **kwargs)  # type: ignore[arg-type]
+
+
+def test_structured_output_is_valid_against_its_schema(engines: Engines) -> None:
+    schema = OrderAnswer.model_json_schema()
+    result = engines.chat.complete(
+        _ask(
+            "Order 1042 with 3 items has shipped. Describe it as JSON.",
+            json_schema=schema,
+            max_tokens=80,
+        )
+    )
+    answer = OrderAnswer.model_validate_json(result.text)  # raises unless valid
+    assert answer.items >= 0
+
+
+def test_streaming_yields_tokens_incrementally(engines: Engines) -> None:
+    started = time.monotonic()
+    arrivals = []
+    for piece in engines.chat.stream(
+        _ask("Count from one to twenty in words.", max_tokens=60, priority=Priority.INTERACTIVE)
+    ):
+        arrivals.append((time.monotonic() - started, piece))
+    assert len(arrivals) > 10
+    assert arrivals[0][0] < arrivals[-1][0]  # the first piece came before the answer was done
+    assert "".join(piece for _, piece in arrivals).strip()
+
+
+def test_a_request_can_be_cancelled(engines: Engines) -> None:
+    cancel = threading.Event()
+    received = []
+    with pytest.raises(EngineCancelled):
+        for piece in engines.chat.stream(_ask("Write a long story.", max_tokens=400), cancel):
+            received.append(piece)
+            if len(received) == 3:
+                cancel.set()  # e.g. the caller hung up
+    assert len(received) == 3
+
+
+def test_a_request_over_its_deadline_times_out(engines: Engines) -> None:
+    with pytest.raises(EngineTimeout):
+        engines.chat.complete(_ask("Write a long story.", max_tokens=400, timeout_s=0.3))
+
+
+def test_merchant_models_are_selected_from_config(engines: Engines) -> None:
+    engines.chat.merchant_models["acme"] = "acme-lora"
+    try:
+        assert engines.chat.model_for("acme") == "acme-lora"
+        assert engines.chat.model_for("other") == "smollm2"
+    finally:
+        del engines.chat.merchant_models["acme"]
+
+
+def test_bulk_admission_never_holds_up_interactive_requests() -> None:
+    admission = Admission(bulk_slots=1)
+    deadline = time.monotonic() + 5
+    with admission.admit(Priority.BULK, deadline):
+        with pytest.raises(EngineTimeout):  # a second bulk request waits, then gives up
+            with admission.admit(Priority.BULK, time.monotonic() + 0.2):
+                pass
+        with admission.admit(Priority.INTERACTIVE, deadline):
+            pass  # admitted at once
+
+
+def test_killed_server_gives_a_clear_error_and_is_restarted(engines: Engines) -> None:
+    supervisor = engines.supervisor
+    assert supervisor is not None
+    restarts = supervisor.restarts
+    received: list[str] = []
+    with pytest.raises(EngineUnavailable):
+        for piece in engines.chat.stream(_ask("Write a long story.", max_tokens=400)):
+            received.append(piece)
+            if len(received) == 3:
+                supervisor.kill()
+    deadline = time.monotonic() + 30
+    while supervisor.restarts == restarts and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert supervisor.restarts == restarts + 1, "the supervisor did not notice"
+    assert supervisor.wait_ready(engines.settings.chat.startup_timeout_s), "not restarted"
+    assert engines.chat.complete(_ask("Say hi.", max_tokens=5)).text
+
+
+def test_status_health_and_metrics(engines: Engines, tmp_path: object) -> None:
+    from app import create_app
+    from tests.engines_fixtures import MODELS_CACHE, TEST_CHAT_PORT
+
+    app = create_app(
+        {
+            "host": {"instance_path": str(tmp_path)},
+            "database": {"url": f"sqlite:///{tmp_path}/mv.sqlite3"},
+            "models": {"cache_dir": str(MODELS_CACHE)},
+            "chat": {"url": f"http://127.0.0.1:{TEST_CHAT_PORT}"},
+        }
+    )
+    client = app.test_client()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.get_json()
+    assert [e["name"] for e in ready.get_json()["engines"]] == ["chat", "asr", "tts"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    for name in (
+        "mv_chat_time_to_first_token_seconds",
+        "mv_asr_real_time_factor",
+        "mv_tts_first_chunk_seconds",
+        "mv_chat_requests_in_flight",
+        "mv_engine_errors_total",
+    ):
+        assert name in metrics
+    result = app.test_cli_runner().invoke(args=["engines", "status"])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("healthy") == 3
+    down = create_app(
+        {
+            "host": {"instance_path": str(tmp_path)},
+            "database": {"url": f"sqlite:///{tmp_path}/mv.sqlite3"},
+            "models": {"cache_dir": str(MODELS_CACHE)},
+            "chat": {"url": "http://127.0.0.1:9", "connect_timeout_s": 0.5},
+        }
+    )
+    not_ready = down.test_client().get("/readyz")
+    assert not_ready.status_code == 503
+    assert not_ready.get_json()["engines"][0]["healthy"] is False
+    assert down.test_cli_runner().invoke(args=["engines", "status"]).exit_code == 1
