@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engines import Engines  # noqa: E402
-from engines.audio import decode  # noqa: E402
-from engines.chat import ChatRequest, Priority, VllmChat  # noqa: E402
-from engines.provision import prepare  # noqa: E402
-from merchant_voice.config import build_settings  # noqa: E402
+from engines import Engines
+from engines.audio import decode
+from engines.chat import ChatRequest, Priority, VllmChat
+from engines.provision import prepare
+from merchant_voice.config import build_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "data" / "speech"

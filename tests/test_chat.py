@@ -81,9 +81,9 @@ def test_bulk_admission_never_holds_up_interactive_requests() -> None:
     admission = Admission(bulk_slots=1)
     deadline = time.monotonic() + 5
     with admission.admit(Priority.BULK, deadline):
-        with pytest.raises(EngineTimeout):  # a second bulk request waits, then gives up
-            with admission.admit(Priority.BULK, time.monotonic() + 0.2):
-                pass
+        # A second bulk request waits, then gives up.
+        with pytest.raises(EngineTimeout), admission.admit(Priority.BULK, time.monotonic() + 0.2):
+            pass
         with admission.admit(Priority.INTERACTIVE, deadline):
             pass  # admitted at once
 

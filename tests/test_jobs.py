@@ -94,7 +94,8 @@ def test_job_fails_for_good_after_its_attempts(running: Flask, shop_a: Shop) -> 
     assert job.status is JobStatus.FAILED
     assert (job.attempts, job.max_attempts) == (2, 2)
     assert job.error == "ValueError: attempt 2 failed"
-    assert texts(running, shop_a)[-1] == "job notes.always_fail failed"  # job_finished hook
+    # The job_finished hook runs once the final state is stored.
+    wait_for(lambda: texts(running, shop_a)[-1] == "job notes.always_fail failed", 10, "hook")
 
 
 def test_progress_while_holding_the_write_lock(running: Flask, shop_a: Shop) -> None:
