@@ -19,7 +19,7 @@ from flask import Flask
 from engines import Engines
 from engines import cli as engines_cli
 from engines import web as engines_web
-from merchant_voice import cli
+from merchant_voice import cli, logs
 from merchant_voice.config import Settings, build_settings, load_settings
 from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError
@@ -64,6 +64,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
 
     Engines(settings).init_app(app)
 
+    logs.init_app(app)
     problems.init_app(app)
     api.init_app(app)
     app.register_blueprint(host_api.bp)
@@ -105,7 +106,4 @@ def _secret_key(settings: Settings) -> str:
 
 
 def _configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("merchant_voice").setLevel(settings.logging.level)
+    logs.configure(settings.logging.level, settings.logging.format)

@@ -150,13 +150,21 @@ def main() -> None:
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-chat", action="store_true")
+    parser.add_argument("--skip-speech", action="store_true")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra argument for the embedded vLLM server, e.g. --server-arg=--max-num-seqs=16",
+    )
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         settings = _settings(instance)
         prepare(settings)
-        bench_speech(instance)
+        if not arguments.skip_speech:
+            bench_speech(instance)
         if arguments.skip_chat:
             return
         if arguments.url:
@@ -164,7 +172,15 @@ def main() -> None:
             bench_chat(chat, arguments.concurrency)
             return
         engines = Engines(
-            _settings(instance, chat={"port": 8031, "timeout_s": 300.0, "bulk_concurrency": 1024})
+            _settings(
+                instance,
+                chat={
+                    "port": 8031,
+                    "timeout_s": 300.0,
+                    "bulk_concurrency": 1024,
+                    "extra_args": arguments.server_arg,
+                },
+            )
         )
         assert engines.supervisor is not None
         engines.supervisor.start()

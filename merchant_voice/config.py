@@ -188,6 +188,9 @@ class TtsSettings(Section):
 
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    format: Literal["text", "json"] = Field(
+        "text", description="json: one object per line, with request/job/call ids."
+    )
 
     @field_validator("level", mode="before")
     @classmethod

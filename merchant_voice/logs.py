@@ -67,7 +67,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         ids = " ".join(
-            f"{name}={getattr(record, name)}" for name in CONTEXT_FIELDS
+            f"{name}={getattr(record, name)}"
+            for name in CONTEXT_FIELDS
             if getattr(record, name, None)
         )
         return f"{text} [{ids}]" if ids else text
@@ -80,7 +81,8 @@ def configure(level: str, style: str) -> None:
     if handler is None:
         if root.handlers:  # someone else (pytest, gunicorn) owns the output: just add the ids
             for existing in root.handlers:
-                existing.addFilter(ContextFilter())
+                if not any(isinstance(f, ContextFilter) for f in existing.filters):
+                    existing.addFilter(ContextFilter())
         else:
             handler = logging.StreamHandler()
             handler._merchant_voice = True  # type: ignore[attr-defined]

@@ -39,6 +39,7 @@ from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
 from merchant_voice.jobs.workers import Workers
+from merchant_voice.logs import log_context
 from merchant_voice.plugin_manager import PluginManager
 from merchant_voice.tenancy import MerchantInfo, TenantSession, host_writes
 from models.job import Job, JobStatus
@@ -145,7 +146,7 @@ class JobService:
         with self._lock:
             self._running[attempt] = (0.0, "")
         try:
-            with self._app_context():
+            with self._app_context(), log_context(job_id=job.id):
                 self._execute(job)
         finally:
             with self._lock:
