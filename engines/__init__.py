@@ -7,9 +7,10 @@ reach models only through it:
 * ``engines.asr``: :class:`~engines.asr.WhisperTranscriber` (``transcribe``);
 * ``engines.tts``: :class:`~engines.tts.PiperSynthesizer` (``synthesize``).
 
-Models load on first use, so the host starts in seconds; ``start()`` (called
-by ``serve``) launches the embedded vLLM server and warms the speech models in
-the background.
+Models load on first use, so the host starts in seconds. ``serve`` launches
+the embedded vLLM server from its master process (``start_chat_server``) and
+warms the speech models in each web worker after the fork (``warm_speech``):
+speech models are never carried across a fork.
 """
 
 from __future__ import annotations
@@ -98,10 +99,13 @@ class Engines:
             voices, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
         )
 
-    def start(self) -> None:
-        """Launch the embedded chat server and warm the speech models, in the background."""
+    def start_chat_server(self) -> None:
+        """Launch the embedded vLLM server (if configured) and return at once."""
         if self.supervisor is not None:
             self.supervisor.start()
+
+    def warm_speech(self) -> None:
+        """Load the speech models in the background (in each serving process, after forks)."""
         threading.Thread(target=self._warm, name="engines-warm", daemon=True).start()
 
     def _warm(self) -> None:

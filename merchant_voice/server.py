@@ -31,6 +31,7 @@ def _post_fork(_server: Any, worker: Any) -> None:
     app: Flask = worker.app.application
     extensions.database(app).engine.dispose(close=False)  # never share the parent's connections
     extensions.job_service(app).start_workers()
+    app.extensions["engines"].warm_speech()
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
@@ -51,7 +52,7 @@ def run_server(app: Flask, bind: str | None = None) -> None:
         "timeout": 120,
     }
     engines = app.extensions["engines"]
-    engines.start()  # the host serves at once; /readyz turns ready when the engines are
+    engines.start_chat_server()  # the host serves at once; /readyz turns ready with the engines
     options["on_exit"] = lambda _server: engines.stop()
     log.info("serving on http://%s", options["bind"])
     _Gunicorn(app, options).run()
