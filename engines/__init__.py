@@ -126,7 +126,9 @@ class Engines:
         detail = ""
         if self.supervisor is not None:
             state = self.supervisor.status()
-            detail = f"{state['state']}, restarts {state['restarts']}"
+            detail = str(state["state"])
+            if state["restarts"] is not None:
+                detail += f", restarts {state['restarts']}"
         statuses.append(
             EngineStatus(
                 "chat",

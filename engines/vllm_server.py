@@ -50,6 +50,7 @@ class VllmSupervisor:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._owner = os.getpid()  # forked web workers see the server, not its process
 
     def command(self) -> list[str]:
         chat = self.chat
@@ -107,6 +108,7 @@ class VllmSupervisor:
             if self._thread is not None:
                 return
             self._stopping.clear()
+            self._owner = os.getpid()
             self._spawn()
             self._thread = threading.Thread(target=self._watch, name="vllm-supervisor", daemon=True)
             self._thread.start()
@@ -171,6 +173,10 @@ class VllmSupervisor:
         self._thread = None
 
     def status(self) -> dict[str, object]:
+        if self._process is None or os.getpid() != self._owner:
+            # Supervised by another process (the serve master): only the server can tell.
+            state = "answering" if self._healthy() else "not answering"
+            return {"state": state, "pid": None, "restarts": None, "device": self.device}
         alive = self._process is not None and self._process.poll() is None
         state = "ready" if self.ready.is_set() else ("starting" if alive else "stopped")
         return {"state": state, "pid": self.pid, "restarts": self.restarts, "device": self.device}
