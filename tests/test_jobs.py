@@ -9,14 +9,16 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from merchant_voice.db import utcnow
 from merchant_voice.errors import UnknownJobKind, ValidationFailed
 from models.job import Job, JobStatus
 from tests.conftest import ROOT, Shop, app_config, make_shop, new_database
@@ -111,12 +113,6 @@ def test_progress_is_stored_by_the_heartbeat(running: Flask, shop_a: Shop) -> No
 
 
 def _stale(app: Flask, job_id: str) -> None:
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from merchant_voice.db import utcnow
-
     with app.extensions["db"].host_transaction() as session:
         session.execute(
             update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow() - timedelta(hours=1))
@@ -151,21 +147,20 @@ def test_a_silent_last_attempt_fails_the_job(app: Flask, shop_a: Shop) -> None:
     assert row.status is JobStatus.FAILED and "no attempts left" in (row.error or "")
 
 
-def test_a_retry_is_not_run_before_it_is_due(app: Flask, shop_a: Shop) -> None:
-    from datetime import timedelta
-
-    from merchant_voice.db import utcnow
-
+def _undelivered_job(app: Flask, shop: Shop, due_in: timedelta) -> str:
+    """A queued job row whose delivery never reached the queue."""
     with app.extensions["db"].host_transaction() as session:
         job = Job(
-            kind="notes.count",
-            merchant_id=shop_a.id,
-            max_attempts=3,
-            run_after=utcnow() + timedelta(hours=1),
+            kind="notes.count", merchant_id=shop.id, max_attempts=3, run_after=utcnow() + due_in
         )
         session.add(job)
-    app.extensions["jobs"].run(job.id)  # an early, duplicate delivery
-    row = job_row(app, job.id)
+    return job.id
+
+
+def test_a_retry_is_not_run_before_it_is_due(app: Flask, shop_a: Shop) -> None:
+    job_id = _undelivered_job(app, shop_a, timedelta(hours=1))
+    app.extensions["jobs"].run(job_id)  # an early, duplicate delivery
+    row = job_row(app, job_id)
     assert (row.status, row.attempts) == (JobStatus.QUEUED, 0)
 
 
@@ -188,20 +183,9 @@ def test_bad_jobs_are_refused(app: Flask, shop_a: Shop) -> None:
 
 
 def test_lost_delivery_is_recovered(app: Flask, shop_a: Shop) -> None:
-    from datetime import timedelta
-
-    from merchant_voice.db import utcnow
-
-    with app.extensions["db"].host_transaction() as session:
-        lost = Job(
-            kind="notes.count",
-            merchant_id=shop_a.id,
-            max_attempts=3,
-            run_after=utcnow() - timedelta(minutes=5),
-        )
-        session.add(lost)
+    job_id = _undelivered_job(app, shop_a, -timedelta(minutes=5))
     app.extensions["jobs"].start_workers()
-    assert wait_finished(app, lost.id).status is JobStatus.SUCCEEDED
+    assert wait_finished(app, job_id).status is JobStatus.SUCCEEDED
 
 
 def _worker(config: dict[str, Any], tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
