@@ -66,15 +66,11 @@ class Migrations:
         return config
 
     def branches(self) -> list[str]:
-        """What ``upgrade`` applies: the host's branch and each loaded plugin's."""
-        return [
-            HOST_BRANCH,
-            *sorted(
-                name
-                for name, plugin in self.plugins.plugins.items()
-                if plugin.resources.migrations_dir
-            ),
-        ]
+        """What ``upgrade`` applies: the host's branch and each loaded plugin's (if it has one)."""
+        with self.db.engine.connect() as connection:
+            script = ScriptDirectory.from_config(self.config(connection))
+            labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
+        return [HOST_BRANCH, *sorted(name for name in self.plugins.plugins if name in labels)]
 
     def upgrade(self, revision: str | None = None) -> None:
         """Upgrade to ``revision``; by default every branch in :meth:`branches` to its head."""
@@ -142,8 +138,8 @@ class Migrations:
                 else:
                     host_heads = [
                         rev.revision
-                        for rev in script.get_revisions("heads")
-                        if Path(rev.path).parent == MIGRATIONS_DIR / "versions"
+                        for rev in script.get_revisions(f"{HOST_BRANCH}@head")
+                        if rev is not None
                     ]
                     options.update(
                         head="base",

@@ -1,0 +1,1 @@
+"""The merchant's catalog: listings and their variants, shared by the other plugins."""

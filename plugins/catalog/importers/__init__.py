@@ -1,0 +1,114 @@
+"""Catalog import: detect the file's format, parse it, store the good listings.
+
+Formats: Shopify product CSV (current and legacy column names) and WooCommerce
+product CSV. A re-import updates listings in place, matched by handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from sqlalchemy import select
+
+from merchant_voice.errors import BadRequest
+from merchant_voice.tenancy import TenantSession
+from plugins.catalog.importers import shopify, woocommerce
+from plugins.catalog.importers.base import Parsed, ParsedListing, RowError, read_rows
+from plugins.catalog.models import Listing, Variant
+
+Format = Literal["shopify", "woocommerce"]
+
+
+class Parser(Protocol):
+    def matches(self, header: list[str]) -> bool: ...
+
+    def parse(self, header: list[str], rows: list[dict[str, str]]) -> Parsed: ...
+
+
+PARSERS: dict[str, Parser] = {"shopify": shopify, "woocommerce": woocommerce}
+
+
+@dataclass
+class ImportReport:
+    format: str
+    rows: int
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "format": self.format,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
+        }
+
+
+def parse(data: bytes, format: str | None = None) -> Parsed:
+    """Parse a catalog file; ``format`` is detected from the header when not given."""
+    header, rows = read_rows(data)
+    if format is None:
+        detected = [name for name, module in PARSERS.items() if module.matches(header)]
+        if len(detected) != 1:
+            raise BadRequest(
+                "cannot tell the file's format from its header: expected a Shopify product CSV"
+                " (Handle or URL handle column) or a WooCommerce one (ID, Type, SKU, Name)"
+            )
+        format = detected[0]
+    if format not in PARSERS:
+        raise BadRequest(f"unknown format {format!r}: use one of {', '.join(sorted(PARSERS))}")
+    module = PARSERS[format]
+    if not module.matches(header):
+        raise BadRequest(f"the header is not that of a {format} product CSV")
+    return module.parse(header, rows)
+
+
+def store(
+    session: TenantSession,
+    parsed: Parsed,
+    progress: Callable[[int], None] | None = None,
+    batch: int = 100,
+) -> ImportReport:
+    """Create or update one listing per parsed product, committing in batches."""
+    report = ImportReport(parsed.format, parsed.rows, errors=list(parsed.errors))
+    existing = {
+        listing.handle: listing
+        for listing in session.scalars(
+            select(Listing).where(Listing.handle.in_([p.handle for p in parsed.listings]))
+        )
+    }
+    for done, item in enumerate(parsed.listings, start=1):
+        listing = existing.get(item.handle)
+        if listing is None:
+            listing = Listing(handle=item.handle, currency=session.merchant.currency)
+            session.add(listing)
+            report.created += 1
+        else:
+            report.updated += 1
+        _apply(listing, item, parsed.format)
+        if done % batch == 0:
+            session.commit()
+        if progress is not None:
+            progress(1)
+    session.commit()
+    return report
+
+
+def _apply(listing: Listing, item: ParsedListing, source: str) -> None:
+    listing.title = item.title
+    listing.sku = item.sku
+    listing.description_html = item.description_html
+    listing.bullet_points = item.bullet_points
+    listing.attributes = item.attributes
+    listing.price = item.price
+    listing.image_urls = item.image_urls
+    listing.source = source
+    listing.extra = item.extra
+    listing.variants = [
+        Variant(sku=v.sku, title=v.title, options=v.options, price=v.price, position=position)
+        for position, v in enumerate(item.variants)
+    ]

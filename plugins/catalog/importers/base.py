@@ -1,0 +1,119 @@
+"""What every catalog importer produces, and the CSV reading they share.
+
+Importers never stop at a bad row: they report it (row number, column, reason)
+and keep every good one. Row numbers are those a spreadsheet shows: the
+header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from merchant_voice.errors import BadRequest
+
+
+@dataclass
+class ParsedVariant:
+    sku: str | None
+    title: str
+    options: dict[str, str]
+    price: Decimal | None
+    row: int
+
+
+@dataclass
+class ParsedListing:
+    handle: str
+    title: str
+    row: int
+    sku: str | None = None
+    description_html: str = ""
+    bullet_points: list[str] = field(default_factory=list)
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    price: Decimal | None = None
+    image_urls: list[str] = field(default_factory=list)
+    variants: list[ParsedVariant] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}: {self.reason}"
+
+
+@dataclass
+class Parsed:
+    format: str
+    rows: int
+    listings: list[ParsedListing] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+class RowRejected(Exception):
+    """One row cannot be used; carries the column and the reason."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
+    """The CSV's header and rows; a file that is not UTF-8 CSV is refused whole."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            f"the file is not UTF-8 (invalid byte at offset {exc.start}); export it as UTF-8 CSV"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS)
+    header = [name.strip() for name in reader.fieldnames or []]
+    if not header:
+        raise BadRequest("the file is empty: a CSV header row is needed")
+    reader.fieldnames = header
+    try:
+        rows = [
+            {k: v.strip() if isinstance(v, str) else str(len(v or [])) for k, v in row.items()}
+            for row in reader
+        ]
+    except csv.Error as exc:
+        raise BadRequest(f"the file is not valid CSV: {exc}") from None
+    return header, rows
+
+
+EXTRA_CELLS = "\x00extra"
+
+
+def check_shape(row: dict[str, str]) -> None:
+    """A row with more cells than the header has lost its alignment: refuse it."""
+    if EXTRA_CELLS in row:
+        raise RowRejected(
+            "(whole row)", f"{row[EXTRA_CELLS]} more cells than the header has columns"
+        )
+
+
+def price(value: str, column: str) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise RowRejected(
+            column, f"{value!r} is not a price (digits, a dot for decimals)"
+        ) from None
+    if amount < 0 or not amount.is_finite():
+        raise RowRejected(column, f"{value!r} is not a price")
+    return amount.quantize(Decimal("0.01"))
+
+
+def split_list(value: str, separator: str = ",") -> list[str]:
+    return [item.strip() for item in value.split(separator) if item.strip()]

@@ -1,0 +1,161 @@
+"""Shopify product CSV, in both the current and the legacy column names.
+
+Rows that share a handle are one product: the first carries the product
+(title, description...), every row may carry a variant (its option values,
+SKU and price) and an image. ``Default Title`` is Shopify's option value for a
+product without variants.
+"""
+
+from __future__ import annotations
+
+from plugins.catalog.importers.base import (
+    Parsed,
+    ParsedListing,
+    ParsedVariant,
+    RowError,
+    RowRejected,
+    check_shape,
+    price,
+    split_list,
+)
+
+# field -> (current name, legacy name)
+COLUMNS = {
+    "handle": ("URL handle", "Handle"),
+    "title": ("Title", "Title"),
+    "description": ("Description", "Body (HTML)"),
+    "vendor": ("Vendor", "Vendor"),
+    "type": ("Type", "Type"),
+    "tags": ("Tags", "Tags"),
+    "sku": ("SKU", "Variant SKU"),
+    "price": ("Price", "Variant Price"),
+    "image": ("Product image URL", "Image Src"),
+    "variant_image": ("Variant image URL", "Variant Image"),
+}
+OPTION_NAME = ("Option{} name", "Option{} Name")
+OPTION_VALUE = ("Option{} value", "Option{} Value")
+DEFAULT_TITLE = "Default Title"
+
+
+def matches(header: list[str]) -> bool:
+    return "URL handle" in header or "Handle" in header
+
+
+class _Columns:
+    """Reads fields by meaning, whichever layout the file uses."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.legacy = "Handle" in header and "URL handle" not in header
+        self.index = 1 if self.legacy else 0
+
+    def name(self, field: str) -> str:
+        return COLUMNS[field][self.index]
+
+    def get(self, row: dict[str, str], field: str) -> str:
+        return row.get(self.name(field), "")
+
+    def options(self, row: dict[str, str]) -> dict[str, str]:
+        found = {}
+        for n in (1, 2, 3):
+            name = row.get(OPTION_NAME[self.index].format(n), "")
+            value = row.get(OPTION_VALUE[self.index].format(n), "")
+            if value and value != DEFAULT_TITLE:
+                found[name or f"Option {n}"] = value
+        return found
+
+
+def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
+    columns = _Columns(header)
+    result = Parsed("shopify", len(rows))
+    products: dict[str, ParsedListing] = {}
+    rejected: dict[str, int] = {}
+    option_names: dict[str, list[str]] = {}
+    for number, row in enumerate(rows, start=2):
+        handle = columns.get(row, "handle")
+        try:
+            check_shape(row)
+        except RowRejected as exc:
+            result.errors.append(RowError(number, exc.column, exc.reason))
+            continue
+        if not handle:
+            result.errors.append(RowError(number, columns.name("handle"), "the handle is missing"))
+            continue
+        if handle in rejected:
+            result.errors.append(
+                RowError(
+                    number,
+                    columns.name("handle"),
+                    f"skipped: the first row of {handle!r} (row {rejected[handle]}) was rejected",
+                )
+            )
+            continue
+        try:
+            listing = products.get(handle)
+            first = listing is None
+            if listing is None:
+                listing = _product(row, columns, handle, number)
+            _add_row(listing, row, columns, number, option_names.setdefault(handle, []))
+            if first:  # kept only once its first row is wholly good
+                products[handle] = listing
+                result.listings.append(listing)
+        except RowRejected as exc:
+            result.errors.append(RowError(number, exc.column, exc.reason))
+            if handle not in products:
+                rejected[handle] = number
+    for listing in result.listings:
+        names = option_names.get(listing.handle, [])
+        for variant in listing.variants:
+            for name in list(variant.options):
+                if name not in listing.attributes:
+                    listing.attributes[name] = []
+                if variant.options[name] not in listing.attributes[name]:
+                    listing.attributes[name].append(variant.options[name])
+        listing.extra["option_names"] = names
+        if listing.variants and listing.price is None:
+            prices = [v.price for v in listing.variants if v.price is not None]
+            listing.price = min(prices) if prices else None
+    return result
+
+
+def _product(row: dict[str, str], columns: _Columns, handle: str, number: int) -> ParsedListing:
+    title = columns.get(row, "title")
+    if not title:
+        raise RowRejected(columns.name("title"), "the first row of a product needs its title")
+    return ParsedListing(
+        handle=handle,
+        title=title,
+        row=number,
+        description_html=columns.get(row, "description"),
+        extra={
+            "vendor": columns.get(row, "vendor"),
+            "type": columns.get(row, "type"),
+            "tags": split_list(columns.get(row, "tags")),
+            "layout": "legacy" if columns.legacy else "current",
+        },
+    )
+
+
+def _add_row(
+    listing: ParsedListing,
+    row: dict[str, str],
+    columns: _Columns,
+    number: int,
+    option_names: list[str],
+) -> None:
+    image = columns.get(row, "image") or columns.get(row, "variant_image")
+    if image and image not in listing.image_urls:
+        listing.image_urls.append(image)
+    options = columns.options(row)
+    sku = columns.get(row, "sku") or None
+    variant_price = price(columns.get(row, "price"), columns.name("price"))
+    if not options and not sku and variant_price is None:
+        return  # an image-only row
+    for name in options:
+        if name not in option_names:
+            option_names.append(name)
+    if not options and not listing.variants:  # a product without variants
+        listing.sku = sku
+        listing.price = variant_price
+        return
+    title = " / ".join(options.values())
+    listing.variants.append(ParsedVariant(sku, title, options, variant_price, number))

@@ -1,0 +1,125 @@
+"""WooCommerce product CSV (the core exporter's layout).
+
+Simple, variable, grouped and external products become listings; ``variation``
+rows become variants of the product their ``Parent`` column names (by SKU, or
+``id:NN``). Attribute columns come in numbered groups (``Attribute 1 name``,
+``Attribute 1 value(s)``...).
+"""
+
+from __future__ import annotations
+
+import re
+
+from plugins.catalog.importers.base import (
+    Parsed,
+    ParsedListing,
+    ParsedVariant,
+    RowError,
+    RowRejected,
+    check_shape,
+    price,
+    split_list,
+)
+
+REQUIRED = ("ID", "Type", "SKU", "Name")
+_ATTRIBUTE = re.compile(r"^Attribute (\d+) name$")
+_LIST_ITEM = re.compile(r"<li[^>]*>(.*?)</li>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def matches(header: list[str]) -> bool:
+    return all(column in header for column in REQUIRED)
+
+
+def _attributes(row: dict[str, str], header: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for column in header:
+        match = _ATTRIBUTE.match(column)
+        if match and row.get(column):
+            values = split_list(row.get(f"Attribute {match[1]} value(s)", ""))
+            if values:
+                found[row[column]] = values
+    return found
+
+
+def _text(value: str) -> str:
+    """Woo writes line breaks inside cells as a literal backslash-n."""
+    return value.replace("\\n", "\n")
+
+
+def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListing:
+    name = row.get("Name", "")
+    if not name:
+        raise RowRejected("Name", "a product needs a name")
+    sku = row.get("SKU") or None
+    short = _text(row.get("Short description", ""))
+    bullets = [_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(short)]
+    return ParsedListing(
+        handle=sku or f"woo-{row['ID']}",
+        title=name,
+        row=number,
+        sku=sku,
+        description_html=_text(row.get("Description", "")),
+        bullet_points=[b for b in bullets if b],
+        attributes=_attributes(row, header),
+        price=price(row.get("Regular price", ""), "Regular price"),
+        image_urls=split_list(row.get("Images", "")),
+        extra={
+            "woocommerce_id": row["ID"],
+            "type": row["Type"],
+            "short_description": short,
+            "categories": split_list(row.get("Categories", "")),
+            "sale_price": row.get("Sale price") or None,
+        },
+    )
+
+
+def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
+    result = Parsed("woocommerce", len(rows))
+    by_key: dict[str, ParsedListing] = {}
+    variations: list[tuple[int, dict[str, str]]] = []
+    for number, row in enumerate(rows, start=2):
+        kinds = split_list(row.get("Type", ""))
+        try:
+            check_shape(row)
+        except RowRejected as exc:
+            result.errors.append(RowError(number, exc.column, exc.reason))
+            continue
+        if not row.get("ID"):
+            result.errors.append(RowError(number, "ID", "every row needs the product ID"))
+        elif "variation" in kinds:
+            variations.append((number, row))
+        elif not kinds:
+            result.errors.append(RowError(number, "Type", "the product type is missing"))
+        else:
+            try:
+                listing = _listing(row, header, number)
+            except RowRejected as exc:
+                result.errors.append(RowError(number, exc.column, exc.reason))
+                continue
+            result.listings.append(listing)
+            by_key[f"id:{row['ID']}"] = listing
+            if listing.sku:
+                by_key[listing.sku] = listing
+    for number, row in variations:
+        parent = by_key.get(row.get("Parent", ""))
+        if parent is None:
+            reason = (
+                f"no product {row.get('Parent')!r} in this file"
+                if row.get("Parent")
+                else ("a variation needs its parent product")
+            )
+            result.errors.append(RowError(number, "Parent", reason))
+            continue
+        try:
+            variant_price = price(row.get("Regular price", ""), "Regular price")
+        except RowRejected as exc:
+            result.errors.append(RowError(number, exc.column, exc.reason))
+            continue
+        options = {name: values[0] for name, values in _attributes(row, header).items()}
+        parent.variants.append(
+            ParsedVariant(
+                row.get("SKU") or None, row.get("Name", ""), options, variant_price, number
+            )
+        )
+    return result

@@ -1,0 +1,55 @@
+"""Listings and variants. Other plugins (translation, calls, narration) read these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from merchant_voice.db import Base, UTCDateTime, utcnow
+from merchant_voice.tenancy import MerchantOwned
+
+
+class Listing(MerchantOwned, Base):
+    """One product as the merchant sells it, in the merchant's default locale."""
+
+    __tablename__ = "catalog_listings"
+    __table_args__ = (UniqueConstraint("merchant_id", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handle: Mapped[str] = mapped_column(String(255))
+    sku: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    bullet_points: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attributes: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(20))
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="listing", cascade="all, delete-orphan", order_by="Variant.position"
+    )
+
+
+class Variant(MerchantOwned, Base):
+    """A purchasable version of a listing: its options (Color: Red) and price."""
+
+    __tablename__ = "catalog_variants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_listings.id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    position: Mapped[int] = mapped_column(default=0)
+    listing: Mapped[Listing] = relationship(back_populates="variants")

@@ -1,0 +1,147 @@
+"""Catalog import: the real WooCommerce sample, both Shopify layouts, bad rows, isolation."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from merchant_voice.errors import BadRequest
+from plugins.catalog.importers import parse, store
+from plugins.catalog.models import Listing
+from tests.conftest import Shop
+
+WOO_SAMPLE = (
+    Path(__file__).resolve().parent.parent.parent
+    / "shared/data/catalogs/woocommerce_sample_products.csv"
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+SHOPIFY_LEGACY = (DATA / "shopify_products_legacy.csv").read_text()  # Handle, Body (HTML)...
+SHOPIFY_CURRENT = (DATA / "shopify_products_current.csv").read_text()  # URL handle, Description...
+
+
+def _import(app: Flask, shop: Shop, data: bytes, format: str | None = None) -> dict[str, object]:
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        return store(session, parse(data, format)).as_dict()
+
+
+def _listings(app: Flask, shop: Shop) -> dict[str, Listing]:
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        listings = session.scalars(select(Listing)).all()
+        for listing in listings:
+            listing.variants  # noqa: B018  (load before the session closes)
+        return {listing.handle: listing for listing in listings}
+
+
+def test_the_woocommerce_sample_imports_completely(app: Flask, shop_a: Shop) -> None:
+    report = _import(app, shop_a, WOO_SAMPLE.read_bytes())
+    assert report["format"] == "woocommerce" and report["rows"] == 25
+    assert report["errors"] == []
+    listings = _listings(app, shop_a)
+    assert report["created"] == len(listings) == 18  # 25 rows, 7 of them variations
+    tee = listings["woo-vneck-tee"]
+    assert tee.title == "Awesome V-Neck T-Shirt"
+    assert tee.attributes == {
+        "Color": ["Blue", "Green", "Red"],
+        "Size": ["Large", "Medium", "Small"],
+    }
+    assert sorted(v.options["Color"] for v in tee.variants) == ["Blue", "Green", "Red"]
+    assert {v.sku for v in tee.variants} == {
+        "woo-vneck-tee-red",
+        "woo-vneck-tee-green",
+        "woo-vneck-tee-blue",
+    }
+    hoodie = listings["woo-hoodie"]
+    assert len(hoodie.variants) == 4
+    beanie = listings["woo-beanie"]
+    assert beanie.price == Decimal("20.00") and beanie.currency == "USD"
+    assert beanie.image_urls and beanie.image_urls[0].startswith("https://")
+    assert "<p>" in beanie.description_html or beanie.description_html
+    assert listings["woo-album"].extra["type"] == "simple, downloadable, virtual"
+
+
+@pytest.mark.parametrize("layout", [SHOPIFY_LEGACY, SHOPIFY_CURRENT], ids=["legacy", "current"])
+def test_shopify_layouts(app: Flask, shop_a: Shop, layout: str) -> None:
+    report = _import(app, shop_a, layout.encode())
+    assert (report["format"], report["created"], report["errors"]) == ("shopify", 2, [])
+    listings = _listings(app, shop_a)
+    pack = listings["trail-pack"]
+    assert pack.title == "Trail Pack 30L"
+    assert pack.description_html == "<p>A <b>30 L</b> pack for day hikes.</p>"
+    assert [(v.sku, v.options, v.price) for v in pack.variants] == [
+        ("TP-RED-M", {"Color": "Red", "Size": "M"}, Decimal("89.00")),
+        ("TP-BLUE-M", {"Color": "Blue", "Size": "M"}, Decimal("89.00")),
+        ("TP-BLUE-L", {"Color": "Blue", "Size": "L"}, Decimal("94.50")),
+    ]
+    assert pack.attributes == {"Color": ["Red", "Blue"], "Size": ["M", "L"]}
+    assert pack.price == Decimal("89.00")
+    assert pack.image_urls == ["https://img.example/tp-red.jpg", "https://img.example/tp-blue.jpg"]
+    bottle = listings["water-bottle"]
+    assert (bottle.sku, bottle.price, bottle.variants) == ("WB-1", Decimal("19.90"), [])
+
+
+def test_bad_rows_are_reported_and_good_rows_kept(app: Flask, shop_a: Shop) -> None:
+    data = (
+        "Handle,Title,Body (HTML),Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+        "good,Good Thing,<p>ok</p>,Size,S,G-S,10.00\n"
+        'good,,,Size,M,G-M,"12,50"\n'
+        "no-title,,,,,NT,5.00\n"
+        "no-title,,,Size,L,NT-L,6.00\n"
+        ",Orphan,,,,,1.00\n"
+        "cheap,Cheap Thing,,,,C-1,-3\n"
+        "shifted,Shifted,<p>a, b</p>,,,S-1,1.00\n"
+    )
+    report = _import(app, shop_a, data.encode())
+    errors = {(e["row"], e["column"]): e["reason"] for e in report["errors"]}  # type: ignore[union-attr]
+    assert set(errors) == {
+        (3, "Variant Price"),
+        (4, "Title"),
+        (5, "Handle"),
+        (6, "Handle"),
+        (7, "Variant Price"),
+        (8, "(whole row)"),
+    }
+    assert errors[(3, "Variant Price")] == "'12,50' is not a price (digits, a dot for decimals)"
+    assert "row 4" in errors[(5, "Handle")]
+    listings = _listings(app, shop_a)
+    assert set(listings) == {"good"}
+    assert [v.sku for v in listings["good"].variants] == ["G-S"]
+
+
+def test_files_that_cannot_be_read_are_refused_whole(app: Flask, shop_a: Shop) -> None:
+    with pytest.raises(BadRequest, match="not UTF-8"):
+        parse("Handle,Title\nbrie,Brie de Meaux affiné\n".encode("latin-1"))
+    with pytest.raises(BadRequest, match="cannot tell the file's format"):
+        parse(b"Name,Price\nThing,1.00\n")
+    with pytest.raises(BadRequest, match="empty"):
+        parse(b"")
+    with pytest.raises(BadRequest, match="not that of a woocommerce"):
+        parse(SHOPIFY_LEGACY.encode(), "woocommerce")
+
+
+def test_cli_import_reports_and_reimports_in_place(app: Flask, shop_a: Shop) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["catalog", "import", "shop-a", str(WOO_SAMPLE), "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["created"] == 18
+    again = runner.invoke(
+        args=["catalog", "import", "shop-a", str(WOO_SAMPLE), "--format", "woocommerce"]
+    )
+    assert again.exit_code == 0
+    assert "0 listings created, 18 updated, 0 rows with errors" in again.output
+    missing = runner.invoke(args=["catalog", "import", "nobody", str(WOO_SAMPLE)])
+    assert missing.exit_code == 1 and "no merchant with slug 'nobody'" in missing.output
+
+
+def test_each_merchant_sees_only_its_catalog(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
+    _import(app, shop_a, WOO_SAMPLE.read_bytes())
+    _import(app, shop_b, SHOPIFY_CURRENT.encode())
+    assert set(_listings(app, shop_b)) == {"trail-pack", "water-bottle"}
+    assert "trail-pack" not in _listings(app, shop_a)
+    body = app.test_client().get("/api/v1/merchant", headers=shop_b.headers).get_json()
+    assert body["plugins"]["catalog"]["details"] == {"listings": 2}
