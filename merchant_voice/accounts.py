@@ -49,7 +49,7 @@ def _slug(value: str) -> str:
     return value
 
 
-def _currency(value: str) -> str:
+def normalize_currency(value: str) -> str:
     code = value.upper()
     if code not in list_currencies():
         raise ValueError(f"{value!r} is not an ISO 4217 currency code")
@@ -76,7 +76,7 @@ class MerchantFields(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     default_locale: LocaleId = "en_US"
     market_locales: list[LocaleId] = []
-    currency: Annotated[str, AfterValidator(_currency)] = "USD"
+    currency: Annotated[str, AfterValidator(normalize_currency)] = "USD"
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
 
 

@@ -145,3 +145,58 @@ def test_each_merchant_sees_only_its_catalog(app: Flask, shop_a: Shop, shop_b: S
     assert "trail-pack" not in _listings(app, shop_a)
     body = app.test_client().get("/api/v1/merchant", headers=shop_b.headers).get_json()
     assert body["plugins"]["catalog"]["details"] == {"listings": 2}
+
+
+LISTING = {
+    "handle": "trail-pack",
+    "title": "Trail Pack 30L",
+    "description_html": "<p>A <b>30 L</b> pack.</p>",
+    "bullet_points": ["30 litres", "Rain cover"],
+    "attributes": {"Color": ["Red", "Blue"]},
+    "price": "89.00",
+    "image_urls": ["https://img.example/tp.jpg"],
+    "variants": [{"sku": "TP-RED", "title": "Red", "options": {"Color": "Red"}, "price": "89.00"}],
+}
+
+
+def test_listings_api_crud(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
+    client = app.test_client()
+    created = client.post("/api/v1/listings", headers=shop_a.headers, json=LISTING)
+    assert created.status_code == 201, created.get_json()
+    listing = created.get_json()
+    assert listing["currency"] == "USD" and listing["source"] == "api"
+    assert listing["variants"][0]["options"] == {"Color": "Red"}
+    url = f"/api/v1/listings/{listing['id']}"
+    assert client.get(url, headers=shop_a.headers).get_json()["title"] == "Trail Pack 30L"
+    changed = client.put(
+        url, headers=shop_a.headers, json={**LISTING, "title": "Trail Pack 32L", "variants": []}
+    )
+    assert changed.get_json()["title"] == "Trail Pack 32L" and changed.get_json()["variants"] == []
+    page = client.get("/api/v1/listings?limit=10", headers=shop_a.headers).get_json()
+    assert page["total"] == 1 and page["listings"][0]["handle"] == "trail-pack"
+    duplicate = client.post("/api/v1/listings", headers=shop_a.headers, json=LISTING)
+    assert duplicate.status_code == 409
+    for method in ("get", "put", "delete"):  # another merchant's id: not found
+        other = getattr(client, method)(url, headers=shop_b.headers, json=LISTING)
+        assert other.status_code == 404, method
+    assert client.post("/api/v1/listings", headers=shop_b.headers, json=LISTING).status_code == 201
+    assert client.delete(url, headers=shop_a.headers).status_code == 204
+    assert client.get(url, headers=shop_a.headers).status_code == 404
+
+
+def test_listings_api_rejects_bad_input(app: Flask, shop_a: Shop) -> None:
+    client = app.test_client()
+    bad = {
+        **LISTING,
+        "title": "",
+        "price": "-1",
+        "currency": "EURO",
+        "image_urls": ["ftp:x"],
+        "colour": "red",
+    }
+    response = client.post("/api/v1/listings", headers=shop_a.headers, json=bad)
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.get_json()["errors"]}
+    assert {"title", "price", "currency", "image_urls.0", "colour"} <= fields
+    listing = client.get("/api/v1/listings?limit=0", headers=shop_a.headers)
+    assert listing.status_code == 422 and listing.get_json()["errors"][0]["field"] == "limit"

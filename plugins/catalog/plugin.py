@@ -22,6 +22,7 @@ plugin = Plugin(
     host_api=">=1.0,<2",
     description="Product listings and variants, imported from Shopify and WooCommerce",
     models=".models",
+    blueprint=".api:bp",
 )
 
 

@@ -1,0 +1,156 @@
+"""``/api/v1/listings``: the merchant's listings as JSON (create, read, replace, delete)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from flask import request
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from merchant_voice.accounts import normalize_currency
+from merchant_voice.errors import Conflict, NotFound, ValidationFailed
+from merchant_voice.web.api import ApiBlueprint, tenant_session
+from plugins.catalog.models import Listing, Variant
+
+bp = ApiBlueprint("catalog", __name__, "/listings", plugin="catalog")
+
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str | None = Field(None, max_length=100)
+    title: str = Field("", max_length=500)
+    options: dict[str, str] = {}
+    price: Price | None = None
+
+
+class ListingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    handle: str = Field(min_length=1, max_length=255, pattern=r"^\S+$")
+    title: str = Field(min_length=1, max_length=500)
+    sku: str | None = Field(None, max_length=100)
+    description_html: str = Field("", max_length=200_000)
+    bullet_points: list[str] = []
+    attributes: dict[str, list[str]] = {}
+    price: Price | None = None
+    currency: Annotated[str, AfterValidator(normalize_currency)] | None = None
+    image_urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = []
+    variants: list[VariantIn] = []
+
+
+class VariantOut(VariantIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+class ListingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    handle: str
+    title: str
+    sku: str | None
+    description_html: str
+    bullet_points: list[str]
+    attributes: dict[str, list[str]]
+    price: Decimal | None
+    currency: str
+    image_urls: list[str]
+    source: str
+    variants: list[VariantOut]
+
+
+class ListingPage(BaseModel):
+    listings: list[ListingOut]
+    total: int
+    limit: int
+    offset: int
+
+
+def _listing(listing_id: int) -> Listing:
+    listing = tenant_session().get(Listing, listing_id)
+    if listing is None:
+        raise NotFound(f"no listing {listing_id}")
+    return listing
+
+
+def _apply(listing: Listing, body: ListingIn) -> None:
+    values: dict[str, Any] = body.model_dump(exclude={"variants", "currency"})
+    for key, value in values.items():
+        setattr(listing, key, value)
+    listing.currency = body.currency or tenant_session().merchant.currency
+    listing.variants = [
+        Variant(**variant.model_dump(), position=position)
+        for position, variant in enumerate(body.variants)
+    ]
+
+
+def _commit(handle: str) -> None:
+    try:
+        tenant_session().commit()
+    except IntegrityError:
+        tenant_session().rollback()
+        raise Conflict(f"a listing with handle {handle!r} already exists") from None
+
+
+def _query_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        message = f"must be a whole number from {low} to {high}"
+        raise ValidationFailed(f"{name}: {message}", [{"field": name, "message": message}])
+    return int(raw)
+
+
+@bp.operation("", "GET", summary="List the merchant's listings", response=ListingPage)
+def list_listings() -> ListingPage:
+    limit = _query_int("limit", 50, 1, 500)
+    offset = _query_int("offset", 0, 0, 10**9)
+    session = tenant_session()
+    rows = session.scalars(select(Listing).order_by(Listing.id).limit(limit).offset(offset))
+    total = session.scalar(select(func.count(Listing.id))) or 0
+    return ListingPage(
+        listings=[ListingOut.model_validate(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@bp.operation("", "POST", summary="Add a listing", body=ListingIn, response=ListingOut, status=201)
+def create_listing(body: ListingIn) -> ListingOut:
+    listing = Listing(handle=body.handle, source="api")
+    _apply(listing, body)
+    tenant_session().add(listing)
+    _commit(body.handle)
+    return ListingOut.model_validate(listing)
+
+
+@bp.operation("/<int:listing_id>", "GET", summary="One listing", response=ListingOut)
+def get_listing(listing_id: int) -> ListingOut:
+    return ListingOut.model_validate(_listing(listing_id))
+
+
+@bp.operation(
+    "/<int:listing_id>", "PUT", summary="Replace a listing", body=ListingIn, response=ListingOut
+)
+def replace_listing(listing_id: int, body: ListingIn) -> ListingOut:
+    listing = _listing(listing_id)
+    _apply(listing, body)
+    _commit(body.handle)
+    return ListingOut.model_validate(listing)
+
+
+@bp.operation("/<int:listing_id>", "DELETE", summary="Delete a listing", status=204)
+def delete_listing(listing_id: int) -> None:
+    session = tenant_session()
+    session.delete(_listing(listing_id))
+    session.commit()
