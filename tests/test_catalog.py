@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from merchant_voice.errors import BadRequest
+from models.job import Job
 from plugins.catalog.importers import parse, store
 from plugins.catalog.models import Listing
 from tests.conftest import Shop
@@ -200,3 +203,43 @@ def test_listings_api_rejects_bad_input(app: Flask, shop_a: Shop) -> None:
     assert {"title", "price", "currency", "image_urls.0", "colour"} <= fields
     listing = client.get("/api/v1/listings?limit=0", headers=shop_a.headers)
     assert listing.status_code == 422 and listing.get_json()["errors"][0]["field"] == "limit"
+
+
+def _upload(app: Flask, shop: Shop, content: bytes, **form: str) -> Any:
+    return app.test_client().post(
+        "/api/v1/catalog/imports",
+        headers=shop.headers,
+        data={"file": (io.BytesIO(content), "products.csv"), **form},
+        content_type="multipart/form-data",
+    )
+
+
+def test_import_api_runs_as_a_job(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
+    response = _upload(app, shop_a, WOO_SAMPLE.read_bytes())
+    assert response.status_code == 202, response.get_json()
+    queued = response.get_json()
+    assert (queued["format"], queued["rows"]) == ("woocommerce", 25)
+    app.extensions["jobs"].run(queued["job_id"])  # what a worker does with the delivery
+    job = app.test_client().get(f"/api/v1/jobs/{queued['job_id']}", headers=shop_a.headers)
+    body = job.get_json()
+    assert body["status"] == "succeeded" and body["result"]["created"] == 18, body
+    assert len(_listings(app, shop_a)) == 18 and _listings(app, shop_b) == {}
+    other = app.test_client().get(f"/api/v1/jobs/{queued['job_id']}", headers=shop_b.headers)
+    assert other.status_code == 404
+
+
+def test_import_api_refuses_bad_uploads(app: Flask, shop_a: Shop) -> None:
+    client = app.test_client()
+    missing = client.post(
+        "/api/v1/catalog/imports",
+        headers=shop_a.headers,
+        data={},
+        content_type="multipart/form-data",
+    )
+    assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "file"
+    assert _upload(app, shop_a, "Handle,Title\nx,café\n".encode("latin-1")).status_code == 400
+    assert _upload(app, shop_a, b"Handle,Title\n", format="magento").status_code == 422
+    too_big = _upload(app, shop_a, b"Handle,Title\n" + b"a,b\n" * 20_000)
+    assert too_big.status_code == 413
+    with app.extensions["db"].host_session() as session:
+        assert session.scalars(select(Job)).all() == []

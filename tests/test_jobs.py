@@ -100,6 +100,14 @@ def test_job_fails_for_good_after_its_attempts(running: Flask, shop_a: Shop) -> 
     wait_for(lambda: texts(running, shop_a)[-1] == "job notes.always_fail failed", 10, "hook")
 
 
+def test_bad_input_fails_at_once_without_retries(app: Flask, shop_a: Shop) -> None:
+    job_id = enqueue(app, shop_a, "notes.bad_input")
+    app.extensions["jobs"].run(job_id)
+    row = job_row(app, job_id)
+    assert (row.status, row.attempts) == (JobStatus.FAILED, 1)
+    assert row.error == "the uploaded file is not a notes file"
+
+
 def test_progress_while_holding_the_write_lock(running: Flask, shop_a: Shop) -> None:
     job = wait_finished(running, enqueue(running, shop_a, "notes.write_then_progress"), 60)
     assert job.status is JobStatus.SUCCEEDED and job.attempts == 1, job.error

@@ -35,7 +35,7 @@ from sqlalchemy import select, update
 
 from merchant_voice.config import Settings
 from merchant_voice.db import Database, on_commit, utcnow
-from merchant_voice.errors import ValidationFailed
+from merchant_voice.errors import ClientError, ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
 from merchant_voice.jobs.workers import Workers
@@ -196,6 +196,13 @@ class JobService:
                 result = handler(context) or {}
                 json.dumps(result)
                 session.commit()
+            except ClientError as exc:  # bad input: another attempt cannot succeed
+                session.rollback()
+                log.warning("job %s (%s) refused its input: %s", job.id, job.kind, exc.detail)
+                self.finish(
+                    job.id, JobStatus.FAILED, Job.attempts == job.attempts, error=exc.detail
+                )
+                return
             except Exception as exc:
                 session.rollback()
                 log.warning(

@@ -1,11 +1,11 @@
-"""``/api/v1/listings``: the merchant's listings as JSON (create, read, replace, delete)."""
+"""The catalog's API: ``/api/v1/listings`` (JSON CRUD) and ``/api/v1/catalog/imports``."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
 
-from flask import request
+from flask import current_app, request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from merchant_voice.accounts import normalize_currency
 from merchant_voice.errors import Conflict, NotFound, ValidationFailed
 from merchant_voice.web.api import ApiBlueprint, tenant_session
-from plugins.catalog.models import Listing, Variant
+from plugins.catalog.importers import PARSERS, parse
+from plugins.catalog.models import CatalogImport, Listing, Variant
 
-bp = ApiBlueprint("catalog", __name__, "/listings", plugin="catalog")
+bp = ApiBlueprint("catalog", __name__, plugin="catalog")
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
@@ -110,7 +111,7 @@ def _query_int(name: str, default: int, low: int, high: int) -> int:
     return int(raw)
 
 
-@bp.operation("", "GET", summary="List the merchant's listings", response=ListingPage)
+@bp.operation("/listings", "GET", summary="List the merchant's listings", response=ListingPage)
 def list_listings() -> ListingPage:
     limit = _query_int("limit", 50, 1, 500)
     offset = _query_int("offset", 0, 0, 10**9)
@@ -125,7 +126,9 @@ def list_listings() -> ListingPage:
     )
 
 
-@bp.operation("", "POST", summary="Add a listing", body=ListingIn, response=ListingOut, status=201)
+@bp.operation(
+    "/listings", "POST", summary="Add a listing", body=ListingIn, response=ListingOut, status=201
+)
 def create_listing(body: ListingIn) -> ListingOut:
     listing = Listing(handle=body.handle, source="api")
     _apply(listing, body)
@@ -134,13 +137,17 @@ def create_listing(body: ListingIn) -> ListingOut:
     return ListingOut.model_validate(listing)
 
 
-@bp.operation("/<int:listing_id>", "GET", summary="One listing", response=ListingOut)
+@bp.operation("/listings/<int:listing_id>", "GET", summary="One listing", response=ListingOut)
 def get_listing(listing_id: int) -> ListingOut:
     return ListingOut.model_validate(_listing(listing_id))
 
 
 @bp.operation(
-    "/<int:listing_id>", "PUT", summary="Replace a listing", body=ListingIn, response=ListingOut
+    "/listings/<int:listing_id>",
+    "PUT",
+    summary="Replace a listing",
+    body=ListingIn,
+    response=ListingOut,
 )
 def replace_listing(listing_id: int, body: ListingIn) -> ListingOut:
     listing = _listing(listing_id)
@@ -149,8 +156,44 @@ def replace_listing(listing_id: int, body: ListingIn) -> ListingOut:
     return ListingOut.model_validate(listing)
 
 
-@bp.operation("/<int:listing_id>", "DELETE", summary="Delete a listing", status=204)
+@bp.operation("/listings/<int:listing_id>", "DELETE", summary="Delete a listing", status=204)
 def delete_listing(listing_id: int) -> None:
     session = tenant_session()
     session.delete(_listing(listing_id))
     session.commit()
+
+
+class ImportQueued(BaseModel):
+    import_id: int
+    job_id: str
+    format: str
+    rows: int
+
+
+@bp.operation(
+    "/catalog/imports",
+    "POST",
+    status=202,
+    response=ImportQueued,
+    summary="Import a catalog file (multipart: file, optional format) in a background job",
+)
+def create_import() -> ImportQueued:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        message = "attach the catalog as a multipart file field named 'file'"
+        raise ValidationFailed(message, [{"field": "file", "message": message}])
+    format_ = request.form.get("format") or None
+    if format_ not in (None, *PARSERS):
+        message = f"must be one of {', '.join(sorted(PARSERS))}"
+        raise ValidationFailed(f"format: {message}", [{"field": "format", "message": message}])
+    content = upload.read()
+    parsed = parse(content, format_)  # refuses an unreadable file now, not later in the job
+    session = tenant_session()
+    record = CatalogImport(filename=upload.filename[:255], format=parsed.format, content=content)
+    session.add(record)
+    session.flush()
+    job = current_app.extensions["jobs"].enqueue(
+        session, "catalog.import", {"import_id": record.id}
+    )
+    session.commit()
+    return ImportQueued(import_id=record.id, job_id=job.id, format=parsed.format, rows=parsed.rows)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
@@ -53,3 +53,16 @@ class Variant(MerchantOwned, Base):
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     position: Mapped[int] = mapped_column(default=0)
     listing: Mapped[Listing] = relationship(back_populates="variants")
+
+
+class CatalogImport(MerchantOwned, Base):
+    """An uploaded catalog file, kept until its import job has run (any worker can read it)."""
+
+    __tablename__ = "catalog_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str | None] = mapped_column(String(20))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

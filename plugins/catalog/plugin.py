@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from merchant_voice import accounts
 from merchant_voice.cli.output import emit, handle_errors, json_option
+from merchant_voice.jobs import JobContext, JobRegistry
 from merchant_voice.plugin_api import Plugin, hookimpl
 from merchant_voice.tenancy import TenantSession
 
@@ -63,6 +64,33 @@ def import_catalog(merchant: str, file: Path, format_: str | None, as_json: bool
     ]
     lines += [f"  {error}" for error in report.errors]
     emit(data, as_json, "\n".join(lines))
+
+
+def run_import(context: JobContext) -> dict[str, Any]:
+    """Job ``catalog.import``: import an uploaded file, then drop its bytes."""
+    from plugins.catalog.importers import parse, store
+    from plugins.catalog.models import CatalogImport
+
+    record = context.session.get(CatalogImport, context.payload["import_id"])
+    if record is None or record.content is None:
+        raise LookupError(f"catalog import {context.payload['import_id']} has no file")
+    parsed = parse(record.content, record.format)
+    total = max(len(parsed.listings), 1)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        context.progress(done / total, f"{done} of {total} listings")
+
+    report = store(context.session, parsed, progress=advance).as_dict()
+    record.report, record.content = report, None
+    return report
+
+
+@hookimpl
+def register_jobs(registry: JobRegistry) -> None:
+    registry.add("catalog.import", run_import)
 
 
 @hookimpl

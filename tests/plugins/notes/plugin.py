@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from merchant_voice.errors import BadRequest
 from merchant_voice.jobs import JobContext, JobRegistry
 from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
 from merchant_voice.tenancy import TenantSession
@@ -62,6 +63,10 @@ def _write_then_progress(context: JobContext) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _bad_input(context: JobContext) -> dict[str, Any]:
+    raise BadRequest("the uploaded file is not a notes file")
+
+
 def _slow(context: JobContext) -> dict[str, Any]:
     deadline = time.monotonic() + float(context.payload.get("seconds", 5))
     while time.monotonic() < deadline:
@@ -82,6 +87,7 @@ def register_jobs(registry: JobRegistry) -> None:
     registry.add("notes.always_fail", _always_fail, max_attempts=2)
     registry.add("notes.slow", _slow)
     registry.add("notes.write_then_progress", _write_then_progress)
+    registry.add("notes.bad_input", _bad_input)
 
 
 @click.command("notes-count")
