@@ -70,14 +70,12 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     app.register_blueprint(host_api.bp)
     app.register_blueprint(engines_web.bp)
     for plugin in plugins.plugins.values():
-        blueprint = plugin.blueprint
-        if blueprint is None:
-            continue
-        if isinstance(blueprint, api.ApiBlueprint) and blueprint.plugin is None:
-            blueprint.plugin = plugin.name
-        if blueprint.template_folder is None and plugin.resources.templates_dir:
-            blueprint.template_folder = str(plugin.resources.templates_dir)
-        app.register_blueprint(blueprint)
+        for blueprint in plugin.blueprints:
+            if isinstance(blueprint, api.ApiBlueprint) and blueprint.plugin is None:
+                blueprint.plugin = plugin.name
+            if blueprint.template_folder is None and plugin.resources.templates_dir:
+                blueprint.template_folder = str(plugin.resources.templates_dir)
+            app.register_blueprint(blueprint)
 
     cli.init_app(app)
     app.cli.add_command(engines_cli.models)

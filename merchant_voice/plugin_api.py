@@ -9,7 +9,7 @@ A plugin is a package whose ``plugin.py`` holds a module-level ``plugin``
         greeting: str = "Hello"
 
     plugin = Plugin(name="notes", version="1.2.0", host_api=">=1.0,<2",
-                    settings=Settings, models=".models", blueprint=".views:bp")
+                    settings=Settings, models=".models", blueprints=(".views:bp",))
 
     @hookimpl
     def register_jobs(registry): ...
@@ -49,7 +49,7 @@ class PluginSettings(BaseModel):
 class Plugin:
     """A plugin's declaration.
 
-    ``models`` and ``blueprint`` are import paths, relative to the plugin's
+    ``models`` and ``blueprints`` are import paths, relative to the plugin's
     package when they start with a dot (``".views:bp"``). They are imported
     only once the plugin is accepted, so a refused plugin adds no tables.
     """
@@ -60,7 +60,7 @@ class Plugin:
     description: str = ""
     settings: type[PluginSettings] = PluginSettings
     models: str | None = None
-    blueprint: str | None = None
+    blueprints: tuple[str, ...] = ()
     enabled_by_default: bool = True
 
     def merchant_settings(self, session: TenantSession) -> PluginSettings:

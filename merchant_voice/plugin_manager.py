@@ -56,7 +56,7 @@ class LoadedPlugin:
     module: ModuleType
     origin: str
     resources: PluginResources
-    blueprint: Blueprint | None = None
+    blueprints: tuple[Blueprint, ...] = ()
 
     @property
     def name(self) -> str:
@@ -197,7 +197,7 @@ class PluginManager:
                 raise PluginRefused(
                     f"its tables must be named {declaration.name}_...: {', '.join(foreign)}"
                 )
-            blueprint = _resolve_blueprint(declaration.blueprint, package)
+            blueprints = tuple(_resolve_blueprint(path, package) for path in declaration.blueprints)
         except PluginRefused:
             self._pm.unregister(module)
             for table in set(Base.metadata.tables) - tables_before:
@@ -209,7 +209,7 @@ class PluginManager:
             module,
             candidate.origin,
             PluginResources(declaration.name, root),
-            blueprint,
+            blueprints,
         )
         log.info(
             "plugin %s %s loaded (%s)", declaration.name, declaration.version, candidate.origin
@@ -320,9 +320,7 @@ def _import_path(path: str, package: str) -> Any:
         raise PluginRefused(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def _resolve_blueprint(path: str | None, package: str) -> Blueprint | None:
-    if path is None:
-        return None
+def _resolve_blueprint(path: str, package: str) -> Blueprint:
     blueprint = _import_path(path, package)
     if not isinstance(blueprint, Blueprint):
         raise PluginRefused(f"blueprint {path!r} is not a flask.Blueprint")

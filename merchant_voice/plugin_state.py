@@ -117,7 +117,10 @@ def describe(manager: PluginManager, session: TenantSession) -> list[dict[str, A
                 "name": name,
                 "version": plugin.version,
                 "enabled": row.enabled if row else plugin.declaration.enabled_by_default,
-                "settings": settings.model_dump(mode="json"),
+                "settings": {
+                    key: "**********" if "secret" in key and value else value
+                    for key, value in settings.model_dump(mode="json").items()
+                },
             }
         )
     return entries

@@ -21,6 +21,7 @@ class Listing(MerchantOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     handle: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(64), index=True)
     sku: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(500))
     description_html: Mapped[str] = mapped_column(Text, default="")
@@ -66,3 +67,16 @@ class CatalogImport(MerchantOwned, Base):
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(MerchantOwned, Base):
+    """A shop platform's webhook delivery, kept so that a repeat is recognised and skipped."""
+
+    __tablename__ = "catalog_webhook_deliveries"
+    __table_args__ = (UniqueConstraint("merchant_id", "source", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -100,6 +100,7 @@ def store(
 
 def _apply(listing: Listing, item: ParsedListing, source: str) -> None:
     listing.title = item.title
+    listing.external_id = item.external_id
     listing.sku = item.sku
     listing.description_html = item.description_html
     listing.bullet_points = item.bullet_points

@@ -30,6 +30,7 @@ class ParsedListing:
     handle: str
     title: str
     row: int
+    external_id: str | None = None
     sku: str | None = None
     description_html: str = ""
     bullet_points: list[str] = field(default_factory=list)

@@ -30,7 +30,7 @@ plugin = Plugin(
     description="Merchant notes (test plugin)",
     settings=NotesSettings,
     models=".models",
-    blueprint=".views:bp",
+    blueprints=(".views:bp",),
 )
 
 

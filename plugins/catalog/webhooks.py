@@ -1,0 +1,208 @@
+"""Product webhooks from Shopify and WooCommerce: verified, deduplicated, idempotent.
+
+    POST /hooks/shopify/<merchant>/products      products/create|update|delete
+    POST /hooks/woocommerce/<merchant>/products  product.created|updated|deleted
+
+Each delivery is verified with the merchant's webhook secret (HMAC-SHA256 of
+the raw body, base64: ``X-Shopify-Hmac-Sha256`` / ``X-WC-Webhook-Signature``),
+recorded by its delivery id in the same transaction as its change (a repeat
+answers ``duplicate`` and changes nothing), and applied as an upsert or delete
+matched on the platform's product id. WooCommerce's unsigned ping, sent when a
+webhook is created (``webhook_id=N``), is answered 200.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from merchant_voice import accounts, plugin_state
+from merchant_voice.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
+from merchant_voice.tenancy import TenantSession
+from plugins.catalog.importers import store
+from plugins.catalog.importers.base import Parsed, ParsedListing, ParsedVariant, RowRejected, price
+from plugins.catalog.importers.woocommerce import _LIST_ITEM, _TAG
+from plugins.catalog.models import Listing, WebhookDelivery
+
+bp = Blueprint("catalog_webhooks", __name__, url_prefix="/hooks")
+
+_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+def _signed(secret: str, body: bytes, signature: str) -> bool:
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return bool(signature) and hmac.compare_digest(expected, signature)
+
+
+def _merchant_session(slug: str) -> TenantSession:
+    db = current_app.extensions["db"]
+    with db.host_session() as session:
+        try:
+            merchant = accounts.merchant_by_slug(session, slug).info()
+        except NotFound:
+            raise NotFound(f"no merchant {slug!r}") from None
+    tenant: TenantSession = db.tenant_session(merchant)
+    if not plugin_state.is_enabled(current_app.extensions["plugins"], tenant, "catalog"):
+        tenant.close()
+        raise NotFound(f"the catalog plugin is not enabled for {slug!r}")
+    return tenant
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the webhook body is not JSON: {exc}") from None
+    if not isinstance(payload, dict) or "id" not in payload:
+        raise ValidationFailed("the webhook body is not a product (no id)")
+    return payload
+
+
+def _deliver(
+    slug: str,
+    source: str,
+    secret_key: str,
+    signature: str,
+    delivery: str,
+    topic: str,
+    handle: dict[str, str],
+) -> ResponseReturnValue:
+    body = request.get_data()
+    with _merchant_session(slug) as session:
+        settings = plugin_state.settings_for(current_app.extensions["plugins"], session, "catalog")
+        secret = getattr(settings, secret_key)
+        if not secret:
+            raise Unauthorized(
+                f"no {source} webhook secret is set for {slug!r}: flask --app app plugins"
+                f" configure {slug} catalog {secret_key}=..."
+            )
+        if not _signed(secret, body, signature):
+            raise Unauthorized(f"the {source} webhook signature does not match")
+        action = handle.get(topic)
+        if action is None:
+            raise BadRequest(f"unsupported webhook topic {topic!r}")
+        if not delivery:
+            raise BadRequest(f"the {source} delivery id header is missing")
+        payload = _payload(body)
+        session.add(WebhookDelivery(source=source, delivery_id=delivery[:100], topic=topic))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            return jsonify(status="duplicate", delivery=delivery)
+        external_id = str(payload["id"])
+        if action == "delete":
+            for listing in session.scalars(
+                select(Listing).where(Listing.external_id == external_id)
+            ):
+                session.delete(listing)
+            session.commit()
+        else:
+            parse = _from_shopify if source == "shopify" else _from_woocommerce
+            try:
+                item = parse(payload)
+            except (KeyError, TypeError, RowRejected) as exc:
+                raise ValidationFailed(f"the product in the webhook is malformed: {exc}") from None
+            store(session, Parsed(source, 1, [item]))
+    return jsonify(status="applied", delivery=delivery, action=action)
+
+
+@bp.post("/shopify/<merchant>/products")
+def shopify_products(merchant: str) -> ResponseReturnValue:
+    headers = request.headers
+    return _deliver(
+        merchant,
+        "shopify",
+        "shopify_webhook_secret",
+        headers.get("X-Shopify-Hmac-Sha256", ""),
+        headers.get("X-Shopify-Webhook-Id", ""),
+        headers.get("X-Shopify-Topic", ""),
+        {"products/create": "upsert", "products/update": "upsert", "products/delete": "delete"},
+    )
+
+
+@bp.post("/woocommerce/<merchant>/products")
+def woocommerce_products(merchant: str) -> ResponseReturnValue:
+    headers = request.headers
+    if "X-WC-Webhook-Signature" not in headers and _PING.match(request.get_data()):
+        _merchant_session(merchant).close()  # an unknown merchant still gets 404
+        return jsonify(status="pong")
+    return _deliver(
+        merchant,
+        "woocommerce",
+        "woocommerce_webhook_secret",
+        headers.get("X-WC-Webhook-Signature", ""),
+        headers.get("X-WC-Webhook-Delivery-ID", ""),
+        headers.get("X-WC-Webhook-Topic", ""),
+        {"product.created": "upsert", "product.updated": "upsert", "product.deleted": "delete"},
+    )
+
+
+def _from_shopify(product: dict[str, Any]) -> ParsedListing:
+    names = [option["name"] for option in product.get("options") or []]
+    variants = []
+    for position, variant in enumerate(product.get("variants") or []):
+        options = {
+            name: variant[f"option{n}"]
+            for n, name in enumerate(names, start=1)
+            if variant.get(f"option{n}") not in (None, "", "Default Title")
+        }
+        variants.append(
+            ParsedVariant(
+                variant.get("sku") or None,
+                variant.get("title") or "",
+                options,
+                price(str(variant.get("price") or ""), "variants.price"),
+                position,
+            )
+        )
+    listing = ParsedListing(
+        handle=product["handle"],
+        title=product["title"],
+        row=0,
+        external_id=str(product["id"]),
+        description_html=product.get("body_html") or "",
+        attributes={
+            option["name"]: list(option.get("values") or [])
+            for option in product.get("options") or []
+            if option.get("values") != ["Default Title"]
+        },
+        image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
+        extra={"vendor": product.get("vendor"), "type": product.get("product_type")},
+    )
+    if len(variants) == 1 and not variants[0].options:
+        listing.sku, listing.price = variants[0].sku, variants[0].price
+    else:
+        listing.variants = variants
+        prices = [v.price for v in variants if v.price is not None]
+        listing.price = min(prices) if prices else None
+    return listing
+
+
+def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
+    short = product.get("short_description") or ""
+    bullets = [_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(short)]
+    return ParsedListing(
+        handle=product.get("sku") or f"woo-{product['id']}",
+        title=product["name"],
+        row=0,
+        external_id=str(product["id"]),
+        sku=product.get("sku") or None,
+        description_html=product.get("description") or "",
+        bullet_points=[b for b in bullets if b],
+        attributes={
+            a["name"]: list(a.get("options") or []) for a in product.get("attributes") or []
+        },
+        price=price(str(product.get("regular_price") or product.get("price") or ""), "price"),
+        image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
+        extra={"woocommerce_id": str(product["id"]), "type": product.get("type")},
+    )
