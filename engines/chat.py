@@ -208,6 +208,8 @@ class VllmChat:
         self, body: dict[str, Any], deadline: float, cancel: threading.Event | None
     ) -> Iterator[str]:
         remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise EngineTimeout("the chat engine did not answer in time")
         try:
             with self._http.stream(
                 "POST",
@@ -272,6 +274,11 @@ def _content(line: str) -> object:
         event = json.loads(data)
     except json.JSONDecodeError:
         return None
+    if not isinstance(event, dict):
+        return None
+    if event.get("error"):  # vLLM reports a failure inside the stream
+        ENGINE_ERRORS.labels(engine="chat").inc()
+        raise EngineError(f"the chat engine failed mid-answer: {event['error']}")
     choices = event.get("choices") or []
     if not choices:
         return None

@@ -231,8 +231,10 @@ def verify(folder: Path) -> bool:
     if not manifest.is_file():
         return False
     try:
-        files: dict[str, str] = json.loads(manifest.read_text())["files"]
-    except (ValueError, KeyError):
+        files = json.loads(manifest.read_text())["files"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(files, dict):
         return False
     return bool(files) and all(
         (folder / name).is_file() and sha256(folder / name) == digest

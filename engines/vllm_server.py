@@ -9,6 +9,7 @@ dies, and stops it, with its whole process group, when the host exits.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -125,11 +126,15 @@ class VllmSupervisor:
                     backoff,
                     self.log_path,
                 )
+                _kill_group(process.pid)  # its engine processes may have outlived it
                 if self._stopping.wait(backoff):
                     return
                 backoff = min(backoff * 2, 60.0)
-                self.restarts += 1
-                self._spawn()
+                with self._lock:
+                    if self._stopping.is_set():
+                        return
+                    self.restarts += 1
+                    self._spawn()
                 continue
             healthy = self._healthy()
             if healthy and not self.ready.is_set():
@@ -155,10 +160,11 @@ class VllmSupervisor:
         """Kill the server abruptly (tests use this to prove the restart)."""
         if self._process is not None:
             self.ready.clear()
-            os.killpg(self._process.pid, signal.SIGKILL)
+            _kill_group(self._process.pid)
 
     def stop(self, timeout_s: float = 20.0) -> None:
-        self._stopping.set()
+        with self._lock:
+            self._stopping.set()
         self.ready.clear()
         process = self._process
         if process is not None and process.poll() is None:
@@ -180,3 +186,8 @@ class VllmSupervisor:
         alive = self._process is not None and self._process.poll() is None
         state = "ready" if self.ready.is_set() else ("starting" if alive else "stopped")
         return {"state": state, "pid": self.pid, "restarts": self.restarts, "device": self.device}
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)

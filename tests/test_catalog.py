@@ -116,6 +116,29 @@ def test_bad_rows_are_reported_and_good_rows_kept(app: Flask, shop_a: Shop) -> N
     assert [v.sku for v in listings["good"].variants] == ["G-S"]
 
 
+def test_real_world_rows(app: Flask, shop_a: Shop) -> None:
+    data = (
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+        "tee,Tee,Size,S,T-S,5.00\n"
+        "tee,,,M,T-M,6.00\n"  # Shopify names options on the first row only
+        "short,Short Row\n"  # fewer cells than the header: empty, not zero
+        "nan,Not a Number,,,N-1,NaN\n"
+        "huge,Huge,,,H-1,1e30\n"
+        "tee,Tee again,,,T-X,7.00\n"
+        f"{'x' * 300},Long Handle,,,L-1,1.00\n"
+    )
+    report = _import(app, shop_a, data.encode())
+    errors = {(e["row"], e["column"]) for e in report["errors"]}  # type: ignore[union-attr]
+    assert errors == {(5, "Variant Price"), (6, "Variant Price"), (8, "handle")}, report
+    listings = _listings(app, shop_a)
+    assert listings["tee"].attributes == {"Size": ["S", "M"]}  # row 7 is one more variant of tee
+    assert [v.options for v in listings["tee"].variants][:2] == [{"Size": "S"}, {"Size": "M"}]
+    assert listings["short"].price is None and listings["short"].sku is None
+    woo = "ID,Type,SKU,Name,Regular price\n1,simple,dup,First,1.00\n2,simple,dup,Second,2.00\n"
+    report = _import(app, shop_a, woo.encode())
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "handle")]  # type: ignore[union-attr]
+
+
 def test_files_that_cannot_be_read_are_refused_whole(app: Flask, shop_a: Shop) -> None:
     with pytest.raises(BadRequest, match="not UTF-8"):
         parse("Handle,Title\nbrie,Brie de Meaux affiné\n".encode("latin-1"))

@@ -103,7 +103,7 @@ def test_shopify_create_update_delete(app: Flask, shop_a: Shop, secrets: None) -
     response = shopify(app, "products/create", SHOPIFY_PRODUCT, "d-1")
     assert response.status_code == 200 and response.get_json()["status"] == "applied"
     pack = _listings(app, shop_a)["trail-pack"]
-    assert pack.external_id == "632910392" and len(pack.variants) == 2
+    assert pack.external_id == "shopify:632910392" and len(pack.variants) == 2
     assert pack.attributes == {"Color": ["Red", "Blue"]}
     assert shopify(app, "products/create", SHOPIFY_PRODUCT, "d-1").get_json()["status"] == (
         "duplicate"
@@ -113,6 +113,9 @@ def test_shopify_create_update_delete(app: Flask, shop_a: Shop, secrets: None) -
     assert shopify(app, "products/update", updated, "d-3").status_code == 200  # idempotent
     listings = _listings(app, shop_a)
     assert len(listings) == 1 and listings["trail-pack"].title == "Trail Pack 32L"
+    renamed = {**updated, "handle": "trail-pack-32"}  # same product, new handle
+    assert shopify(app, "products/update", renamed, "d-5").status_code == 200
+    assert set(_listings(app, shop_a)) == {"trail-pack-32"}
     assert shopify(app, "products/delete", {"id": 632910392}, "d-4").status_code == 200
     assert _listings(app, shop_a) == {}
 
@@ -147,8 +150,28 @@ def test_bad_deliveries_are_refused(app: Flask, shop_a: Shop, shop_b: Shop, secr
         == 404
     )
     assert shopify(app, "orders/create", SHOPIFY_PRODUCT, "x-5").status_code == 400
-    malformed = shopify(app, "products/create", {"id": 5, "title": "No handle"}, "x-6")
-    assert malformed.status_code == 422
+    for number, broken in enumerate(
+        [
+            {"id": 5, "title": "No handle"},
+            {**SHOPIFY_PRODUCT, "title": None},
+            {**SHOPIFY_PRODUCT, "variants": ["x"]},
+            {**SHOPIFY_PRODUCT, "variants": [{"price": "NaN", "option1": "Red"}]},
+            {**SHOPIFY_PRODUCT, "handle": "h" * 300},
+        ]
+    ):
+        assert shopify(app, "products/create", broken, f"x-6-{number}").status_code == 422, broken
+    body = json.dumps(SHOPIFY_PRODUCT).encode()
+    non_ascii = app.test_client().post(
+        "/hooks/shopify/shop-a/products",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Shopify-Topic": "products/create",
+            "X-Shopify-Hmac-Sha256": "é",
+            "X-Shopify-Webhook-Id": "x-7",
+        },
+    )
+    assert non_ascii.status_code == 401
     assert _listings(app, shop_a) == {}  # nothing half-written
     # A refused delivery is not recorded: once fixed, the same id is applied.
     assert shopify(app, "products/create", SHOPIFY_PRODUCT, "x-1").get_json()["status"] == "applied"

@@ -45,10 +45,14 @@ class ListingIn(BaseModel):
     variants: list[VariantIn] = []
 
 
-class VariantOut(VariantIn):
+class VariantOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    sku: str | None
+    title: str
+    options: dict[str, str]
+    price: Decimal | None
 
 
 class ListingOut(BaseModel):

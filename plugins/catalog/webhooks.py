@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from merchant_voice import accounts, plugin_state
 from merchant_voice.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
 from merchant_voice.tenancy import TenantSession
-from plugins.catalog.importers import store
+from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import Parsed, ParsedListing, ParsedVariant, RowRejected, price
 from plugins.catalog.importers.woocommerce import _LIST_ITEM, _TAG
 from plugins.catalog.models import Listing, WebhookDelivery
@@ -39,8 +39,8 @@ _PING = re.compile(rb"^webhook_id=\d+$")
 
 
 def _signed(secret: str, body: bytes, signature: str) -> bool:
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    return bool(signature) and hmac.compare_digest(expected, signature)
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return bool(signature) and hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
 
 
 def _merchant_session(slug: str) -> TenantSession:
@@ -51,7 +51,12 @@ def _merchant_session(slug: str) -> TenantSession:
         except NotFound:
             raise NotFound(f"no merchant {slug!r}") from None
     tenant: TenantSession = db.tenant_session(merchant)
-    if not plugin_state.is_enabled(current_app.extensions["plugins"], tenant, "catalog"):
+    try:
+        enabled = plugin_state.is_enabled(current_app.extensions["plugins"], tenant, "catalog")
+    except Exception:
+        tenant.close()
+        raise
+    if not enabled:
         tenant.close()
         raise NotFound(f"the catalog plugin is not enabled for {slug!r}")
     return tenant
@@ -99,7 +104,7 @@ def _deliver(
         except IntegrityError:
             session.rollback()
             return jsonify(status="duplicate", delivery=delivery)
-        external_id = str(payload["id"])
+        external_id = f"{source}:{payload['id']}"
         if action == "delete":
             for listing in session.scalars(
                 select(Listing).where(Listing.external_id == external_id)
@@ -110,9 +115,14 @@ def _deliver(
             parse = _from_shopify if source == "shopify" else _from_woocommerce
             try:
                 item = parse(payload)
-            except (KeyError, TypeError, RowRejected) as exc:
+            except (KeyError, TypeError, AttributeError, ValueError, RowRejected) as exc:
                 raise ValidationFailed(f"the product in the webhook is malformed: {exc}") from None
-            store(session, Parsed(source, 1, [item]))
+            parsed = checked(Parsed(source, 1, [item]))
+            if parsed.errors:
+                raise ValidationFailed(
+                    f"the product in the webhook is malformed: {parsed.errors[0]}"
+                )
+            store(session, parsed)
     return jsonify(status="applied", delivery=delivery, action=action)
 
 
@@ -147,6 +157,13 @@ def woocommerce_products(merchant: str) -> ResponseReturnValue:
     )
 
 
+def _text_field(product: dict[str, Any], key: str) -> str:
+    value = product.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{key!r} must be a non-empty string")
+    return value
+
+
 def _from_shopify(product: dict[str, Any]) -> ParsedListing:
     names = [option["name"] for option in product.get("options") or []]
     variants = []
@@ -166,10 +183,10 @@ def _from_shopify(product: dict[str, Any]) -> ParsedListing:
             )
         )
     listing = ParsedListing(
-        handle=product["handle"],
-        title=product["title"],
+        handle=_text_field(product, "handle"),
+        title=_text_field(product, "title"),
         row=0,
-        external_id=str(product["id"]),
+        external_id=f"shopify:{product['id']}",
         description_html=product.get("body_html") or "",
         attributes={
             option["name"]: list(option.get("values") or [])
@@ -193,9 +210,9 @@ def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
     bullets = [_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(short)]
     return ParsedListing(
         handle=product.get("sku") or f"woo-{product['id']}",
-        title=product["name"],
+        title=_text_field(product, "name"),
         row=0,
-        external_id=str(product["id"]),
+        external_id=f"woocommerce:{product['id']}",
         sku=product.get("sku") or None,
         description_html=product.get("description") or "",
         bullet_points=[b for b in bullets if b],

@@ -15,7 +15,14 @@ from sqlalchemy import select
 from merchant_voice.errors import BadRequest
 from merchant_voice.tenancy import TenantSession
 from plugins.catalog.importers import shopify, woocommerce
-from plugins.catalog.importers.base import Parsed, ParsedListing, RowError, read_rows
+from plugins.catalog.importers.base import (
+    Parsed,
+    ParsedListing,
+    RowError,
+    RowRejected,
+    check_lengths,
+    read_rows,
+)
 from plugins.catalog.models import Listing, Variant
 
 Format = Literal["shopify", "woocommerce"]
@@ -64,7 +71,33 @@ def parse(data: bytes, format: str | None = None) -> Parsed:
     module = PARSERS[format]
     if not module.matches(header):
         raise BadRequest(f"the header is not that of a {format} product CSV")
-    return module.parse(header, rows)
+    return checked(module.parse(header, rows))
+
+
+def checked(parsed: Parsed) -> Parsed:
+    """Move listings with over-long values or a handle seen before into the errors."""
+    kept: list[ParsedListing] = []
+    first_row: dict[str, int] = {}
+    for listing in parsed.listings:
+        try:
+            check_lengths(listing)
+        except RowRejected as exc:
+            parsed.errors.append(RowError(listing.row, exc.column, exc.reason))
+            continue
+        if listing.handle in first_row:
+            parsed.errors.append(
+                RowError(
+                    listing.row,
+                    "handle",
+                    f"{listing.handle!r} repeats row {first_row[listing.handle]}",
+                )
+            )
+            continue
+        first_row[listing.handle] = listing.row
+        kept.append(listing)
+    parsed.listings = kept
+    parsed.errors.sort(key=lambda error: error.row)
+    return parsed
 
 
 def store(
@@ -75,17 +108,20 @@ def store(
 ) -> ImportReport:
     """Create or update one listing per parsed product, committing in batches."""
     report = ImportReport(parsed.format, parsed.rows, errors=list(parsed.errors))
-    existing = {
-        listing.handle: listing
-        for listing in session.scalars(
-            select(Listing).where(Listing.handle.in_([p.handle for p in parsed.listings]))
-        )
-    }
+    handles = [p.handle for p in parsed.listings]
+    external = [p.external_id for p in parsed.listings if p.external_id]
+    found = session.scalars(
+        select(Listing).where(Listing.handle.in_(handles) | Listing.external_id.in_(external))
+    ).all()
+    by_handle = {listing.handle: listing for listing in found}
+    by_external = {listing.external_id: listing for listing in found if listing.external_id}
     for done, item in enumerate(parsed.listings, start=1):
-        listing = existing.get(item.handle)
+        # The platform's own id wins: a product whose handle changed is still the same one.
+        listing = by_external.get(item.external_id or "") or by_handle.get(item.handle)
         if listing is None:
             listing = Listing(handle=item.handle, currency=session.merchant.currency)
             session.add(listing)
+            by_handle[item.handle] = listing
             report.created += 1
         else:
             report.updated += 1
@@ -99,6 +135,7 @@ def store(
 
 
 def _apply(listing: Listing, item: ParsedListing, source: str) -> None:
+    listing.handle = item.handle
     listing.title = item.title
     listing.external_id = item.external_id
     listing.sku = item.sku

@@ -76,7 +76,7 @@ def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
         raise BadRequest(
             f"the file is not UTF-8 (invalid byte at offset {exc.start}); export it as UTF-8 CSV"
         ) from None
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS)
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS, restval="")
     header = [name.strip() for name in reader.fieldnames or []]
     if not header:
         raise BadRequest("the file is empty: a CSV header row is needed")
@@ -92,6 +92,8 @@ def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
 
 
 EXTRA_CELLS = "\x00extra"
+MAX_PRICE = Decimal("1e10")  # what a Numeric(12, 2) column holds
+LIMITS = {"handle": 255, "title": 500, "sku": 100}
 
 
 def check_shape(row: dict[str, str]) -> None:
@@ -107,13 +109,23 @@ def price(value: str, column: str) -> Decimal | None:
         return None
     try:
         amount = Decimal(value)
+        if not amount.is_finite() or amount < 0 or amount >= MAX_PRICE:
+            raise InvalidOperation
+        return amount.quantize(Decimal("0.01"))
     except InvalidOperation:
         raise RowRejected(
             column, f"{value!r} is not a price (digits, a dot for decimals)"
         ) from None
-    if amount < 0 or not amount.is_finite():
-        raise RowRejected(column, f"{value!r} is not a price")
-    return amount.quantize(Decimal("0.01"))
+
+
+def check_lengths(listing: ParsedListing) -> None:
+    """Refuse values longer than the catalog stores (the row is reported, not truncated)."""
+    values = [("handle", listing.handle), ("title", listing.title), ("sku", listing.sku or "")]
+    values += [("sku", variant.sku or "") for variant in listing.variants]
+    values += [("title", variant.title) for variant in listing.variants]
+    for field_name, value in values:
+        if len(value) > LIMITS[field_name]:
+            raise RowRejected(field_name, f"longer than {LIMITS[field_name]} characters")
 
 
 def split_list(value: str, separator: str = ",") -> list[str]:

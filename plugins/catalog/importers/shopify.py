@@ -54,13 +54,18 @@ class _Columns:
     def get(self, row: dict[str, str], field: str) -> str:
         return row.get(self.name(field), "")
 
-    def options(self, row: dict[str, str]) -> dict[str, str]:
+    def options(self, row: dict[str, str], names: list[str]) -> dict[str, str]:
+        """Option values by name; Shopify names the options only on a product's first row."""
         found = {}
         for n in (1, 2, 3):
             name = row.get(OPTION_NAME[self.index].format(n), "")
+            if len(names) < n:
+                names.append(name or f"Option {n}")
+            elif name:
+                names[n - 1] = name
             value = row.get(OPTION_VALUE[self.index].format(n), "")
             if value and value != DEFAULT_TITLE:
-                found[name or f"Option {n}"] = value
+                found[names[n - 1]] = value
         return found
 
 
@@ -103,14 +108,12 @@ def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
             if handle not in products:
                 rejected[handle] = number
     for listing in result.listings:
-        names = option_names.get(listing.handle, [])
         for variant in listing.variants:
             for name in list(variant.options):
                 if name not in listing.attributes:
                     listing.attributes[name] = []
                 if variant.options[name] not in listing.attributes[name]:
                     listing.attributes[name].append(variant.options[name])
-        listing.extra["option_names"] = names
         if listing.variants and listing.price is None:
             prices = [v.price for v in listing.variants if v.price is not None]
             listing.price = min(prices) if prices else None
@@ -145,14 +148,11 @@ def _add_row(
     image = columns.get(row, "image") or columns.get(row, "variant_image")
     if image and image not in listing.image_urls:
         listing.image_urls.append(image)
-    options = columns.options(row)
+    options = columns.options(row, option_names)
     sku = columns.get(row, "sku") or None
     variant_price = price(columns.get(row, "price"), columns.name("price"))
     if not options and not sku and variant_price is None:
         return  # an image-only row
-    for name in options:
-        if name not in option_names:
-            option_names.append(name)
     if not options and not listing.variants:  # a product without variants
         listing.sku = sku
         listing.price = variant_price

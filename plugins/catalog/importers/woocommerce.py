@@ -58,7 +58,7 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
         handle=sku or f"woo-{row['ID']}",
         title=name,
         row=number,
-        external_id=row["ID"],
+        external_id=f"woocommerce:{row['ID']}",
         sku=sku,
         description_html=_text(row.get("Description", "")),
         bullet_points=[b for b in bullets if b],
