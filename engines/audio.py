@@ -18,6 +18,7 @@ import numpy.typing as npt
 from merchant_voice.errors import BadRequest
 
 WHISPER_RATE = 16_000
+MIN_RATE, MAX_RATE = 8_000, 192_000
 TELEPHONY_RATE = 8_000
 Samples = npt.NDArray[np.float32]
 
@@ -38,6 +39,8 @@ def resample(audio: Audio, rate: int) -> Audio:
     """Band-limited resampling (FFmpeg's resampler)."""
     if audio.rate == rate:
         return audio
+    if not len(audio.samples):
+        return Audio(np.zeros(0, np.float32), rate)
     frame = av.AudioFrame.from_ndarray(
         audio.samples.reshape(1, -1).astype(np.float32), format="flt", layout="mono"
     )
@@ -115,6 +118,8 @@ Encoding = Literal["pcm16", "mulaw", "wav", "flac"]
 
 def decode(data: bytes, encoding: Encoding, rate: int | None = None) -> Audio:
     """Any accepted input to mono float32 at 16 kHz, ready for Whisper."""
+    if rate is not None and not MIN_RATE <= rate <= MAX_RATE:
+        raise BadRequest(f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     if encoding == "pcm16":
         if rate is None:
             raise BadRequest("raw PCM needs its sample rate")
@@ -128,7 +133,9 @@ def decode(data: bytes, encoding: Encoding, rate: int | None = None) -> Audio:
 
 def encode_file(audio: Audio, container: Literal["ogg", "mp3"]) -> bytes:
     """An Ogg Opus or MP3 file of ``audio`` (narrations)."""
-    codec, rate = ("libopus", 48_000) if container == "ogg" else ("libmp3lame", audio.rate)
+    if not len(audio.samples):
+        raise BadRequest("there is no audio to encode")
+    codec, rate = ("libopus", 48_000) if container == "ogg" else ("libmp3lame", 44_100)
     audio = resample(audio, rate)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:

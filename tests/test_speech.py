@@ -125,3 +125,13 @@ def test_a_locale_without_a_voice_is_a_clear_error(speech: Engines) -> None:
     assert "'de_DE'" in message and "installed voices: en_US" in message
     assert "[tts] voices" in message and ".onnx" in message
     assert caught.value.status == 422
+
+
+def test_bad_audio_is_a_clear_error() -> None:
+    with pytest.raises(BadRequest, match="sample rate"):
+        decode(b"\x00\x00" * 100, "pcm16", rate=0)
+    assert decode(b"", "mulaw").seconds == 0.0
+    from engines.audio import encode_file
+
+    with pytest.raises(BadRequest, match="no audio"):
+        encode_file(Audio(np.zeros(0, np.float32), 22050), "mp3")
