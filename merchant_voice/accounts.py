@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -172,8 +172,11 @@ def revoke_api_key(session: Session, prefix: str) -> ApiKey:
     return api_key
 
 
-def authenticate(session: Session, key: str) -> MerchantInfo:
-    """The merchant an API key acts for; :class:`Unauthorized` for a bad or revoked key."""
+def authenticate(session: Session, key: str) -> tuple[MerchantInfo, bool]:
+    """The merchant an API key acts for, and whether its ``last_used_at`` is due a refresh.
+
+    :class:`Unauthorized` for a malformed, unknown or revoked key.
+    """
     scheme, _, rest = key.partition("_")
     hex_part, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or not hex_part or not secret:
@@ -185,19 +188,16 @@ def authenticate(session: Session, key: str) -> MerchantInfo:
         raise Unauthorized(f"API key {api_key.prefix} was revoked")
     merchant = session.get(Merchant, api_key.merchant_id)
     assert merchant is not None  # the foreign key guarantees it
-    return merchant.info()
+    last = api_key.last_used_at
+    return merchant.info(), last is None or utcnow() - last > LAST_USED_RESOLUTION
 
 
 def touch_api_key(session: Session, key: str) -> None:
-    """Record that ``key`` was used, at most once per minute (its own, write-first transaction)."""
+    """Record that ``key`` was used now (its own, write-first transaction)."""
     prefix = "_".join(key.split("_", 2)[:2])
-    now = utcnow()
     session.execute(
         update(ApiKey)
-        .where(
-            ApiKey.prefix == prefix,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - LAST_USED_RESOLUTION),
-        )
-        .values(last_used_at=now)
+        .where(ApiKey.prefix == prefix)
+        .values(last_used_at=utcnow())
         .execution_options(synchronize_session=False)
     )

@@ -189,3 +189,20 @@ def _refs(node: object) -> list[str]:
     if isinstance(node, list):
         return [ref for value in node for ref in _refs(value)]
     return []
+
+
+def test_key_use_is_recorded_at_most_once_a_minute(
+    app: Flask, client: FlaskClient, shop_a: Shop
+) -> None:
+    from models import ApiKey
+
+    def last_used() -> object:
+        with app.extensions["db"].host_session() as session:
+            return session.scalars(select(ApiKey.last_used_at)).one()
+
+    assert last_used() is None
+    client.get("/api/v1/merchant", headers=shop_a.headers)
+    first = last_used()
+    assert first is not None
+    client.get("/api/v1/merchant", headers=shop_a.headers)
+    assert last_used() == first  # no write on every request

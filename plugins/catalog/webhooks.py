@@ -30,7 +30,7 @@ from merchant_voice.errors import BadRequest, NotFound, Unauthorized, Validation
 from merchant_voice.tenancy import TenantSession
 from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import Parsed, ParsedListing, ParsedVariant, RowRejected, price
-from plugins.catalog.importers.woocommerce import _LIST_ITEM, _TAG
+from plugins.catalog.importers.woocommerce import bullet_points
 from plugins.catalog.models import Listing, WebhookDelivery
 
 bp = Blueprint("catalog_webhooks", __name__, url_prefix="/hooks")
@@ -207,7 +207,6 @@ def _from_shopify(product: dict[str, Any]) -> ParsedListing:
 
 def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
     short = product.get("short_description") or ""
-    bullets = [_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(short)]
     return ParsedListing(
         handle=product.get("sku") or f"woo-{product['id']}",
         title=_text_field(product, "name"),
@@ -215,7 +214,7 @@ def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
         external_id=f"woocommerce:{product['id']}",
         sku=product.get("sku") or None,
         description_html=product.get("description") or "",
-        bullet_points=[b for b in bullets if b],
+        bullet_points=bullet_points(short),
         attributes={
             a["name"]: list(a.get("options") or []) for a in product.get("attributes") or []
         },

@@ -42,6 +42,12 @@ def _attributes(row: dict[str, str], header: list[str]) -> dict[str, list[str]]:
     return found
 
 
+def bullet_points(html: str) -> list[str]:
+    """The items of the lists in ``html``, as plain text (Woo's short description)."""
+    items = (_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(html))
+    return [item for item in items if item]
+
+
 def _text(value: str) -> str:
     """Woo writes line breaks inside cells as a literal backslash-n."""
     return value.replace("\\n", "\n")
@@ -53,7 +59,6 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
         raise RowRejected("Name", "a product needs a name")
     sku = row.get("SKU") or None
     short = _text(row.get("Short description", ""))
-    bullets = [_TAG.sub("", item).strip() for item in _LIST_ITEM.findall(short)]
     return ParsedListing(
         handle=sku or f"woo-{row['ID']}",
         title=name,
@@ -61,7 +66,7 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
         external_id=f"woocommerce:{row['ID']}",
         sku=sku,
         description_html=_text(row.get("Description", "")),
-        bullet_points=[b for b in bullets if b],
+        bullet_points=bullet_points(short),
         attributes=_attributes(row, header),
         price=price(row.get("Regular price", ""), "Regular price"),
         image_urls=split_list(row.get("Images", "")),
