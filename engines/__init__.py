@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +31,7 @@ from engines.chat import VllmChat
 from engines.tts import PiperSynthesizer
 from engines.vllm_server import VllmSupervisor, cuda_available
 from merchant_voice.config import Settings
+from merchant_voice.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +106,23 @@ class Engines:
         """Launch the embedded vLLM server (if configured) and return at once."""
         if self.supervisor is not None:
             self.supervisor.start()
+
+    @contextmanager
+    def chat_running(self) -> Iterator[None]:
+        """For one-off commands: the running chat server, or the embedded one for a while."""
+        if self.supervisor is None or self.chat.healthy():
+            yield
+            return
+        log.info("starting the embedded chat server for this command")
+        self.supervisor.start()
+        try:
+            if not self.supervisor.wait_ready(self.settings.chat.startup_timeout_s):
+                raise EngineUnavailable(
+                    f"the embedded vLLM server did not become ready; see {self.supervisor.log_path}"
+                )
+            yield
+        finally:
+            self.supervisor.stop()
 
     def warm_speech(self) -> None:
         """Load the speech models in the background (in each serving process, after forks)."""

@@ -123,12 +123,14 @@ class Migrations:
 
     def revision(self, message: str, plugin: str | None = None, autogenerate: bool = True) -> None:
         """Write a new revision: the host's, or ``plugin``'s (starting its branch if new)."""
+        folder = None
+        if plugin is not None:  # before the config, which lists the existing version folders
+            folder = self.plugins.get(plugin).resources.root / "migrations" / "versions"
+            folder.mkdir(parents=True, exist_ok=True)
         with self.db.engine.begin() as connection:
             config = self.config(connection, plugin)
             options: dict[str, Any] = {"autogenerate": autogenerate}
             if plugin is not None:
-                folder = self.plugins.get(plugin).resources.root / "migrations" / "versions"
-                folder.mkdir(parents=True, exist_ok=True)
                 script = ScriptDirectory.from_config(self.config(connection, all_tables=True))
                 has_branch = any(
                     plugin in (rev.branch_labels or ()) for rev in script.walk_revisions()

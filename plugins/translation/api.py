@@ -1,0 +1,343 @@
+"""The translation API: start runs, read, review and edit translations, export, glossary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from flask import Response, current_app
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from sqlalchemy import delete, select
+
+from merchant_voice.accounts import normalize_locale
+from merchant_voice.errors import NotFound, ValidationFailed
+from merchant_voice.web.api import ApiBlueprint, tenant_session
+from plugins.catalog.models import Listing
+from plugins.translation import service
+from plugins.translation.checks import check_description, check_length
+from plugins.translation.document import FIELDS, build
+from plugins.translation.locales import fallbacks, parse_locales
+from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
+from plugins.translation.plugin import JOB_KIND
+from plugins.translation.protect import Glossary
+
+bp = ApiBlueprint("translation", __name__, plugin="translation")
+
+
+class TranslateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locales: list[str] | None = Field(None, description="Default: the merchant's market locales")
+    overwrite_edits: bool = False
+
+
+class CatalogTranslateIn(TranslateIn):
+    listing_ids: list[int] | None = Field(None, description="Default: every listing")
+
+
+class JobQueued(BaseModel):
+    job_id: str
+    locales: list[str]
+    listings: int
+
+
+class TranslationOut(BaseModel):
+    listing_id: int
+    locale: str
+    locale_name: str
+    fields: dict[str, Any]
+    flags: list[dict[str, str]]
+    review: str
+    outdated: bool
+    outdated_fields: list[str]
+    model: str
+    translated_at: datetime
+    updated_at: datetime
+    fallback_from: str | None = None
+
+
+class TranslationList(BaseModel):
+    listing_id: int
+    source_locale: str
+    translations: list[TranslationOut]
+
+
+class FieldsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description_html: str | None = Field(None, max_length=200_000)
+    bullet_points: list[Annotated[str, Field(min_length=1)]] | None = None
+    attributes: dict[Annotated[str, Field(min_length=1)], list[str]] | None = None
+
+
+class TranslationPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    review: Literal["reviewed"] | None = Field(None, description="Approve as it stands")
+    fields: FieldsIn | None = Field(None, description="Human edits; the translation becomes edited")
+
+
+def _locale(value: str) -> str:
+    return parse_locales([value], source_locale="", field="locale")[0]
+
+
+class GlossaryTermIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    term: str = Field(min_length=1, max_length=200)
+    locale: Annotated[str, AfterValidator(lambda v: v and normalize_locale(v))] = Field(
+        "", description='A locale (de_AT), a language (de), or "" for every locale'
+    )
+    translation: str | None = Field(
+        None, max_length=500, description="Forced translation; null: never translated"
+    )
+
+
+class GlossaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    terms: list[GlossaryTermIn]
+
+
+def _listing(listing_id: int) -> Listing:
+    listing = tenant_session().get(Listing, listing_id)
+    if listing is None:
+        raise NotFound(f"no listing {listing_id}")
+    return listing
+
+
+def _enqueue(payload: dict[str, Any]) -> str:
+    session = tenant_session()
+    job = current_app.extensions["jobs"].enqueue(session, JOB_KIND, payload)
+    session.commit()
+    return str(job.id)
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/translations",
+    "POST",
+    summary="Translate one listing into locales in a background job",
+    body=TranslateIn,
+    response=JobQueued,
+    status=202,
+)
+def translate_listing(listing_id: int, body: TranslateIn) -> JobQueued:
+    session = tenant_session()
+    listing = _listing(listing_id)
+    locales = service.target_locales(session, body.locales)
+    doc = build(listing, locales[0], locales[0].split("_")[0], Glossary(), {})
+    if "description_html" in doc.flags:
+        reason = doc.flags["description_html"]
+        raise ValidationFailed(
+            f"description_html: {reason}", [{"field": "description_html", "message": reason}]
+        )
+    payload = {
+        "listing_ids": [listing_id],
+        "locales": locales,
+        "overwrite_edits": body.overwrite_edits,
+    }
+    return JobQueued(job_id=_enqueue(payload), locales=locales, listings=1)
+
+
+@bp.operation(
+    "/translations/jobs",
+    "POST",
+    summary="Translate the catalog (or some listings) into locales in a background job",
+    body=CatalogTranslateIn,
+    response=JobQueued,
+    status=202,
+)
+def translate_catalog(body: CatalogTranslateIn) -> JobQueued:
+    session = tenant_session()
+    locales = service.target_locales(session, body.locales)
+    count = len(service.listings(session, body.listing_ids))
+    payload = {
+        "listing_ids": body.listing_ids,
+        "locales": locales,
+        "overwrite_edits": body.overwrite_edits,
+    }
+    return JobQueued(job_id=_enqueue(payload), locales=locales, listings=count)
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/translations",
+    "GET",
+    summary="A listing's translations",
+    response=TranslationList,
+)
+def list_translations(listing_id: int) -> TranslationList:
+    session = tenant_session()
+    listing = _listing(listing_id)
+    glossary = service.glossary_rows(session)
+    rows = service.rows_by_locale(session, listing_id)
+    return TranslationList(
+        listing_id=listing_id,
+        source_locale=service.source_locale(session),
+        translations=[
+            TranslationOut.model_validate(service.view(rows[locale], listing, glossary))
+            for locale in sorted(rows)
+        ],
+    )
+
+
+def _translation(
+    listing_id: int, locale: str, fallback: bool
+) -> tuple[Listing, ListingTranslation]:
+    listing = _listing(listing_id)
+    rows = service.rows_by_locale(tenant_session(), listing_id)
+    chain = fallbacks(locale, rows) if fallback else [locale] if locale in rows else []
+    if not chain:
+        raise NotFound(f"listing {listing_id} has no translation into {locale}")
+    return listing, rows[chain[0]]
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/translations/<locale>",
+    "GET",
+    summary="One translation; de_AT falls back to de, then to another German locale",
+    response=TranslationOut,
+)
+def get_translation(listing_id: int, locale: str) -> TranslationOut:
+    wanted = _locale(locale)
+    listing, row = _translation(listing_id, wanted, fallback=True)
+    glossary = service.glossary_rows(tenant_session())
+    return TranslationOut.model_validate(service.view(row, listing, glossary, requested=wanted))
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/translations/<locale>",
+    "PATCH",
+    summary="Review a translation, or edit its fields",
+    body=TranslationPatch,
+    response=TranslationOut,
+)
+def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> TranslationOut:
+    session = tenant_session()
+    listing, row = _translation(listing_id, _locale(locale), fallback=False)
+    edits = body.fields.model_dump(exclude_none=True) if body.fields else {}
+    if not edits and body.review is None:
+        message = "send review: reviewed, or fields to edit"
+        raise ValidationFailed(message, [{"field": "body", "message": message}])
+    limits = service.settings(session).limits_for(row.locale)
+    for name, value in edits.items():
+        reason = _edit_problem(name, value, listing, limits.get(name))
+        if reason is not None:
+            raise ValidationFailed(
+                f"fields.{name}: {reason}", [{"field": f"fields.{name}", "message": reason}]
+            )
+    if edits:
+        service.remember_edits(session, listing, row.locale, edits)
+        row.fields = {**row.fields, **edits}
+        row.flags = [flag for flag in row.flags if flag["field"] not in edits]
+        row.review = Review.EDITED.value
+    elif row.flags:
+        fields = ", ".join(flag["field"] for flag in row.flags)
+        message = f"flagged fields ({fields}) need an edit before the translation can be approved"
+        raise ValidationFailed(message, [{"field": "review", "message": message}])
+    else:
+        row.review = Review.REVIEWED.value if row.review == Review.MACHINE else row.review
+    session.commit()
+    glossary = service.glossary_rows(session)
+    return TranslationOut.model_validate(service.view(row, listing, glossary))
+
+
+def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) -> str | None:
+    if name == "description_html":
+        if not value.strip() and listing.description_html.strip():
+            return "must not be empty: the source has a description"
+        return check_description(listing.description_html, value) or check_length(
+            name, value, limit, True
+        )
+    if name == "title":
+        return check_length(name, value, limit)
+    if name == "bullet_points":
+        if len(value) != len(listing.bullet_points):
+            return f"must have {len(listing.bullet_points)} bullet points, as the source does"
+        return next(
+            (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
+            None,
+        )
+    if name == "attributes" and len(value) != len(listing.attributes):
+        return f"must have {len(listing.attributes)} attributes, as the source does"
+    return None
+
+
+@bp.operation(
+    "/translations/<locale>/export.csv",
+    "GET",
+    summary="Every translation into one locale, as CSV (handle, sku, fields, review, flags)",
+)
+def export_csv(locale: str) -> Response:
+    wanted = _locale(locale)
+    session = tenant_session()
+    glossary = service.glossary_rows(session)
+    query = (
+        select(ListingTranslation, Listing)
+        .join(Listing, Listing.id == ListingTranslation.listing_id)
+        .where(ListingTranslation.locale == wanted)
+        .order_by(Listing.id)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["handle", "sku", *FIELDS, "review", "outdated", "flags"])
+    for row, listing in session.execute(query).tuples():
+        view = service.view(row, listing, glossary)
+        fields = row.fields
+        writer.writerow(
+            [
+                listing.handle,
+                listing.sku or "",
+                fields.get("title", ""),
+                fields.get("description_html", ""),
+                json.dumps(fields.get("bullet_points", []), ensure_ascii=False),
+                json.dumps(fields.get("attributes", {}), ensure_ascii=False),
+                row.review,
+                "yes" if view["outdated"] else "no",
+                "; ".join(f"{f['field']}: {f['reason']}" for f in row.flags),
+            ]
+        )
+    filename = f"translations-{wanted}.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.operation(
+    "/translation/glossary", "GET", summary="The merchant's glossary", response=GlossaryIn
+)
+def get_glossary() -> GlossaryIn:
+    rows = tenant_session().scalars(
+        select(GlossaryEntry).order_by(GlossaryEntry.term, GlossaryEntry.locale)
+    )
+    return GlossaryIn(
+        terms=[
+            GlossaryTermIn(term=r.term, locale=r.locale, translation=r.translation) for r in rows
+        ]
+    )
+
+
+@bp.operation(
+    "/translation/glossary",
+    "PUT",
+    summary="Replace the glossary: terms kept as written, or forced per locale",
+    body=GlossaryIn,
+    response=GlossaryIn,
+)
+def put_glossary(body: GlossaryIn) -> GlossaryIn:
+    seen: set[tuple[str, str]] = set()
+    for index, term in enumerate(body.terms):
+        if (term.term, term.locale) in seen:
+            message = f"{term.term!r} is listed twice for locale {term.locale or '(all)'!r}"
+            raise ValidationFailed(message, [{"field": f"terms.{index}", "message": message}])
+        seen.add((term.term, term.locale))
+    session = tenant_session()
+    session.execute(delete(GlossaryEntry))
+    session.add_all(GlossaryEntry(**term.model_dump()) for term in body.terms)
+    session.commit()
+    return body

@@ -1,0 +1,110 @@
+"""The guarantees, checked on every translated segment and field before it is stored.
+
+Each check returns None when the translation passes, else the reason, worded
+for the merchant who reviews the flag ("lost the number '5 kg'").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from plugins.translation.markup import InvalidHtml, plain_text, tag_signature
+from plugins.translation.protect import MARKER, Segment
+
+WORD = re.compile(r"[^\W\d_]{3,}")
+STRAY_MARKUP = re.compile(r"</?[A-Za-z!][^<>]*>")
+NON_LATIN_LANGUAGES = frozenset(
+    ["ar", "bg", "el", "fa", "he", "hi", "hy", "ja", "ka", "ko", "mk", "ru", "sr", "th", "uk", "zh"]
+)
+MIN_WORDS_TO_JUDGE = 3
+UNCHANGED_SHARE = 0.6
+
+
+def check_segment(segment: Segment, masked: str, language: str) -> str | None:
+    """Why the model's answer ``masked`` for ``segment`` cannot be stored, or None."""
+    if not MARKER.sub("", masked).strip():
+        return "the translation is empty"
+    return (
+        _markers(segment, masked)
+        or _stray_markup(segment, masked)
+        or _length(segment, masked)
+        or _untranslated(segment.source, masked, language)
+    )
+
+
+def _markers(segment: Segment, masked: str) -> str | None:
+    found = MARKER.findall(masked)
+    expected = [marker.name for marker in segment.markers]
+    labels = {marker.name: marker.label for marker in segment.markers}
+    missing = Counter(expected) - Counter(found)
+    if missing:
+        lost = ", ".join(labels[name] for name in list(missing)[:3])
+        return f"lost {lost}"
+    extra = Counter(found) - Counter(expected)
+    if extra:
+        return f"added markers the source does not have: {', '.join(sorted(extra))}"
+    tags = [m.name for m in segment.markers if m.is_tag]
+    if [name for name in found if name in set(tags)] != tags:
+        return "changed the order or nesting of the tags"
+    return None
+
+
+def _stray_markup(segment: Segment, masked: str) -> str | None:
+    added = STRAY_MARKUP.findall(MARKER.sub("", masked))
+    if added and not STRAY_MARKUP.search(MARKER.sub("", segment.source)):
+        return f"added markup that is not in the source: {added[0][:40]}"
+    return None
+
+
+def _length(segment: Segment, masked: str) -> str | None:
+    if segment.max_chars is None:
+        return None
+    length = len(segment.restore(masked))
+    if length > segment.max_chars:
+        return f"is {length} characters long; the limit is {segment.max_chars}"
+    return None
+
+
+def _untranslated(source: str, masked: str, language: str) -> str | None:
+    """Source-language text left as it was.
+
+    Three or more words are judged by how many come back unchanged (short
+    texts are not: "Hoodie" is German too). Languages in a non-Latin script
+    must not come back in Latin letters.
+    """
+    target_text = MARKER.sub(" ", masked)
+    if language in NON_LATIN_LANGUAGES:
+        letters = [c for c in target_text if c.isalpha()]
+        latin = sum(1 for c in letters if c.isascii())
+        if letters and latin / len(letters) > 0.5:
+            return "was left in Latin script, not translated"
+    source_words = [w.lower() for w in WORD.findall(MARKER.sub(" ", source))]
+    if len(source_words) < MIN_WORDS_TO_JUDGE:
+        return None
+    target_words = {w.lower() for w in WORD.findall(target_text)}
+    unchanged = sum(1 for w in source_words if w in target_words)
+    if unchanged / len(source_words) >= UNCHANGED_SHARE:
+        return (
+            f"was left in the source language ({unchanged} of {len(source_words)} words unchanged)"
+        )
+    return None
+
+
+def check_description(source: str, translated: str) -> str | None:
+    """The assembled description has exactly the source's tags and attributes."""
+    try:
+        same = tag_signature(translated) == tag_signature(source)
+    except InvalidHtml as exc:
+        return f"the assembled HTML is broken: {exc.reason}"
+    return None if same else "the assembled HTML's tags differ from the source's"
+
+
+def check_length(field: str, value: str, limit: int | None, is_html: bool = False) -> str | None:
+    """A field's visible text is within the locale's limit."""
+    if limit is None:
+        return None
+    length = len(plain_text(value) if is_html else value)
+    if length > limit:
+        return f"{field} is {length} characters long; the limit is {limit}"
+    return None

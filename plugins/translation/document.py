@@ -1,0 +1,199 @@
+"""A listing in one target locale: its segments to translate, and its fields put back together.
+
+Fields and their segment keys (the keys of the model's JSON answer):
+
+* ``title`` -> ``title``
+* ``description_html`` -> ``description_1``, ``description_2``... one per block
+* ``bullet_points`` -> ``bullet_1``, ``bullet_2``...
+* ``attributes`` -> ``attribute_1`` (a name), ``attribute_1_value_1``...
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugins.catalog.models import Listing
+from plugins.translation.checks import check_description, check_length
+from plugins.translation.markup import MAX_SEGMENT_CHARS, InvalidHtml, Run, skeleton
+from plugins.translation.protect import Glossary, Segment, original_text, run_segment, text_segment
+
+FIELDS = ("title", "description_html", "bullet_points", "attributes")
+
+
+def source_hashes(listing: Listing, glossary: Glossary) -> dict[str, str]:
+    """A fingerprint per source field (with the glossary that applied): changes mean outdated."""
+    return {
+        name: hashlib.sha256(
+            (json.dumps(_source(listing, name), sort_keys=True) + glossary.fingerprint).encode()
+        ).hexdigest()[:32]
+        for name in FIELDS
+    }
+
+
+def _source(listing: Listing, name: str) -> Any:
+    return getattr(listing, name) or (
+        {} if name == "attributes" else [] if name == "bullet_points" else ""
+    )
+
+
+@dataclass
+class Document:
+    listing_id: int
+    locale: str
+    language: str
+    source: dict[str, Any]
+    hashes: dict[str, str]
+    limits: Mapping[str, int]
+    segments: list[Segment] = field(default_factory=list)
+    parts: list[str | Run | Segment] = field(default_factory=list)
+    flags: dict[str, str] = field(default_factory=dict)  # found before translating
+
+    def assemble(
+        self, answers: Mapping[str, str], failures: Mapping[str, str]
+    ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """The translated fields that pass every check, and a flag per field that does not."""
+        by_key = {segment.key: segment for segment in self.segments}
+        fields: dict[str, Any] = {}
+        flags = dict(self.flags)
+
+        def text(key: str) -> str:
+            if key in failures:
+                raise _Failed(failures[key])
+            return by_key[key].restore(answers[key])
+
+        def attempt(name: str, build: Any) -> None:
+            if name in flags or not self.source[name]:
+                return
+            try:
+                value = build()
+            except _Failed as failed:
+                flags[name] = str(failed)
+                return
+            reason = self._field_check(name, value)
+            if reason is not None:
+                flags[name] = reason
+            else:
+                fields[name] = value
+
+        def kept(key: str, original: str) -> str:
+            return text(key) if key in by_key else original
+
+        attempt("title", lambda: kept("title", self.source["title"]))
+        attempt("description_html", lambda: self._description(text))
+        attempt(
+            "bullet_points",
+            lambda: [
+                kept(f"bullet_{i}", bullet)
+                for i, bullet in enumerate(self.source["bullet_points"], 1)
+            ],
+        )
+        attempt(
+            "attributes",
+            lambda: {
+                kept(f"attribute_{i}", name): [
+                    kept(f"attribute_{i}_value_{j}", value) for j, value in enumerate(values, 1)
+                ]
+                for i, (name, values) in enumerate(self.source["attributes"].items(), 1)
+            },
+        )
+        return fields, [{"field": name, "reason": reason} for name, reason in flags.items()]
+
+    def _description(self, text: Any) -> str:
+        pieces = []
+        for part in self.parts:
+            if isinstance(part, Segment):
+                try:
+                    pieces.append(text(part.key))
+                except _Failed as failed:
+                    raise _Failed(f"block {part.key.rsplit('_', 1)[1]}: {failed}") from None
+            elif isinstance(part, Run):
+                pieces.append(original_text(part))
+            else:
+                pieces.append(part)
+        return "".join(pieces)
+
+    def _field_check(self, name: str, value: Any) -> str | None:
+        limit = self.limits.get(name)
+        if name == "description_html":
+            return check_description(self.source[name], value) or check_length(
+                name, value, limit, is_html=True
+            )
+        if name == "title":
+            return check_length(name, value, limit)
+        if name == "bullet_points":
+            return next(
+                (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
+                None,
+            )
+        return None
+
+
+class _Failed(Exception):
+    """A segment of the field was not translated; the message is the reason."""
+
+
+def build(
+    listing: Listing,
+    locale: str,
+    language: str,
+    glossary: Glossary,
+    limits: Mapping[str, int],
+) -> Document:
+    """The listing's segments for ``locale``; unusable source fields are flagged at once."""
+    skus = [sku for sku in [listing.sku, *(v.sku for v in listing.variants)] if sku]
+    source = {name: _source(listing, name) for name in FIELDS}
+    doc = Document(listing.id, locale, language, source, source_hashes(listing, glossary), limits)
+
+    def add(segment: Segment | None) -> Segment | None:
+        if segment is not None:
+            doc.segments.append(segment)
+        return segment
+
+    add(text_segment("title", "title", source["title"], glossary, skus, limits.get("title")))
+    _description_parts(doc, source["description_html"], glossary, skus, add)
+    for i, bullet in enumerate(source["bullet_points"], 1):
+        add(
+            text_segment(
+                f"bullet_{i}", "bullet_points", bullet, glossary, skus, limits.get("bullet_points")
+            )
+        )
+    for i, (name, values) in enumerate(source["attributes"].items(), 1):
+        add(text_segment(f"attribute_{i}", "attributes", name, glossary, skus))
+        for j, value in enumerate(values, 1):
+            add(text_segment(f"attribute_{i}_value_{j}", "attributes", value, glossary, skus))
+    return doc
+
+
+def _description_parts(
+    doc: Document, html: str, glossary: Glossary, skus: list[str], add: Any
+) -> None:
+    if not html.strip():
+        return
+    try:
+        parts = skeleton(html)
+    except InvalidHtml as exc:
+        doc.flags["description_html"] = f"the source HTML is invalid: {exc.reason}"
+        return
+    block = 0
+    for part in parts:
+        if not isinstance(part, Run):
+            doc.parts.append(part)
+            continue
+        segment = run_segment(f"description_{block + 1}", part, glossary, skus)
+        if segment is None:
+            doc.parts.append(part)
+            continue
+        block += 1
+        if len(segment.source) > MAX_SEGMENT_CHARS:
+            doc.flags["description_html"] = (
+                f"block {block} is {len(segment.source)} characters long, over the limit of"
+                f" {MAX_SEGMENT_CHARS} for one block: split it into paragraphs"
+            )
+            doc.segments = [s for s in doc.segments if s.field != "description_html"]
+            doc.parts = []
+            return
+        doc.parts.append(add(segment))

@@ -1,0 +1,374 @@
+"""Translate listings into locales: translation memory first, then the shared chat engine.
+
+1. Each (listing, locale) becomes a :class:`~plugins.translation.document.Document`
+   of masked segments. Human edits are skipped unless ``overwrite_edits``.
+2. Segments already in translation memory (same masked source, same locale)
+   are reused; a segment that occurs in several listings is sent once.
+3. The rest go to the chat engine in batches (one JSON key per segment,
+   JSON-schema output), at bulk priority and many at once, so that vLLM
+   batches them. A segment that fails a check is asked again on its own,
+   told why; after ``retries`` it is flagged with its reason.
+4. Each document is assembled, checked as whole fields, stored and committed
+   as soon as its last segment is in, so a long run keeps its progress.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from engines.chat import ChatRequest, Priority, VllmChat
+from merchant_voice.db import utcnow
+from merchant_voice.errors import EngineCancelled, EngineError, EngineTimeout, EngineUnavailable
+from merchant_voice.tenancy import TenantSession
+from plugins.catalog.models import Listing
+from plugins.translation.checks import check_segment
+from plugins.translation.document import Document, build
+from plugins.translation.locales import display_name, language
+from plugins.translation.models import GlossaryEntry, ListingTranslation, MemoryEntry, Review
+from plugins.translation.protect import Segment, glossary_for
+
+log = logging.getLogger(__name__)
+
+BATCH_SEGMENTS = 16
+BATCH_CHARS = 1200
+MAX_ANSWER_TOKENS = 2048
+Key = tuple[str, str]
+"""(locale, segment digest): a segment's identity in translation memory."""
+
+
+@dataclass
+class Report:
+    """What a run did, for the job result, the CLI and the benchmark."""
+
+    listings: int = 0
+    locales: list[str] = field(default_factory=list)
+    translations: int = 0  # (listing, locale) pairs processed
+    written: int = 0  # translations created or changed
+    unchanged: int = 0  # translations that came out as already stored
+    kept_edits: int = 0  # human edits left alone
+    flagged_fields: int = 0
+    segments: int = 0
+    memory_hits: int = 0  # segments found in translation memory
+    shared: int = 0  # segments translated once for several listings in this run
+    sent: int = 0  # distinct segments sent to the model
+    requests: int = 0
+    retries: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Batch:
+    locale: str
+    segments: tuple[Segment, ...]
+
+
+@dataclass
+class Outcome:
+    answers: dict[str, str] = field(default_factory=dict)  # digest -> masked translation
+    failures: dict[str, str] = field(default_factory=dict)  # digest -> reason
+    requests: int = 0
+    retries: int = 0
+    tokens: int = 0
+
+
+class Translator:
+    """One merchant's translation run, in the calling thread's :class:`TenantSession`."""
+
+    def __init__(
+        self,
+        chat: VllmChat,
+        session: TenantSession,
+        render_prompt: Callable[..., str],
+        *,
+        source_locale: str,
+        limits: Callable[[str], Mapping[str, int]],
+        retries: int = 2,
+        concurrency: int = 16,
+    ) -> None:
+        self.chat = chat
+        self.session = session
+        self.render_prompt = render_prompt
+        self.source_locale = source_locale
+        self.limits = limits
+        self.retries = retries
+        self.concurrency = max(1, concurrency)
+        self.merchant = session.merchant.slug
+
+    def translate(
+        self,
+        listings: Sequence[Listing],
+        locales: Sequence[str],
+        *,
+        overwrite_edits: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Report:
+        started = time.monotonic()
+        report = Report(listings=len(listings), locales=list(locales))
+        glossary = [
+            (g.term, g.locale, g.translation) for g in self.session.scalars(select(GlossaryEntry))
+        ]
+        existing = self._existing([listing.id for listing in listings])
+        docs: list[Document] = []
+        for listing in listings:
+            for locale in locales:
+                row = existing.get((listing.id, locale))
+                if row is not None and row.review == Review.EDITED and not overwrite_edits:
+                    report.kept_edits += 1
+                    continue
+                docs.append(
+                    build(
+                        listing,
+                        locale,
+                        language(locale),
+                        glossary_for(glossary, locale),
+                        self.limits(locale),
+                    )
+                )
+        report.translations = len(docs)
+        report.segments = sum(len(doc.segments) for doc in docs)
+        results = self._memory(docs)
+        failures: dict[Key, str] = {}
+        batches, waiting_on = self._plan(docs, results, report)
+        done = 0
+
+        def finish(doc: Document) -> None:
+            nonlocal done
+            self._store(doc, existing, results, failures, report)
+            done += 1
+            if progress is not None:
+                progress(done, len(docs))
+
+        pending = {
+            id(doc): {(doc.locale, s.digest) for s in doc.segments} - results.keys() for doc in docs
+        }
+        for doc in docs:
+            if not pending[id(doc)]:
+                finish(doc)
+        pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="translate")
+        try:
+            futures = {pool.submit(self._run, batch): batch for batch in batches}
+            for future in as_completed(futures):
+                batch, outcome = futures[future], future.result()
+                report.requests += outcome.requests
+                report.retries += outcome.retries
+                report.tokens += outcome.tokens
+                self._remember(batch, outcome)
+                resolved = {(batch.locale, s.digest) for s in batch.segments}
+                results.update({(batch.locale, d): t for d, t in outcome.answers.items()})
+                failures.update({(batch.locale, d): r for d, r in outcome.failures.items()})
+                for key in resolved:
+                    for doc in waiting_on.pop(key, []):
+                        pending[id(doc)].discard(key)
+                        if not pending[id(doc)]:
+                            finish(doc)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    # -- planning and storage (calling thread only: the session is not thread-safe) --
+
+    def _existing(self, listing_ids: list[int]) -> dict[tuple[int, str], ListingTranslation]:
+        rows: dict[tuple[int, str], ListingTranslation] = {}
+        for start in range(0, len(listing_ids), 500):
+            chunk = listing_ids[start : start + 500]
+            for row in self.session.scalars(
+                select(ListingTranslation).where(ListingTranslation.listing_id.in_(chunk))
+            ):
+                rows[(row.listing_id, row.locale)] = row
+        return rows
+
+    def _memory(self, docs: list[Document]) -> dict[Key, str]:
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for doc in docs:
+            wanted[doc.locale].update(segment.digest for segment in doc.segments)
+        found: dict[Key, str] = {}
+        for locale, digests in wanted.items():
+            ordered = sorted(digests)
+            for start in range(0, len(ordered), 500):
+                rows = self.session.execute(
+                    select(MemoryEntry.source_hash, MemoryEntry.target).where(
+                        MemoryEntry.locale == locale,
+                        MemoryEntry.source_hash.in_(ordered[start : start + 500]),
+                    )
+                )
+                found.update({(locale, digest): target for digest, target in rows})
+        return found
+
+    def _plan(
+        self, docs: list[Document], known: Mapping[Key, str], report: Report
+    ) -> tuple[list[Batch], dict[Key, list[Document]]]:
+        batches: list[Batch] = []
+        waiting_on: dict[Key, list[Document]] = defaultdict(list)
+        for doc in docs:
+            fresh: list[Segment] = []
+            for segment in doc.segments:
+                key = (doc.locale, segment.digest)
+                if key in known:
+                    report.memory_hits += 1
+                    continue
+                if key in waiting_on:
+                    report.shared += 1
+                else:
+                    fresh.append(segment)
+                if not waiting_on[key] or waiting_on[key][-1] is not doc:
+                    waiting_on[key].append(doc)
+            batches += _batches(doc.locale, fresh)
+        report.sent = sum(len(batch.segments) for batch in batches)
+        return batches, waiting_on
+
+    def _remember(self, batch: Batch, outcome: Outcome) -> None:
+        sources = {segment.digest: segment.source for segment in batch.segments}
+        for digest, target in outcome.answers.items():
+            try:
+                with self.session.begin_nested():
+                    self.session.add(
+                        MemoryEntry(
+                            locale=batch.locale,
+                            source_hash=digest,
+                            source=sources[digest],
+                            target=target,
+                        )
+                    )
+            except IntegrityError:  # another run remembered it first
+                pass
+
+    def _store(
+        self,
+        doc: Document,
+        existing: dict[tuple[int, str], ListingTranslation],
+        results: Mapping[Key, str],
+        failures: Mapping[Key, str],
+        report: Report,
+    ) -> None:
+        answers = {
+            s.key: results[(doc.locale, s.digest)]
+            for s in doc.segments
+            if (doc.locale, s.digest) in results
+        }
+        failed = {
+            s.key: failures[(doc.locale, s.digest)]
+            for s in doc.segments
+            if (doc.locale, s.digest) in failures
+        }
+        fields, flags = doc.assemble(answers, failed)
+        report.flagged_fields += len(flags)
+        row = existing.get((doc.listing_id, doc.locale))
+        if row is not None and (row.fields, row.flags, row.source_hashes) == (
+            fields,
+            flags,
+            doc.hashes,
+        ):
+            report.unchanged += 1
+            self.session.commit()
+            return
+        if row is None:
+            row = ListingTranslation(listing_id=doc.listing_id, locale=doc.locale)
+            self.session.add(row)
+            existing[(doc.listing_id, doc.locale)] = row
+        row.fields, row.flags, row.source_hashes = fields, flags, doc.hashes
+        row.review = Review.MACHINE.value
+        row.model = self.chat.model_for(self.merchant)
+        row.translated_at = utcnow()
+        self.session.commit()
+        report.written += 1
+
+    # -- the model (worker threads: no session here) ------------------------------------
+
+    def _run(self, batch: Batch) -> Outcome:
+        outcome = Outcome()
+        lang = language(batch.locale)
+        answer = self._ask(batch.locale, batch.segments, None, outcome)
+        for segment in batch.segments:
+            value, reason = _judge(segment, answer, lang)
+            attempts = 0
+            while reason is not None and attempts < self.retries:
+                attempts += 1
+                outcome.retries += 1
+                retry = self._ask(batch.locale, (segment,), reason, outcome)
+                value, reason = _judge(segment, retry, lang)
+            if reason is None:
+                outcome.answers[segment.digest] = value
+            else:
+                outcome.failures[segment.digest] = reason
+        return outcome
+
+    def _ask(
+        self, locale: str, segments: Sequence[Segment], feedback: str | None, outcome: Outcome
+    ) -> dict[str, Any] | str:
+        """The model's JSON answer for ``segments``, or why there is none."""
+        payload = {segment.key: segment.source for segment in segments}
+        text = json.dumps(payload, ensure_ascii=False)
+        system = self.render_prompt(
+            "translate.j2",
+            source_language=display_name(self.source_locale),
+            target_language=display_name(locale),
+            limits=[(s.key, s.max_chars) for s in segments if s.max_chars],
+            feedback=feedback,
+        )
+        request = ChatRequest(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+            max_tokens=min(MAX_ANSWER_TOKENS, len(text) + 64),
+            temperature=0.1 if feedback is None else 0.6,
+            json_schema={
+                "type": "object",
+                "properties": {key: {"type": "string"} for key in payload},
+                "required": list(payload),
+                "additionalProperties": False,
+            },
+            priority=Priority.BULK,
+            merchant=self.merchant,
+        )
+        try:
+            result = self.chat.complete(request)
+        except (EngineUnavailable, EngineTimeout, EngineCancelled):
+            raise  # the whole run stops; the job is retried later
+        except EngineError as exc:
+            outcome.requests += 1
+            return f"was refused by the chat engine ({exc.detail[:200]})"
+        outcome.requests += 1
+        outcome.tokens += result.tokens
+        try:
+            data = json.loads(result.text)
+        except json.JSONDecodeError:
+            return "was not valid JSON (cut off or malformed)"
+        return data if isinstance(data, dict) else "was not a JSON object"
+
+
+def _judge(segment: Segment, answer: dict[str, Any] | str, lang: str) -> tuple[str, str | None]:
+    """The segment's translation in ``answer``, and why it is refused (None: accepted)."""
+    if isinstance(answer, str):
+        return "", answer
+    value = answer.get(segment.key)
+    if not isinstance(value, str):
+        return "", "was missing from the model's answer"
+    return value, check_segment(segment, value, lang)
+
+
+def _batches(locale: str, segments: list[Segment]) -> list[Batch]:
+    batches: list[Batch] = []
+    current: list[Segment] = []
+    size = 0
+    for segment in segments:
+        if current and (len(current) >= BATCH_SEGMENTS or size + len(segment.source) > BATCH_CHARS):
+            batches.append(Batch(locale, tuple(current)))
+            current, size = [], 0
+        current.append(segment)
+        size += len(segment.source)
+    if current:
+        batches.append(Batch(locale, tuple(current)))
+    return batches
