@@ -79,7 +79,7 @@ def test_glossary_forced_translation_follows_the_locale_then_the_language() -> N
     ],
 )
 def test_an_answer_that_breaks_a_rule_is_refused_with_its_reason(answer: str, reason: str) -> None:
-    html = '<p>Made of <strong>organic</strong> cotton, 500 g, by Acme.'
+    html = "<p>Made of <strong>organic</strong> cotton, 500 g, by Acme."
     html += ' See <a href="/c">care</a>.</p>'
     html_segment = segments(html, glossary_for([("Acme", "", None)], "de_DE"))[0]
     found = check_segment(html_segment, answer, "de")

@@ -284,7 +284,7 @@ def export_csv(locale: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["handle", "sku", *FIELDS, "review", "outdated", "flags"])
-    for row, listing in session.execute(query).tuples():
+    for row, listing in session.execute(query):
         view = service.view(row, listing, glossary)
         fields = row.fields
         writer.writerow(

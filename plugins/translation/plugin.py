@@ -82,11 +82,8 @@ def translate(
         targets = service.target_locales(tenant, wanted)
         ids = None
         if handles:
-            found = dict(
-                tenant.execute(
-                    select(Listing.handle, Listing.id).where(Listing.handle.in_(handles))
-                ).tuples()
-            )
+            query = select(Listing.handle, Listing.id).where(Listing.handle.in_(handles))
+            found = {handle: listing_id for handle, listing_id in tenant.execute(query)}
             missing = [h for h in handles if h not in found]
             if missing:
                 message = f"no listing with handle {', '.join(missing)}"
@@ -129,9 +126,7 @@ def register_commands(cli: click.Group) -> None:
 def merchant_details(session: TenantSession) -> dict[str, Any]:
     from plugins.translation.models import ListingTranslation
 
-    rows = session.execute(
-        select(ListingTranslation.locale, func.count(ListingTranslation.id)).group_by(
-            ListingTranslation.locale
-        )
-    ).tuples()
-    return {"translations": dict(rows)}
+    query = select(ListingTranslation.locale, func.count(ListingTranslation.id)).group_by(
+        ListingTranslation.locale
+    )
+    return {"translations": {locale: count for locale, count in session.execute(query)}}
