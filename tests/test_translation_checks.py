@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 
 from merchant_voice.errors import ValidationFailed
+from plugins.catalog.models import Listing
 from plugins.translation.checks import check_description, check_segment
+from plugins.translation.document import build
 from plugins.translation.locales import display_name, fallbacks, parse_locales
 from plugins.translation.markup import InvalidHtml, Run, skeleton, tag_signature, tokenize
 from plugins.translation.protect import Glossary, Segment, glossary_for, run_segment, text_segment
@@ -105,9 +107,65 @@ def test_short_texts_may_stay_the_same_as_loanwords_do() -> None:
     assert segment is not None and check_segment(segment, "Hoodie", "de") is None
 
 
-def test_segments_without_words_are_not_sent_at_all() -> None:
-    assert text_segment("t", "title", "XJ-200 500 g", Glossary()) is None
-    assert segments("<p>42 %</p><p>https://acme.example</p>") == []
+def test_segments_without_words_need_no_model_but_still_get_the_glossary() -> None:
+    codes = text_segment("t", "title", "XJ-200 500 g", Glossary())
+    assert codes is not None and not codes.needs_model
+    assert codes.restore(codes.source) == "XJ-200 500 g"
+    numbers = segments("<p>42 %</p><p>https://acme.example</p>")
+    assert len(numbers) == 2 and not any(s.needs_model for s in numbers)
+    forced = glossary_for([("hoodie", "de", "Kapuzenpulli")], "de_DE")
+    alone = text_segment("title", "title", "hoodie", forced)
+    assert alone is not None and not alone.needs_model
+    assert alone.restore(alone.source) == "Kapuzenpulli"
+    (block,) = segments("<ul><li>hoodie</li></ul>", forced)
+    assert block.restore(block.source) == "Kapuzenpulli"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("2-pack of socks", "<x1/>-pack of socks"),
+        ("3-in-1 jacket, 10-year warranty", "<x1/>-in-<x2/> jacket, <x3/>-year warranty"),
+        ("Size 8 V-neck", "Size <x1/> V-neck"),
+        ("Model XJ-200 and SKU123", "Model <x1/> and <x2/>"),
+        ("Only {{ price }} or {% if sale %}", "Only <x1/> or <x2/>"),
+        ('[gallery ids="1,2"] [see below]', "<x1/> [see below]"),
+        ("Write to help@acme.example", "Write to <x1/>"),
+        ("Type <x1> literally", "Type <x1/> literally"),
+    ],
+)
+def test_masking_protects_codes_and_placeholders_but_not_words(text: str, masked: str) -> None:
+    segment = text_segment("t", "title", text, Glossary())
+    assert segment is not None and segment.source == masked
+    assert segment.restore(segment.source) == text
+
+
+def test_entities_in_the_answer_are_not_escaped_twice() -> None:
+    (segment,) = segments("<p>Tom &amp; Jerry mug for children</p>", Glossary())
+    assert segment.restore("Tasse Tom &amp; Jerry f&uuml;r Kinder") == (
+        "Tasse Tom &amp; Jerry für Kinder"
+    )
+
+
+def test_names_do_not_count_as_untranslated_and_same_language_targets_are_not_judged() -> None:
+    shoes = text_segment("t", "title", "Nike Air Max running shoes", Glossary())
+    assert shoes is not None and check_segment(shoes, "Nike Air Max Laufschuhe", "de") is None
+    case = text_segment("t", "title", "Apple iPhone case with MagSafe", Glossary())
+    assert (
+        case is not None and check_segment(case, "Apple iPhone ケース MagSafe 対応", "ja") is None
+    )
+    grey = text_segment("t", "title", "Soft organic cotton hoodie in grey", Glossary())
+    assert grey is not None
+    assert "source language" in (
+        check_segment(grey, "Soft organic cotton hoodie in gray", "de") or ""
+    )
+    assert check_segment(grey, "Soft organic cotton hoodie in gray", "en", "en") is None
+
+
+def test_markup_oddities_survive() -> None:
+    assert "<![CDATA[x]]>" in skeleton("<![CDATA[x]]><p>a</p>")
+    (segment,) = segments("<noscript>Tom &amp; Jerry</noscript>", Glossary())
+    assert segment.restore(segment.source) == "<noscript>Tom &amp; Jerry</noscript>"
 
 
 @pytest.mark.parametrize(
@@ -155,7 +213,43 @@ def test_locales_are_checked_named_and_fall_back_by_language() -> None:
         parse_locales(["xx_YY"], "en_US")
     with pytest.raises(ValidationFailed, match="listings' own locale"):
         parse_locales(["en_US"], "en_US")
+    for odd in ("de@euro", "de_" + "x" * 60):
+        with pytest.raises(ValidationFailed, match="not a locale"):
+            parse_locales([odd], "en_US")
     assert display_name("de_AT") == "German (Austria)"
     assert fallbacks("de_AT", ["fr_FR", "de", "de_DE"]) == ["de", "de_DE"]
     assert fallbacks("de_AT", ["de_AT", "de"]) == ["de_AT", "de"]
     assert fallbacks("es_MX", ["de_DE"]) == []
+
+
+def test_a_document_flags_attributes_whose_names_merge_and_keeps_wordless_fields() -> None:
+    listing = Listing(
+        id=1,
+        title="XJ-200",
+        description_html="<p>Soft fabric</p>",
+        bullet_points=[],
+        attributes={"Material": ["Cotton"], "Fabric": ["Wool"]},
+    )
+    doc = build(listing, "de_DE", "de", Glossary(), {})
+    assert [s.key for s in doc.segments] == [
+        "description_1",
+        "attribute_1",
+        "attribute_1_value_1",
+        "attribute_2",
+        "attribute_2_value_1",
+    ]
+    answers = {
+        "description_1": "Weicher Stoff",
+        "attribute_1": "Material",
+        "attribute_1_value_1": "Baumwolle",
+        "attribute_2": "Material",
+        "attribute_2_value_1": "Wolle",
+    }
+    fields, flags = doc.assemble(answers, {})
+    assert fields == {"title": "XJ-200", "description_html": "<p>Weicher Stoff</p>"}
+    assert flags == [
+        {
+            "field": "attributes",
+            "reason": "two attribute names came out the same; the attributes would merge",
+        }
+    ]

@@ -80,7 +80,7 @@ class ListingPage(BaseModel):
 
 
 def _listing(listing_id: int) -> Listing:
-    listing = tenant_session().get(Listing, listing_id)
+    listing = tenant_session().get(Listing, listing_id) if listing_id < 2**63 else None
     if listing is None:
         raise NotFound(f"no listing {listing_id}")
     return listing

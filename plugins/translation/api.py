@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,19 +13,20 @@ from flask import Response, current_app
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from merchant_voice.accounts import normalize_locale
 from merchant_voice.errors import NotFound, ValidationFailed
 from merchant_voice.web.api import ApiBlueprint, tenant_session
 from plugins.catalog.models import Listing
 from plugins.translation import service
 from plugins.translation.checks import check_description, check_length
 from plugins.translation.document import FIELDS, build
-from plugins.translation.locales import fallbacks, parse_locales
+from plugins.translation.locales import fallbacks, normalize, parse_locales
+from plugins.translation.markup import InvalidHtml, tag_signature
 from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
 from plugins.translation.plugin import JOB_KIND
 from plugins.translation.protect import Glossary
 
 bp = ApiBlueprint("translation", __name__, plugin="translation")
+MAX_ID = 2**63 - 1
 
 
 class TranslateIn(BaseModel):
@@ -34,8 +36,13 @@ class TranslateIn(BaseModel):
     overwrite_edits: bool = False
 
 
+ListingId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class CatalogTranslateIn(TranslateIn):
-    listing_ids: list[int] | None = Field(None, description="Default: every listing")
+    listing_ids: list[ListingId] | None = Field(
+        None, max_length=100_000, description="Default: every listing"
+    )
 
 
 class JobQueued(BaseModel):
@@ -85,11 +92,18 @@ def _locale(value: str) -> str:
     return parse_locales([value], source_locale="", field="locale")[0]
 
 
+def _term(value: str) -> str:
+    value = value.strip()
+    if not re.search(r"\w", value):
+        raise ValueError("a term needs at least one letter or digit")
+    return value
+
+
 class GlossaryTermIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    term: str = Field(min_length=1, max_length=200)
-    locale: Annotated[str, AfterValidator(lambda v: v and normalize_locale(v))] = Field(
+    term: Annotated[str, AfterValidator(_term)] = Field(min_length=1, max_length=200)
+    locale: Annotated[str, AfterValidator(lambda v: v and normalize(v))] = Field(
         "", description='A locale (de_AT), a language (de), or "" for every locale'
     )
     translation: str | None = Field(
@@ -104,7 +118,7 @@ class GlossaryIn(BaseModel):
 
 
 def _listing(listing_id: int) -> Listing:
-    listing = tenant_session().get(Listing, listing_id)
+    listing = tenant_session().get(Listing, listing_id) if listing_id <= MAX_ID else None
     if listing is None:
         raise NotFound(f"no listing {listing_id}")
     return listing
@@ -247,6 +261,10 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
 
 def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) -> str | None:
     if name == "description_html":
+        try:
+            tag_signature(listing.description_html)
+        except InvalidHtml as exc:
+            return f"the listing's own description is invalid HTML ({exc.reason}): fix it first"
         if not value.strip() and listing.description_html.strip():
             return "must not be empty: the source has a description"
         return check_description(listing.description_html, value) or check_length(
@@ -261,8 +279,10 @@ def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) ->
             (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
             None,
         )
-    if name == "attributes" and len(value) != len(listing.attributes):
-        return f"must have {len(listing.attributes)} attributes, as the source does"
+    if name == "attributes":
+        shape = [len(values) for values in listing.attributes.values()]
+        if [len(values) for values in value.values()] != shape:
+            return f"must have the source's attributes in its order, with as many values: {shape}"
     return None
 
 

@@ -13,6 +13,7 @@ from plugins.translation.markup import InvalidHtml, plain_text, tag_signature
 from plugins.translation.protect import MARKER, Segment
 
 WORD = re.compile(r"[^\W\d_]{3,}")
+LETTERS = re.compile(r"[^\W\d_]+")
 STRAY_MARKUP = re.compile(r"</?[A-Za-z!][^<>]*>")
 NON_LATIN_LANGUAGES = frozenset(
     ["ar", "bg", "el", "fa", "he", "hi", "hy", "ja", "ka", "ko", "mk", "ru", "sr", "th", "uk", "zh"]
@@ -21,15 +22,23 @@ MIN_WORDS_TO_JUDGE = 3
 UNCHANGED_SHARE = 0.6
 
 
-def check_segment(segment: Segment, masked: str, language: str) -> str | None:
-    """Why the model's answer ``masked`` for ``segment`` cannot be stored, or None."""
+def check_segment(
+    segment: Segment, masked: str, language: str, source_language: str = "en"
+) -> str | None:
+    """Why the model's answer ``masked`` for ``segment`` cannot be stored, or None.
+
+    ``language`` is the target's (``de``); into the source's own language
+    (en_US -> en_GB) unchanged words are expected, so they are not judged.
+    """
     if not MARKER.sub("", masked).strip():
         return "the translation is empty"
     return (
         _markers(segment, masked)
         or _stray_markup(segment, masked)
         or _length(segment, masked)
-        or _untranslated(segment.source, masked, language)
+        or (
+            None if language == source_language else _untranslated(segment.source, masked, language)
+        )
     )
 
 
@@ -69,26 +78,33 @@ def _length(segment: Segment, masked: str) -> str | None:
 def _untranslated(source: str, masked: str, language: str) -> str | None:
     """Source-language text left as it was.
 
-    Three or more words are judged by how many come back unchanged (short
-    texts are not: "Hoodie" is German too). Languages in a non-Latin script
-    must not come back in Latin letters.
+    Only words without capitals count: names ("Nike Air Max", "iPhone") stay
+    as they are in every language. Three or more such words are judged by how
+    many come back unchanged (shorter texts are not: "hoodie" is German too).
+    Languages in a non-Latin script must not come back in Latin letters.
     """
     target_text = MARKER.sub(" ", masked)
     if language in NON_LATIN_LANGUAGES:
-        letters = [c for c in target_text if c.isalpha()]
+        words = [w for w in LETTERS.findall(target_text) if not w.isascii() or w.islower()]
+        letters = "".join(words)
         latin = sum(1 for c in letters if c.isascii())
         if letters and latin / len(letters) > 0.5:
             return "was left in Latin script, not translated"
-    source_words = [w.lower() for w in WORD.findall(MARKER.sub(" ", source))]
+    source_words = _common_words(MARKER.sub(" ", source))
     if len(source_words) < MIN_WORDS_TO_JUDGE:
         return None
-    target_words = {w.lower() for w in WORD.findall(target_text)}
+    target_words = set(_common_words(target_text))
     unchanged = sum(1 for w in source_words if w in target_words)
     if unchanged / len(source_words) >= UNCHANGED_SHARE:
         return (
             f"was left in the source language ({unchanged} of {len(source_words)} words unchanged)"
         )
     return None
+
+
+def _common_words(text: str) -> list[str]:
+    """Words of three or more letters with no capital letter."""
+    return [word for word in WORD.findall(text) if word.islower()]
 
 
 def check_description(source: str, translated: str) -> str | None:

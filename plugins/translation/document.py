@@ -51,6 +51,7 @@ class Document:
     segments: list[Segment] = field(default_factory=list)
     parts: list[str | Run | Segment] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)  # found before translating
+    fixed: dict[str, str] = field(default_factory=dict)  # segments without words, restored
 
     def assemble(
         self, answers: Mapping[str, str], failures: Mapping[str, str]
@@ -80,7 +81,7 @@ class Document:
                 fields[name] = value
 
         def kept(key: str, original: str) -> str:
-            return text(key) if key in by_key else original
+            return text(key) if key in by_key else self.fixed.get(key, original)
 
         attempt("title", lambda: kept("title", self.source["title"]))
         attempt("description_html", lambda: self._description(text))
@@ -124,6 +125,8 @@ class Document:
             )
         if name == "title":
             return check_length(name, value, limit)
+        if name == "attributes" and len(value) < len(self.source[name]):
+            return "two attribute names came out the same; the attributes would merge"
         if name == "bullet_points":
             return next(
                 (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
@@ -148,10 +151,13 @@ def build(
     source = {name: _source(listing, name) for name in FIELDS}
     doc = Document(listing.id, locale, language, source, source_hashes(listing, glossary), limits)
 
-    def add(segment: Segment | None) -> Segment | None:
-        if segment is not None:
+    def add(segment: Segment | None) -> None:
+        if segment is None:
+            return
+        if segment.needs_model:
             doc.segments.append(segment)
-        return segment
+        else:  # only SKUs, numbers, glossary terms: restored as they are
+            doc.fixed[segment.key] = segment.restore(segment.source)
 
     add(text_segment("title", "title", source["title"], glossary, skus, limits.get("title")))
     _description_parts(doc, source["description_html"], glossary, skus, add)
@@ -178,22 +184,32 @@ def _description_parts(
     except InvalidHtml as exc:
         doc.flags["description_html"] = f"the source HTML is invalid: {exc.reason}"
         return
+    oversized = next(
+        (
+            (n, size)
+            for n, part in enumerate((p for p in parts if isinstance(p, Run)), 1)
+            if (size := sum(len(t.text) for t in part.tokens)) > MAX_SEGMENT_CHARS
+        ),
+        None,
+    )
+    if oversized is not None:  # measured before masking, which is linear but not free
+        doc.flags["description_html"] = (
+            f"block {oversized[0]} is {oversized[1]} characters long, over the limit of"
+            f" {MAX_SEGMENT_CHARS} for one block: split it into paragraphs"
+        )
+        return
     block = 0
     for part in parts:
-        if not isinstance(part, Run):
-            doc.parts.append(part)
-            continue
-        segment = run_segment(f"description_{block + 1}", part, glossary, skus)
+        segment = (
+            run_segment(f"description_{block + 1}", part, glossary, skus)
+            if isinstance(part, Run)
+            else None
+        )
         if segment is None:
             doc.parts.append(part)
-            continue
-        block += 1
-        if len(segment.source) > MAX_SEGMENT_CHARS:
-            doc.flags["description_html"] = (
-                f"block {block} is {len(segment.source)} characters long, over the limit of"
-                f" {MAX_SEGMENT_CHARS} for one block: split it into paragraphs"
-            )
-            doc.segments = [s for s in doc.segments if s.field != "description_html"]
-            doc.parts = []
-            return
-        doc.parts.append(add(segment))
+        elif not segment.needs_model:
+            doc.parts.append(segment.restore(segment.source))
+        else:
+            block += 1
+            doc.segments.append(segment)
+            doc.parts.append(segment)

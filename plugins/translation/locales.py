@@ -8,6 +8,8 @@ from babel import Locale, UnknownLocaleError
 
 from merchant_voice.errors import ValidationFailed
 
+MAX_LOCALE_LENGTH = 35  # the width of the locale columns
+
 
 def parse_locales(values: Iterable[str], source_locale: str, field: str = "locales") -> list[str]:
     """Normalised target locales (``de-at`` -> ``de_AT``), unique, in order.
@@ -29,11 +31,23 @@ def parse_locales(values: Iterable[str], source_locale: str, field: str = "local
     return result
 
 
+def normalize(value: str) -> str:
+    """``de-at`` -> ``de_AT``; ValueError for anything but a plain Babel locale id."""
+    text = str(value).strip().replace("-", "_")
+    problem = f"{str(value)[:40]!r} is not a locale Babel knows (examples: de_DE, fr, pt_BR)"
+    if len(text) > MAX_LOCALE_LENGTH or "@" in text:
+        raise ValueError(problem)
+    try:
+        return str(Locale.parse(text))
+    except (UnknownLocaleError, ValueError, TypeError):
+        raise ValueError(problem) from None
+
+
 def _parse(value: str, field: str) -> str:
     try:
-        return str(Locale.parse(str(value).strip().replace("-", "_")))
-    except (UnknownLocaleError, ValueError, TypeError):
-        message = f"{value!r} is not a locale Babel knows (examples: de_DE, fr, pt_BR)"
+        return normalize(value)
+    except ValueError as exc:
+        message = str(exc)
         raise ValidationFailed(
             f"{field}: {message}", [{"field": field, "message": message}]
         ) from None

@@ -85,7 +85,7 @@ BLOCK_TAGS = frozenset(
         "ul",
     ]
 )
-RAW_TEXT_TAGS = frozenset({"script", "style", "template", "noscript"})
+RAW_TEXT_TAGS = frozenset({"script", "style"})  # the parser keeps their bodies verbatim
 MAX_SEGMENT_CHARS = 4000
 """A single block longer than this is refused: split it into paragraphs."""
 
@@ -158,7 +158,9 @@ class _Tokenizer(HTMLParser):
         self.tokens.append(Token("raw", f"<?{data}>"))
 
     def unknown_decl(self, data: str) -> None:
-        self.tokens.append(Token("raw", f"<![{data}]>"))
+        self.tokens.append(
+            Token("raw", f"<![{data}]]>" if data.startswith("CDATA[") else f"<![{data}]>")
+        )
 
     def finish(self) -> list[Token]:
         self.close()

@@ -19,9 +19,12 @@ text (even around different numbers) is translated once.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+
+from babel import Locale
 
 from plugins.translation.markup import Run, escape_text
 
@@ -29,20 +32,22 @@ MARKER = re.compile(r"</?x\d+/?>")
 
 _UNITS = r"mAh|kWh|GHz|MHz|kHz|Hz|GB|TB|MB|kB|mm|cm|km|ml|mL|kg|mg|oz|lbs|lb|ft|yd|W|V|m|g|l|L"
 PATTERNS: tuple[tuple[str, str], ...] = (
+    ("text", r"</?x\d+/?>"),  # literal text that looks like a marker
     (
         "placeholder",
-        r"\{\{[^{}]*\}\}|\{[A-Za-z0-9_.]*\}|%\([a-z_]+\)[sd]|%[sd]|\[[a-z_]+(?:\s[^\]]*)?\]",
+        r"\{\{[^{}]*\}\}|\{%[^%]*%\}|\{[A-Za-z0-9_.]*\}|%\([a-z_]+\)[sd]|%[sd]"
+        r"|\[/?[a-z_]+(?:\s+[a-z_-]+=[^\]]*)*\]",
     ),
     ("URL", r"(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)]"),
-    ("e-mail address", r"[\w.+-]+@[\w-]+\.[\w.-]*\w"),
+    ("e-mail address", r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]*\w"),
     (
         "product code",
-        r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]+(?:[-_/][A-Za-z0-9]+)+\b"
+        r"\b(?=[A-Z0-9_/-]*\d)(?=[A-Z0-9_/-]*[A-Z])[A-Z0-9]+(?:[-_/][A-Z0-9]+)+\b"
         r"|\b[A-Z]{1,5}\d{2,}[A-Z0-9]*\b",
     ),
     (
         "number",
-        rf"(?<![\w.,])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:%|°[CF]|(?:{_UNITS})\b))?",
+        rf"(?<![\w.,])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:%|°[CF]|(?:{_UNITS})\b(?![-']))(?!\w))?",
     ),
 )
 
@@ -85,6 +90,11 @@ class Segment:
     max_chars: int | None = None
 
     @property
+    def needs_model(self) -> bool:
+        """Whether any words are left to translate once markers are taken out."""
+        return _has_words(self.source)
+
+    @property
     def digest(self) -> str:
         return hashlib.sha256(self.source.encode()).hexdigest()
 
@@ -101,7 +111,8 @@ class Segment:
         return self.lead + "".join(pieces).strip() + self.trail
 
     def _text(self, text: str) -> str:
-        return escape_text(text) if self.html else text
+        # A model may answer with entities (&amp;, &uuml;) where text looks like HTML.
+        return escape_text(html.unescape(text)) if self.html else text
 
     def remask(self, text: str) -> str | None:
         """A person's translation of a plain-text segment, masked as the model's would be.
@@ -192,16 +203,20 @@ def text_segment(
     skus: Sequence[str] = (),
     max_chars: int | None = None,
 ) -> Segment | None:
-    """A plain-text field as a segment; None when it has no words to translate."""
+    """A plain-text field as a segment; None when it is empty.
+
+    A segment without words (only SKUs, numbers, glossary terms) does not
+    ``need_model``: its restored source is its translation.
+    """
     masker = _Masker(glossary, skus, html=False)
     masked = masker.text(text.strip())
-    if not _has_words(masked):
+    if not masked:
         return None
     return Segment(key, field_name, masked, tuple(masker.markers), max_chars=max_chars)
 
 
 def run_segment(key: str, run: Run, glossary: Glossary, skus: Sequence[str] = ()) -> Segment | None:
-    """One run of a description as a segment; None when it holds no words to translate."""
+    """One run of a description as a segment; None when it holds only whitespace and tags."""
     masker = _Masker(glossary, skus, html=True)
     pairs = _paired(run)
     open_names: dict[int, str] = {}
@@ -217,7 +232,7 @@ def run_segment(key: str, run: Run, glossary: Glossary, skus: Sequence[str] = ()
         else:
             pieces.append(masker.tag(token.text, token.tag, paired=False))
     masked = "".join(pieces)
-    if not _has_words(masked):
+    if not MARKER.sub("", masked).strip() and all(marker.is_tag for marker in masker.markers):
         return None
     body = masked.strip()
     lead = masked[: len(masked) - len(masked.lstrip())]
@@ -253,8 +268,10 @@ def glossary_for(entries: Iterable[tuple[str, str, str | None]], locale: str) ->
     A locale-specific entry beats a language one (``de``), which beats an
     all-locales one (``""``).
     """
-    language = locale.split("_")[0]
-    rank = {"": 0, language: 1, locale: 2}
+    parsed = Locale.parse(locale)
+    rank = {"": 0, parsed.language: 1, locale: 3}
+    if parsed.script:
+        rank[f"{parsed.language}_{parsed.script}"] = 2
     chosen: dict[str, tuple[int, str | None]] = {}
     for term, entry_locale, translation in entries:
         if entry_locale in rank and rank[entry_locale] >= chosen.get(term, (-1, None))[0]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from babel import Locale, UnknownLocaleError
 from flask import current_app
 from pydantic import AfterValidator, Field
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from merchant_voice.plugin_api import PluginSettings
 from merchant_voice.tenancy import TenantSession
 from plugins.catalog.models import Listing
 from plugins.translation.document import build, source_hashes
-from plugins.translation.locales import display_name, language, parse_locales
+from plugins.translation.locales import display_name, language, normalize, parse_locales
 from plugins.translation.models import GlossaryEntry, ListingTranslation, MemoryEntry
 from plugins.translation.protect import glossary_for
 from plugins.translation.translator import Report, Translator
@@ -26,12 +25,11 @@ LimitedField = Literal["title", "description_html", "bullet_points"]
 
 
 def _limit_key(value: str) -> str:
-    if value == "*":
-        return value
-    try:
-        return str(Locale.parse(value.replace("-", "_")))
-    except (UnknownLocaleError, ValueError, TypeError):
-        raise ValueError(f'{value!r} is not a locale, a language or "*"') from None
+    return value if value == "*" else normalize(value)
+
+
+def _source_locale(value: str) -> str:
+    return value and normalize(value)
 
 
 def _default_limits() -> dict[str, dict[LimitedField, int]]:
@@ -85,7 +83,12 @@ def listings(session: TenantSession, listing_ids: Sequence[int] | None) -> list[
     query = select(Listing).options(selectinload(Listing.variants)).order_by(Listing.id)
     if listing_ids is None:
         return list(session.scalars(query))
-    found = list(session.scalars(query.where(Listing.id.in_(list(listing_ids)))))
+    wanted = sorted(set(listing_ids))
+    found = [
+        listing
+        for start in range(0, len(wanted), 500)
+        for listing in session.scalars(query.where(Listing.id.in_(wanted[start : start + 500])))
+    ]
     missing = sorted(set(listing_ids) - {listing.id for listing in found})
     if missing:
         raise NotFound(f"no listing {', '.join(map(str, missing))}")
@@ -125,10 +128,11 @@ def run(
 def remember_edits(
     session: TenantSession, listing: Listing, locale: str, edits: Mapping[str, Any]
 ) -> int:
-    """Put a person's edited titles, bullet points and attributes in translation memory.
+    """Put a person's edited titles and bullet points in translation memory.
 
-    Every later run, for any listing, then reuses them; descriptions are not
-    split back into blocks, so they are not remembered. Returns the entries written.
+    Every later run, for any listing, then reuses them. Descriptions are not
+    split back into blocks, and attribute names may be reordered, so neither
+    is remembered. Returns the entries written.
     """
     doc = build(listing, locale, language(locale), glossary_for(glossary_rows(session), locale), {})
     edited: dict[str, str] = {}
@@ -136,9 +140,6 @@ def remember_edits(
         edited["title"] = edits["title"]
     for i, bullet in enumerate(edits.get("bullet_points", []), 1):
         edited[f"bullet_{i}"] = bullet
-    for i, (name, values) in enumerate(edits.get("attributes", {}).items(), 1):
-        edited[f"attribute_{i}"] = name
-        edited.update({f"attribute_{i}_value_{j}": v for j, v in enumerate(values, 1)})
     written = 0
     for segment in doc.segments:
         masked = segment.remask(edited[segment.key]) if segment.key in edited else None

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 BATCH_SEGMENTS = 16
 BATCH_CHARS = 1200
-MAX_ANSWER_TOKENS = 2048
+MAX_ANSWER_TOKENS = 3000  # with the prompt, within the bundled model's 4096
 Key = tuple[str, str]
 """(locale, segment digest): a segment's identity in translation memory."""
 
@@ -74,14 +74,14 @@ class Report:
 class Batch:
     locale: str
     segments: tuple[Segment, ...]
+    attempt: int = 0  # retries are batches of one segment, told why the last answer failed
+    feedback: str | None = None
 
 
 @dataclass
 class Outcome:
     answers: dict[str, str] = field(default_factory=dict)  # digest -> masked translation
     failures: dict[str, str] = field(default_factory=dict)  # digest -> reason
-    requests: int = 0
-    retries: int = 0
     tokens: int = 0
 
 
@@ -107,6 +107,7 @@ class Translator:
         self.retries = retries
         self.concurrency = max(1, concurrency)
         self.merchant = session.merchant.slug
+        self.overwrite_edits = False
 
     def translate(
         self,
@@ -117,6 +118,7 @@ class Translator:
         progress: Callable[[int, int], None] | None = None,
     ) -> Report:
         started = time.monotonic()
+        self.overwrite_edits = overwrite_edits
         report = Report(listings=len(listings), locales=list(locales))
         glossary = [
             (g.term, g.locale, g.translation) for g in self.session.scalars(select(GlossaryEntry))
@@ -147,7 +149,7 @@ class Translator:
 
         def finish(doc: Document) -> None:
             nonlocal done
-            self._store(doc, existing, results, failures, report)
+            self._store(doc, results, failures, report)
             done += 1
             if progress is not None:
                 progress(done, len(docs))
@@ -161,20 +163,31 @@ class Translator:
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="translate")
         try:
             futures = {pool.submit(self._run, batch): batch for batch in batches}
-            for future in as_completed(futures):
-                batch, outcome = futures[future], future.result()
-                report.requests += outcome.requests
-                report.retries += outcome.retries
-                report.tokens += outcome.tokens
-                self._remember(batch, outcome)
-                resolved = {(batch.locale, s.digest) for s in batch.segments}
-                results.update({(batch.locale, d): t for d, t in outcome.answers.items()})
-                failures.update({(batch.locale, d): r for d, r in outcome.failures.items()})
-                for key in resolved:
-                    for doc in waiting_on.pop(key, []):
-                        pending[id(doc)].discard(key)
-                        if not pending[id(doc)]:
-                            finish(doc)
+            while futures:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    batch, outcome = futures.pop(future), future.result()
+                    report.requests += 1
+                    report.tokens += outcome.tokens
+                    self._remember(batch, outcome)
+                    settled = set(outcome.answers)
+                    results.update({(batch.locale, d): t for d, t in outcome.answers.items()})
+                    for segment in batch.segments:
+                        reason = outcome.failures.get(segment.digest)
+                        if reason is None:
+                            continue
+                        if batch.attempt < self.retries:  # ask again, in parallel with the rest
+                            retry = Batch(batch.locale, (segment,), batch.attempt + 1, reason)
+                            futures[pool.submit(self._run, retry)] = retry
+                            report.retries += 1
+                        else:
+                            failures[(batch.locale, segment.digest)] = reason
+                            settled.add(segment.digest)
+                    for key in ((batch.locale, digest) for digest in settled):
+                        for doc in waiting_on.pop(key, []):
+                            pending[id(doc)].discard(key)
+                            if not pending[id(doc)]:
+                                finish(doc)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         report.seconds = round(time.monotonic() - started, 3)
@@ -250,67 +263,83 @@ class Translator:
     def _store(
         self,
         doc: Document,
-        existing: dict[tuple[int, str], ListingTranslation],
         results: Mapping[Key, str],
         failures: Mapping[Key, str],
         report: Report,
     ) -> None:
         answers = {
-            s.key: results[(doc.locale, s.digest)]
-            for s in doc.segments
-            if (doc.locale, s.digest) in results
+            s.key: results[k] for s in doc.segments if (k := (doc.locale, s.digest)) in results
         }
         failed = {
-            s.key: failures[(doc.locale, s.digest)]
-            for s in doc.segments
-            if (doc.locale, s.digest) in failures
+            s.key: failures[k] for s in doc.segments if (k := (doc.locale, s.digest)) in failures
         }
         fields, flags = doc.assemble(answers, failed)
-        report.flagged_fields += len(flags)
-        row = existing.get((doc.listing_id, doc.locale))
-        if row is not None and (row.fields, row.flags, row.source_hashes) == (
+        row = self._row(doc)  # as it is now: a person may have edited it during the run
+        if row is not None and row.review == Review.EDITED and not self.overwrite_edits:
+            report.kept_edits += 1
+        elif row is not None and (row.fields, row.flags, row.source_hashes) == (
             fields,
             flags,
             doc.hashes,
         ):
             report.unchanged += 1
-            self.session.commit()
-            return
-        if row is None:
-            row = ListingTranslation(listing_id=doc.listing_id, locale=doc.locale)
-            self.session.add(row)
-            existing[(doc.listing_id, doc.locale)] = row
+        else:
+            try:
+                with self.session.begin_nested():
+                    self._write(row or self._new_row(doc), doc, fields, flags)
+            except IntegrityError:  # another run created it meanwhile: update that one
+                row = self._row(doc)
+                assert row is not None
+                self._write(row, doc, fields, flags)
+            report.written += 1
+            report.flagged_fields += len(flags)
+        self.session.commit()
+
+    def _row(self, doc: Document) -> ListingTranslation | None:
+        query = select(ListingTranslation).where(
+            ListingTranslation.listing_id == doc.listing_id, ListingTranslation.locale == doc.locale
+        )
+        return self.session.scalars(query.execution_options(populate_existing=True)).first()
+
+    def _new_row(self, doc: Document) -> ListingTranslation:
+        row = ListingTranslation(listing_id=doc.listing_id, locale=doc.locale)
+        self.session.add(row)
+        return row
+
+    def _write(
+        self,
+        row: ListingTranslation,
+        doc: Document,
+        fields: dict[str, Any],
+        flags: list[dict[str, str]],
+    ) -> None:
         row.fields, row.flags, row.source_hashes = fields, flags, doc.hashes
         row.review = Review.MACHINE.value
         row.model = self.chat.model_for(self.merchant)
         row.translated_at = utcnow()
-        self.session.commit()
-        report.written += 1
+        self.session.flush()
 
     # -- the model (worker threads: no session here) ------------------------------------
 
     def _run(self, batch: Batch) -> Outcome:
+        """One request for the batch; each segment's answer accepted or refused with a reason."""
         outcome = Outcome()
-        lang = language(batch.locale)
-        answer = self._ask(batch.locale, batch.segments, None, outcome)
+        answer = self._ask(batch, outcome)
+        target, source = language(batch.locale), language(self.source_locale)
         for segment in batch.segments:
-            value, reason = _judge(segment, answer, lang)
-            attempts = 0
-            while reason is not None and attempts < self.retries:
-                attempts += 1
-                outcome.retries += 1
-                retry = self._ask(batch.locale, (segment,), reason, outcome)
-                value, reason = _judge(segment, retry, lang)
+            value, reason = _judge(segment, answer, target, source)
             if reason is None:
                 outcome.answers[segment.digest] = value
             else:
                 outcome.failures[segment.digest] = reason
         return outcome
 
-    def _ask(
-        self, locale: str, segments: Sequence[Segment], feedback: str | None, outcome: Outcome
-    ) -> dict[str, Any] | str:
-        """The model's JSON answer for ``segments``, or why there is none."""
+    def _ask(self, batch: Batch, outcome: Outcome) -> dict[str, Any] | str:
+        """The model's JSON answer for the batch, or why there is none."""
+        segments, locale, feedback = batch.segments, batch.locale, batch.feedback
+        if feedback is not None:  # name markers, never the tags or values behind them
+            for marker in segments[0].markers:
+                feedback = feedback.replace(marker.label, f"the marker {marker.name}")
         payload = {segment.key: segment.source for segment in segments}
         text = json.dumps(payload, ensure_ascii=False)
         system = self.render_prompt(
@@ -322,7 +351,7 @@ class Translator:
         )
         request = ChatRequest(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
-            max_tokens=min(MAX_ANSWER_TOKENS, len(text) + 64),
+            max_tokens=min(MAX_ANSWER_TOKENS, 2 * len(text) + 64),
             temperature=0.1 if feedback is None else 0.6,
             json_schema={
                 "type": "object",
@@ -338,9 +367,7 @@ class Translator:
         except (EngineUnavailable, EngineTimeout, EngineCancelled):
             raise  # the whole run stops; the job is retried later
         except EngineError as exc:
-            outcome.requests += 1
             return f"was refused by the chat engine ({exc.detail[:200]})"
-        outcome.requests += 1
         outcome.tokens += result.tokens
         try:
             data = json.loads(result.text)
@@ -349,14 +376,16 @@ class Translator:
         return data if isinstance(data, dict) else "was not a JSON object"
 
 
-def _judge(segment: Segment, answer: dict[str, Any] | str, lang: str) -> tuple[str, str | None]:
+def _judge(
+    segment: Segment, answer: dict[str, Any] | str, lang: str, source_lang: str
+) -> tuple[str, str | None]:
     """The segment's translation in ``answer``, and why it is refused (None: accepted)."""
     if isinstance(answer, str):
         return "", answer
     value = answer.get(segment.key)
     if not isinstance(value, str):
         return "", "was missing from the model's answer"
-    return value, check_segment(segment, value, lang)
+    return value, check_segment(segment, value, lang, source_lang)
 
 
 def _batches(locale: str, segments: list[Segment]) -> list[Batch]:
