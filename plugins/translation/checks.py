@@ -19,6 +19,8 @@ NON_LATIN_LANGUAGES = frozenset(
     ["ar", "bg", "el", "fa", "he", "hi", "hy", "ja", "ka", "ko", "mk", "ru", "sr", "th", "uk", "zh"]
 )
 MIN_WORDS_TO_JUDGE = 3
+MIN_CHARS_TO_MEASURE = 40
+DENSE_SCRIPT_LANGUAGES = frozenset(["ja", "ko", "zh"])
 UNCHANGED_SHARE = 0.6
 
 
@@ -36,6 +38,7 @@ def check_segment(
         _markers(segment, masked)
         or _stray_markup(segment, masked)
         or _length(segment, masked)
+        or _proportion(segment.source, masked, language)
         or (
             None if language == source_language else _untranslated(segment.source, masked, language)
         )
@@ -72,6 +75,20 @@ def _length(segment: Segment, masked: str) -> str | None:
     length = len(segment.restore(masked))
     if length > segment.max_chars:
         return f"is {length} characters long; the limit is {segment.max_chars}"
+    return None
+
+
+def _proportion(source: str, masked: str, language: str) -> str | None:
+    """A translation far shorter or longer than its source is cut off, or something else."""
+    source_chars = len(MARKER.sub("", source).strip())
+    if source_chars < MIN_CHARS_TO_MEASURE:
+        return None
+    ratio = len(MARKER.sub("", masked).strip()) / source_chars
+    low = 0.15 if language in DENSE_SCRIPT_LANGUAGES else 0.4
+    if ratio < low:
+        return f"is {ratio:.0%} as long as the source: cut off or incomplete"
+    if ratio > 3.0:
+        return f"is {ratio:.1f} times as long as the source: not a translation of it"
     return None
 
 

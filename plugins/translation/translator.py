@@ -351,7 +351,7 @@ class Translator:
         )
         request = ChatRequest(
             messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
-            max_tokens=min(MAX_ANSWER_TOKENS, 2 * len(text) + 64),
+            max_tokens=min(MAX_ANSWER_TOKENS, len(text) + 64),  # ~3x the source in characters
             temperature=0.1 if feedback is None else 0.6,
             json_schema={
                 "type": "object",
