@@ -253,3 +253,14 @@ def test_a_document_flags_attributes_whose_names_merge_and_keeps_wordless_fields
             "reason": "two attribute names came out the same; the attributes would merge",
         }
     ]
+
+
+def test_an_answer_far_shorter_or_longer_than_its_source_is_refused() -> None:
+    source = "Soft organic cotton, knitted in Portugal, for every season of the year."
+    segment = text_segment("bullet_1", "bullet_points", source, Glossary())
+    assert segment is not None
+    assert "cut off" in (check_segment(segment, "Weich.", "de") or "")
+    assert "not a translation" in (check_segment(segment, "Weiche Baumwolle " * 20, "de") or "")
+    german = "Weiche Bio-Baumwolle, gestrickt in Portugal, für jede Jahreszeit."
+    assert check_segment(segment, german, "de") is None
+    assert check_segment(segment, "柔らかいオーガニックコットン、ポルトガル製。", "ja") is None

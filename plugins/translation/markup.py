@@ -86,8 +86,9 @@ BLOCK_TAGS = frozenset(
     ]
 )
 RAW_TEXT_TAGS = frozenset({"script", "style"})  # the parser keeps their bodies verbatim
-MAX_SEGMENT_CHARS = 4000
-"""A single block longer than this is refused: split it into paragraphs."""
+MAX_SEGMENT_CHARS = 2000
+"""A single block longer than this is refused: split it into paragraphs. With the prompt
+and an answer up to three times as long, it fits a 4,096-token context."""
 
 
 class InvalidHtml(ValidationFailed):
