@@ -15,9 +15,10 @@ from merchant_voice.errors import NotFound
 from merchant_voice.plugin_api import PluginSettings
 from merchant_voice.tenancy import TenantSession
 from plugins.catalog.models import Listing
+from plugins.translation import memory
 from plugins.translation.document import build, source_hashes
 from plugins.translation.locales import display_name, language, normalize, parse_locales
-from plugins.translation.models import GlossaryEntry, ListingTranslation, MemoryEntry
+from plugins.translation.models import GlossaryEntry, ListingTranslation
 from plugins.translation.protect import glossary_for
 from plugins.translation.translator import Report, Translator
 
@@ -128,38 +129,11 @@ def run(
 def remember_edits(
     session: TenantSession, listing: Listing, locale: str, edits: Mapping[str, Any]
 ) -> int:
-    """Put a person's edited titles and bullet points in translation memory.
-
-    Every later run, for any listing, then reuses them. Descriptions are not
-    split back into blocks, and attribute names may be reordered, so neither
-    is remembered. Returns the entries written.
-    """
-    doc = build(listing, locale, language(locale), glossary_for(glossary_rows(session), locale), {})
-    edited: dict[str, str] = {}
-    if "title" in edits:
-        edited["title"] = edits["title"]
-    for i, bullet in enumerate(edits.get("bullet_points", []), 1):
-        edited[f"bullet_{i}"] = bullet
-    written = 0
-    for segment in doc.segments:
-        masked = segment.remask(edited[segment.key]) if segment.key in edited else None
-        if masked is None:
-            continue
-        entry = session.scalars(
-            select(MemoryEntry).where(
-                MemoryEntry.locale == locale, MemoryEntry.source_hash == segment.digest
-            )
-        ).first()
-        if entry is None:
-            session.add(
-                MemoryEntry(
-                    locale=locale, source_hash=segment.digest, source=segment.source, target=masked
-                )
-            )
-        else:
-            entry.target = masked
-        written += 1
-    return written
+    """Put a person's edits of ``listing`` in ``locale`` in translation memory."""
+    glossary = glossary_for(glossary_rows(session), locale)
+    return memory.remember_edits(
+        session, build(listing, locale, language(locale), glossary, {}), edits
+    )
 
 
 def glossary_rows(session: TenantSession) -> list[tuple[str, str, str | None]]:

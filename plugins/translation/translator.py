@@ -31,10 +31,12 @@ from merchant_voice.db import utcnow
 from merchant_voice.errors import EngineCancelled, EngineError, EngineTimeout, EngineUnavailable
 from merchant_voice.tenancy import TenantSession
 from plugins.catalog.models import Listing
+from plugins.translation import memory
 from plugins.translation.checks import check_segment
 from plugins.translation.document import Document, build
 from plugins.translation.locales import display_name, language
-from plugins.translation.models import GlossaryEntry, ListingTranslation, MemoryEntry, Review
+from plugins.translation.memory import Key
+from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
 from plugins.translation.protect import Segment, glossary_for
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,6 @@ log = logging.getLogger(__name__)
 BATCH_SEGMENTS = 16
 BATCH_CHARS = 1200
 MAX_ANSWER_TOKENS = 3000  # with the prompt, within the bundled model's 4096
-Key = tuple[str, str]
-"""(locale, segment digest): a segment's identity in translation memory."""
 
 
 @dataclass
@@ -142,7 +142,10 @@ class Translator:
                 )
         report.translations = len(docs)
         report.segments = sum(len(doc.segments) for doc in docs)
-        results = self._memory(docs)
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for doc in docs:
+            wanted[doc.locale].update(segment.digest for segment in doc.segments)
+        results = memory.lookup(self.session, wanted)
         failures: dict[Key, str] = {}
         batches, waiting_on = self._plan(docs, results, report)
         done = 0
@@ -169,7 +172,12 @@ class Translator:
                     batch, outcome = futures.pop(future), future.result()
                     report.requests += 1
                     report.tokens += outcome.tokens
-                    self._remember(batch, outcome)
+                    by_digest = {segment.digest: segment for segment in batch.segments}
+                    memory.remember(
+                        self.session,
+                        batch.locale,
+                        ((by_digest[d], target) for d, target in outcome.answers.items()),
+                    )
                     settled = set(outcome.answers)
                     results.update({(batch.locale, d): t for d, t in outcome.answers.items()})
                     for segment in batch.segments:
@@ -205,23 +213,6 @@ class Translator:
                 rows[(row.listing_id, row.locale)] = row
         return rows
 
-    def _memory(self, docs: list[Document]) -> dict[Key, str]:
-        wanted: dict[str, set[str]] = defaultdict(set)
-        for doc in docs:
-            wanted[doc.locale].update(segment.digest for segment in doc.segments)
-        found: dict[Key, str] = {}
-        for locale, digests in wanted.items():
-            ordered = sorted(digests)
-            for start in range(0, len(ordered), 500):
-                rows = self.session.execute(
-                    select(MemoryEntry.source_hash, MemoryEntry.target).where(
-                        MemoryEntry.locale == locale,
-                        MemoryEntry.source_hash.in_(ordered[start : start + 500]),
-                    )
-                )
-                found.update({(locale, digest): target for digest, target in rows})
-        return found
-
     def _plan(
         self, docs: list[Document], known: Mapping[Key, str], report: Report
     ) -> tuple[list[Batch], dict[Key, list[Document]]]:
@@ -243,22 +234,6 @@ class Translator:
             batches += _batches(doc.locale, fresh)
         report.sent = sum(len(batch.segments) for batch in batches)
         return batches, waiting_on
-
-    def _remember(self, batch: Batch, outcome: Outcome) -> None:
-        sources = {segment.digest: segment.source for segment in batch.segments}
-        for digest, target in outcome.answers.items():
-            try:
-                with self.session.begin_nested():
-                    self.session.add(
-                        MemoryEntry(
-                            locale=batch.locale,
-                            source_hash=digest,
-                            source=sources[digest],
-                            target=target,
-                        )
-                    )
-            except IntegrityError:  # another run remembered it first
-                pass
 
     def _store(
         self,
