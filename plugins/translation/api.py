@@ -186,7 +186,7 @@ def translate_catalog(body: CatalogTranslateIn) -> JobQueued:
 def list_translations(listing_id: int) -> TranslationList:
     session = tenant_session()
     listing = _listing(listing_id)
-    glossary = service.glossary_rows(session)
+    glossary = GlossaryEntry.rows(session)
     rows = service.rows_by_locale(session, listing_id)
     return TranslationList(
         listing_id=listing_id,
@@ -218,7 +218,7 @@ def _translation(
 def get_translation(listing_id: int, locale: str) -> TranslationOut:
     wanted = _locale(locale)
     listing, row = _translation(listing_id, wanted, fallback=True)
-    glossary = service.glossary_rows(tenant_session())
+    glossary = GlossaryEntry.rows(tenant_session())
     return TranslationOut.model_validate(service.view(row, listing, glossary, requested=wanted))
 
 
@@ -255,7 +255,7 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
     else:
         row.review = Review.REVIEWED.value if row.review == Review.MACHINE else row.review
     session.commit()
-    glossary = service.glossary_rows(session)
+    glossary = GlossaryEntry.rows(session)
     return TranslationOut.model_validate(service.view(row, listing, glossary))
 
 
@@ -294,7 +294,7 @@ def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) ->
 def export_csv(locale: str) -> Response:
     wanted = _locale(locale)
     session = tenant_session()
-    glossary = service.glossary_rows(session)
+    glossary = GlossaryEntry.rows(session)
     query = (
         select(ListingTranslation, Listing)
         .join(Listing, Listing.id == ListingTranslation.listing_id)

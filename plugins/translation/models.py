@@ -6,8 +6,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
@@ -72,3 +72,8 @@ class GlossaryEntry(MerchantOwned, Base):
     term: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str] = mapped_column(String(35), default="")
     translation: Mapped[str | None] = mapped_column(String(500))
+
+    @classmethod
+    def rows(cls, session: Session) -> list[tuple[str, str, str | None]]:
+        """The merchant's glossary as (term, locale, translation) rows."""
+        return [(g.term, g.locale, g.translation) for g in session.scalars(select(cls))]

@@ -130,14 +130,10 @@ def remember_edits(
     session: TenantSession, listing: Listing, locale: str, edits: Mapping[str, Any]
 ) -> int:
     """Put a person's edits of ``listing`` in ``locale`` in translation memory."""
-    glossary = glossary_for(glossary_rows(session), locale)
+    glossary = glossary_for(GlossaryEntry.rows(session), locale)
     return memory.remember_edits(
         session, build(listing, locale, language(locale), glossary, {}), edits
     )
-
-
-def glossary_rows(session: TenantSession) -> list[tuple[str, str, str | None]]:
-    return [(g.term, g.locale, g.translation) for g in session.scalars(select(GlossaryEntry))]
 
 
 def view(

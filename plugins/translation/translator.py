@@ -120,9 +120,7 @@ class Translator:
         started = time.monotonic()
         self.overwrite_edits = overwrite_edits
         report = Report(listings=len(listings), locales=list(locales))
-        glossary = [
-            (g.term, g.locale, g.translation) for g in self.session.scalars(select(GlossaryEntry))
-        ]
+        glossary = GlossaryEntry.rows(self.session)
         existing = self._existing([listing.id for listing in listings])
         docs: list[Document] = []
         for listing in listings:
