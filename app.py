@@ -21,11 +21,12 @@ from engines import cli as engines_cli
 from engines import web as engines_web
 from merchant_voice import cli, logs
 from merchant_voice.config import Settings, build_settings, load_settings
+from merchant_voice.credentials import CredentialStore
 from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError
 from merchant_voice.jobs import JobService
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.web import api, host_api, problems
+from merchant_voice.web import api, credentials_api, host_api, problems
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
 
     db = Database(settings.database_url, settings.database.echo)
     db.init_app(app)
+    CredentialStore(settings, db).init_app(app)
     plugins = PluginManager(settings.plugins)
     plugins.load()
     app.extensions["plugins"] = plugins
@@ -68,6 +70,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     problems.init_app(app)
     api.init_app(app)
     app.register_blueprint(host_api.bp)
+    app.register_blueprint(credentials_api.bp)
     app.register_blueprint(engines_web.bp)
     for plugin in plugins.plugins.values():
         for blueprint in plugin.blueprints:

@@ -70,6 +70,15 @@ class HostSettings(Section):
     secret_key: Secret | None = Field(
         None, description="Signs sessions. Unset: generated once into instance/secret_key."
     )
+    credentials_key: Secret | None = Field(
+        None,
+        description="Encrypts merchants' credentials (a Fernet key)."
+        " Unset: generated once into instance/credentials_key.",
+    )
+    credentials_previous_keys: list[Secret] = Field(
+        default_factory=list,
+        description="Earlier keys, still accepted for reading until `credentials rotate`.",
+    )
     max_body_bytes: int = Field(
         16 * 1024 * 1024, gt=0, description="Largest request body accepted (413 beyond)."
     )

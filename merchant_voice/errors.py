@@ -8,6 +8,7 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
 
     MerchantVoiceError
     ├── ConfigError              the configuration cannot be used
+    │   └── CredentialUnreadable a stored credential does not decrypt with the keys
     ├── ClientError              the caller sent something we refuse (4xx)
     │   ├── BadRequest           400 unreadable body (malformed JSON, ...)
     │   ├── ValidationFailed     422 well-formed, but fields are wrong
@@ -71,6 +72,11 @@ class MerchantVoiceError(Exception):
 class ConfigError(MerchantVoiceError):
     title = "Invalid configuration"
     code = "invalid-configuration"
+
+
+class CredentialUnreadable(ConfigError):
+    title = "Credential unreadable"
+    code = "credential-unreadable"
 
 
 class ClientError(MerchantVoiceError):

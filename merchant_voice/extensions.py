@@ -8,6 +8,7 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from merchant_voice.config import Settings
+    from merchant_voice.credentials import CredentialStore
     from merchant_voice.db import Database
     from merchant_voice.jobs import JobService
     from merchant_voice.plugin_manager import PluginManager
@@ -31,3 +32,7 @@ def plugin_manager(app: Flask | None = None) -> PluginManager:
 
 def job_service(app: Flask | None = None) -> JobService:
     return cast("JobService", _app(app).extensions["jobs"])
+
+
+def credentials(app: Flask | None = None) -> CredentialStore:
+    return cast("CredentialStore", _app(app).extensions["credentials"])

@@ -9,7 +9,8 @@ A plugin is a package whose ``plugin.py`` holds a module-level ``plugin``
         greeting: str = "Hello"
 
     plugin = Plugin(name="notes", version="1.2.0", host_api=">=1.0,<2",
-                    settings=Settings, models=".models", blueprints=(".views:bp",))
+                    settings=Settings, models=".models", blueprints=(".views:bp",),
+                    credentials=("api_token",))   # secrets: `credentials set`, never settings
 
     @hookimpl
     def register_jobs(registry): ...
@@ -61,6 +62,7 @@ class Plugin:
     settings: type[PluginSettings] = PluginSettings
     models: str | None = None
     blueprints: tuple[str, ...] = ()
+    credentials: tuple[str, ...] = ()
     enabled_by_default: bool = True
 
     def merchant_settings(self, session: TenantSession) -> PluginSettings:
@@ -69,3 +71,11 @@ class Plugin:
         from merchant_voice.plugin_state import settings_for
 
         return settings_for(plugin_manager(), session, self.name)
+
+    def credential(self, session: TenantSession, name: str) -> str | None:
+        """The session's merchant's credential ``name`` (declared in ``credentials``), or None."""
+        from merchant_voice.extensions import credentials
+
+        if name not in self.credentials:
+            raise KeyError(f"plugin {self.name} declares no credential {name!r}")
+        return credentials().get(session.merchant.id, f"{self.name}.{name}")

@@ -1,8 +1,9 @@
 """The host's own tables. Plugins keep their models in their own folder."""
 
 from models.access import ApiKey, User
+from models.credential import Credential
 from models.job import Job, JobStatus
 from models.merchant import Merchant
 from models.plugin_setting import MerchantPlugin
 
-__all__ = ["ApiKey", "Job", "JobStatus", "Merchant", "MerchantPlugin", "User"]
+__all__ = ["ApiKey", "Credential", "Job", "JobStatus", "Merchant", "MerchantPlugin", "User"]

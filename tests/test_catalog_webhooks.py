@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from merchant_voice import plugin_state
+from models import Credential
 from tests.conftest import Shop
 from tests.test_catalog import _listings
 
@@ -47,17 +48,12 @@ WOO_PRODUCT = {
 
 @pytest.fixture
 def secrets(app: Flask, shop_a: Shop) -> None:
-    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
-        plugin_state.configure(
-            app.extensions["plugins"],
-            session,
-            "catalog",
-            {
-                "shopify_webhook_secret": SECRET,
-                "woocommerce_webhook_secret": SECRET,
-            },
+    client = app.test_client()
+    for name in ("catalog.shopify_webhook_secret", "catalog.woocommerce_webhook_secret"):
+        response = client.put(
+            f"/api/v1/credentials/{name}", json={"value": SECRET}, headers=shop_a.headers
         )
-        session.commit()
+        assert response.status_code == 200, response.get_json()
 
 
 def _sign(body: bytes, secret: str = SECRET) -> str:
@@ -143,7 +139,8 @@ def test_bad_deliveries_are_refused(app: Flask, shop_a: Shop, shop_b: Shop, secr
     no_secret = shopify(app, "products/create", SHOPIFY_PRODUCT, "x-3", merchant="shop-b")
     assert (
         no_secret.status_code == 401
-        and "plugins configure shop-b" in no_secret.get_json()["detail"]
+        and "credentials set shop-b catalog.shopify_webhook_secret"
+        in no_secret.get_json()["detail"]
     )
     assert (
         shopify(app, "products/create", SHOPIFY_PRODUCT, "x-4", merchant="nobody").status_code
@@ -177,8 +174,14 @@ def test_bad_deliveries_are_refused(app: Flask, shop_a: Shop, shop_b: Shop, secr
     assert shopify(app, "products/create", SHOPIFY_PRODUCT, "x-1").get_json()["status"] == "applied"
 
 
-def test_secrets_are_masked_in_plugin_listings(app: Flask, shop_a: Shop, secrets: None) -> None:
-    result = app.test_cli_runner().invoke(args=["plugins", "show", "shop-a", "--json"])
-    catalog = next(row for row in json.loads(result.output) if row["name"] == "catalog")
-    assert catalog["settings"]["shopify_webhook_secret"] == "**********"
-    assert SECRET not in result.output
+def test_webhook_secrets_are_stored_encrypted_and_never_shown(
+    app: Flask, shop_a: Shop, secrets: None
+) -> None:
+    listed = app.test_client().get("/api/v1/credentials", headers=shop_a.headers)
+    names = [row["name"] for row in listed.get_json()["credentials"]]
+    assert names == ["catalog.shopify_webhook_secret", "catalog.woocommerce_webhook_secret"]
+    result = app.test_cli_runner().invoke(args=["credentials", "list", "shop-a", "--json"])
+    assert result.exit_code == 0 and SECRET not in result.output + listed.get_data(as_text=True)
+    with app.extensions["db"].host_session() as session:
+        stored = session.scalars(select(Credential.ciphertext)).all()
+    assert stored and all(SECRET.encode() not in blob for blob in stored)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from merchant_voice.cli.accounts import apikeys, merchants, users
+from merchant_voice.cli.credentials import credentials
 from merchant_voice.cli.plugins import plugins
 from merchant_voice.cli.system import config, db, serve, worker
 
 
 def init_app(app: Flask) -> None:
-    for group in (merchants, apikeys, users, plugins, config, db, serve, worker):
+    for group in (merchants, apikeys, users, credentials, plugins, config, db, serve, worker):
         app.cli.add_command(group)

@@ -14,23 +14,17 @@ from sqlalchemy import func, select
 from merchant_voice import accounts
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.jobs import JobContext, JobRegistry
-from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
+from merchant_voice.plugin_api import Plugin, hookimpl
 from merchant_voice.tenancy import TenantSession
-
-
-class CatalogSettings(PluginSettings):
-    shopify_webhook_secret: str = ""
-    woocommerce_webhook_secret: str = ""
-
 
 plugin = Plugin(
     name="catalog",
     version="0.1.0",
     host_api=">=1.0,<2",
     description="Product listings and variants, imported from Shopify and WooCommerce",
-    settings=CatalogSettings,
     models=".models",
     blueprints=(".api:bp", ".webhooks:bp"),
+    credentials=("shopify_webhook_secret", "woocommerce_webhook_secret"),
 )
 
 

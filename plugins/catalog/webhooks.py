@@ -83,12 +83,14 @@ def _deliver(
 ) -> ResponseReturnValue:
     body = request.get_data()
     with _merchant_session(slug) as session:
-        settings = plugin_state.settings_for(current_app.extensions["plugins"], session, "catalog")
-        secret = getattr(settings, secret_key)
+        from plugins.catalog.plugin import plugin
+
+        secret = plugin.credential(session, secret_key)
         if not secret:
+            name = f"catalog.{secret_key}"
             raise Unauthorized(
-                f"no {source} webhook secret is set for {slug!r}: flask --app app plugins"
-                f" configure {slug} catalog {secret_key}=..."
+                f"no {source} webhook secret is set for {slug!r}: PUT /api/v1/credentials/{name},"
+                f" or flask --app app credentials set {slug} {name}"
             )
         if not _signed(secret, body, signature):
             raise Unauthorized(f"the {source} webhook signature does not match")
