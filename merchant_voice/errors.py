@@ -13,6 +13,7 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   ├── BadRequest           400 unreadable body (malformed JSON, ...)
     │   ├── ValidationFailed     422 well-formed, but fields are wrong
     │   ├── Unauthorized         401 no, bad or revoked API key
+    │   ├── Forbidden            403 a webhook whose signature does not verify
     │   ├── NotFound             404 no such thing *for this merchant*
     │   ├── Conflict             409 clashes with existing data
     │   ├── PayloadTooLarge      413 body over the configured limit
@@ -118,6 +119,12 @@ class Unauthorized(ClientError):
     status = 401
     title = "Unauthorized"
     code = "unauthorized"
+
+
+class Forbidden(ClientError):
+    status = 403
+    title = "Forbidden"
+    code = "forbidden"
 
 
 class NotFound(ClientError):

@@ -20,14 +20,13 @@ import json
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from merchant_voice import accounts, plugin_state
-from merchant_voice.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
+from merchant_voice.web.hooks import merchant_session
 from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import Parsed, ParsedListing, ParsedVariant, RowRejected, price
 from plugins.catalog.importers.woocommerce import bullet_points
@@ -41,25 +40,6 @@ _PING = re.compile(rb"^webhook_id=\d+$")
 def _signed(secret: str, body: bytes, signature: str) -> bool:
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
     return bool(signature) and hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
-
-
-def _merchant_session(slug: str) -> TenantSession:
-    db = current_app.extensions["db"]
-    with db.host_session() as session:
-        try:
-            merchant = accounts.merchant_by_slug(session, slug).info()
-        except NotFound:
-            raise NotFound(f"no merchant {slug!r}") from None
-    tenant: TenantSession = db.tenant_session(merchant)
-    try:
-        enabled = plugin_state.is_enabled(current_app.extensions["plugins"], tenant, "catalog")
-    except Exception:
-        tenant.close()
-        raise
-    if not enabled:
-        tenant.close()
-        raise NotFound(f"the catalog plugin is not enabled for {slug!r}")
-    return tenant
 
 
 def _payload(body: bytes) -> dict[str, Any]:
@@ -82,7 +62,7 @@ def _deliver(
     handle: dict[str, str],
 ) -> ResponseReturnValue:
     body = request.get_data()
-    with _merchant_session(slug) as session:
+    with merchant_session(slug, "catalog") as session:
         from plugins.catalog.plugin import plugin
 
         secret = plugin.credential(session, secret_key)
@@ -146,7 +126,7 @@ def shopify_products(merchant: str) -> ResponseReturnValue:
 def woocommerce_products(merchant: str) -> ResponseReturnValue:
     headers = request.headers
     if "X-WC-Webhook-Signature" not in headers and _PING.match(request.get_data()):
-        _merchant_session(merchant).close()  # an unknown merchant still gets 404
+        merchant_session(merchant, "catalog").close()  # an unknown merchant still gets 404
         return jsonify(status="pong")
     return _deliver(
         merchant,

@@ -1,0 +1,138 @@
+"""Twilio's call webhooks, one URL pair per merchant, every request signature-checked.
+
+    POST /hooks/twilio/<merchant>/voice   a call comes in: TwiML <Connect><Stream>
+    POST /hooks/twilio/<merchant>/status  status callbacks: completed, busy, failed...
+
+The voice answer points Twilio's media stream at a WebSocket URL carrying a
+one-time token (only its SHA-256 is stored; it expires within a minute and
+admits one stream). A request whose ``X-Twilio-Signature`` does not verify
+with the merchant's auth token (credential ``support_calls.twilio_auth_token``)
+gets 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+
+from merchant_voice import extensions
+from merchant_voice.db import utcnow
+from merchant_voice.errors import Conflict, Forbidden, ValidationFailed
+from merchant_voice.tenancy import TenantSession
+from merchant_voice.web.hooks import merchant_session
+from plugins.support_calls.models import FINAL_STATUSES, Call, CallStatus
+from plugins.support_calls.telephony import twilio
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("support_calls_hooks", __name__, url_prefix="/hooks/twilio")
+
+STREAM_TOKEN_TTL = timedelta(seconds=60)
+STREAM_PATH = "/hooks/twilio/stream/"
+
+
+def _public_url(path: str) -> str:
+    """The URL Twilio called (or is to call): ``host.public_url`` + path, else this request's."""
+    base = extensions.settings().host.public_url
+    return (base.rstrip("/") if base else request.host_url.rstrip("/")) + path
+
+
+def _websocket_url(url: str) -> str:
+    """https://host/... -> wss://host/... (http -> ws)."""
+    scheme, _, rest = url.partition("://")
+    return ("wss" if scheme == "https" else "ws") + "://" + rest
+
+
+def _verify(session: TenantSession, slug: str) -> None:
+    from plugins.support_calls.plugin import plugin
+
+    token = plugin.credential(session, "twilio_auth_token")
+    if not token:
+        raise Forbidden(
+            f"no Twilio auth token is set for {slug!r}: PUT /api/v1/credentials/"
+            "support_calls.twilio_auth_token"
+        )
+    query = request.query_string.decode()
+    url = _public_url(request.path + (f"?{query}" if query else ""))
+    params = list(request.form.items(multi=True))
+    if not twilio.valid(token, url, params, request.headers.get("X-Twilio-Signature", "")):
+        log.warning("refused a Twilio request for %s: bad signature (url %s)", slug, url)
+        raise Forbidden("the X-Twilio-Signature does not match this request")
+
+
+def _required(name: str) -> str:
+    value = request.form.get(name, "").strip()
+    if not value:
+        message = "is required"
+        raise ValidationFailed(f"{name}: {message}", [{"field": name, "message": message}])
+    return value[:64]
+
+
+def _call(session: TenantSession, call_sid: str) -> Call | None:
+    return session.scalars(
+        select(Call).where(Call.provider == "twilio", Call.call_sid == call_sid)
+    ).first()
+
+
+@bp.post("/<merchant>/voice")
+def voice(merchant: str) -> Response:
+    with merchant_session(merchant, "support_calls") as session:
+        _verify(session, merchant)
+        call_sid = _required("CallSid")
+        call = _call(session, call_sid)
+        if call is not None and (
+            call.stream_started_at is not None or call.status in FINAL_STATUSES
+        ):
+            log.warning("refused a replayed voice webhook for call %s", call_sid)
+            raise Conflict(f"call {call_sid} is already connected or over")
+        if call is None:
+            call = Call(call_sid=call_sid, provider="twilio")
+            session.add(call)
+        call.caller = request.form.get("From", "")[:32]
+        call.callee = request.form.get("To", "")[:32]
+        call.status = CallStatus.IN_PROGRESS.value
+        token = secrets.token_urlsafe(32)
+        call.stream_token_hash = hashlib.sha256(token.encode()).hexdigest()
+        call.stream_token_expires_at = utcnow() + STREAM_TOKEN_TTL
+        session.commit()
+        log.info("call %s for %s: connecting its media stream", call_sid, merchant)
+    stream_url = _websocket_url(_public_url(STREAM_PATH + token))
+    twiml = twilio.connect_stream(stream_url, {"call_sid": call_sid})
+    return Response(twiml, mimetype="text/xml")
+
+
+@bp.post("/<merchant>/status")
+def status(merchant: str) -> Response:
+    with merchant_session(merchant, "support_calls") as session:
+        _verify(session, merchant)
+        call_sid = _required("CallSid")
+        try:
+            new_status = CallStatus(_required("CallStatus"))
+        except ValueError:
+            known = ", ".join(s.value for s in CallStatus)
+            message = f"must be one of {known}"
+            raise ValidationFailed(
+                f"CallStatus: {message}", [{"field": "CallStatus", "message": message}]
+            ) from None
+        call = _call(session, call_sid)
+        if call is None:  # a call that failed before its voice webhook
+            call = Call(
+                call_sid=call_sid, provider="twilio", caller=request.form.get("From", "")[:32]
+            )
+            session.add(call)
+        if call.status not in FINAL_STATUSES:
+            call.status = new_status.value
+            if new_status in FINAL_STATUSES:
+                call.ended_at = utcnow()
+                call.stream_token_hash = None
+                duration = request.form.get("CallDuration", "")
+                call.duration_s = int(duration) if duration.isdigit() else None
+                if new_status is not CallStatus.COMPLETED and call.outcome is None:
+                    call.outcome = "abandoned"
+        session.commit()
+    return Response(status=204)
