@@ -74,5 +74,5 @@ def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> N
         session.commit()
         before = len(manager.failures)
         results = manager.call("merchant_details", session=session)
-    assert set(results) == {"notes", "catalog", "translation"}
+    assert set(results) == {"notes", "catalog", "translation", "orders"}
     assert len(manager.failures) == before

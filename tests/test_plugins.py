@@ -36,7 +36,14 @@ def _install(site: Path, dist: str, entry: str, module: str, code: str) -> None:
 
 def test_builtins_load_and_bad_ones_are_refused_with_reasons(app: Flask) -> None:
     manager = app.extensions["plugins"]
-    assert set(manager.plugins) == {"catalog", "translation", "support_calls", "notes", "flaky"}
+    assert set(manager.plugins) == {
+        "catalog",
+        "translation",
+        "orders",
+        "support_calls",
+        "notes",
+        "flaky",
+    }
     assert manager.plugins["catalog"].origin == "built-in plugins.catalog.plugin"
     assert manager.plugins["notes"].origin == "built-in tests.plugins.notes.plugin"
     assert "ModuleNotFoundError" in manager.refused["broken"].reason
