@@ -136,3 +136,26 @@ def test_bad_status_callbacks_get_clear_errors(phone_app: Flask, shop: Shop) -> 
     no_sid = {key: value for key, value in CALL.items() if key != "CallSid"}
     missing = post(phone_app, "/hooks/twilio/shop-a/status", no_sid)
     assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "CallSid"
+
+
+def test_calls_api_lists_and_shows_only_the_merchants_calls(phone_app: Flask, shop: Shop) -> None:
+    from tests.conftest import make_shop
+
+    other = make_shop(phone_app, "shop-b")
+    assert post(phone_app, "/hooks/twilio/shop-a/voice", CALL).status_code == 200
+    client = phone_app.test_client()
+    page = client.get("/api/v1/calls", headers=shop.headers).get_json()
+    assert page["total"] == 1
+    (call,) = page["calls"]
+    assert (call["call_sid"], call["caller"], call["status"]) == (
+        CALL["CallSid"],
+        "+4915112345678",
+        "in-progress",
+    )
+    assert "stream_token_hash" not in call
+    one = client.get(f"/api/v1/calls/{call['id']}", headers=shop.headers)
+    assert one.status_code == 200 and one.get_json()["id"] == call["id"]
+    assert client.get(f"/api/v1/calls/{call['id']}", headers=other.headers).status_code == 404
+    assert client.get("/api/v1/calls", headers=other.headers).get_json()["calls"] == []
+    assert client.get("/api/v1/calls?limit=0", headers=shop.headers).status_code == 422
+    assert client.get(f"/api/v1/calls/{2**70}", headers=shop.headers).status_code == 404

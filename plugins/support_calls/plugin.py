@@ -20,6 +20,6 @@ plugin = Plugin(
     description="Shoppers' phone calls answered from the merchant's own data",
     settings=SupportCallsSettings,
     models=".models",
-    blueprints=(".webhooks:bp",),
+    blueprints=(".webhooks:bp", ".api:bp"),
     credentials=("twilio_auth_token",),
 )
