@@ -166,6 +166,31 @@ def _close_tenant_session(_exc: BaseException | None) -> None:
         session.close()
 
 
+MAX_ID = 2**63 - 1
+"""The largest primary key a database stores; a larger id in a URL cannot exist."""
+
+M = TypeVar("M")
+
+
+def get_or_404(model: type[M], ident: int, what: str) -> M:
+    """The merchant's ``model`` row ``ident``; NotFound (``no <what> <ident>``) otherwise."""
+    row = tenant_session().get(model, ident) if 0 < ident <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"no {what} {ident}")
+    return row
+
+
+def query_int(name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as a whole number within [low, high]; 422 naming it otherwise."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        message = f"must be a whole number from {low} to {high}"
+        raise ValidationFailed(f"{name}: {message}", [{"field": name, "message": message}])
+    return int(raw)
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     """The request's JSON body validated as ``model``; 400/415/422 problems otherwise."""
     if request.mimetype != "application/json":

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from merchant_voice.accounts import normalize_currency
-from merchant_voice.errors import Conflict, NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, tenant_session
+from merchant_voice.errors import Conflict, ValidationFailed
+from merchant_voice.web.api import ApiBlueprint, get_or_404, query_int, tenant_session
 from plugins.catalog.importers import PARSERS, parse
 from plugins.catalog.models import CatalogImport, Listing, Variant
 
@@ -80,10 +80,7 @@ class ListingPage(BaseModel):
 
 
 def _listing(listing_id: int) -> Listing:
-    listing = tenant_session().get(Listing, listing_id) if listing_id < 2**63 else None
-    if listing is None:
-        raise NotFound(f"no listing {listing_id}")
-    return listing
+    return get_or_404(Listing, listing_id, "listing")
 
 
 def _apply(listing: Listing, body: ListingIn) -> None:
@@ -105,20 +102,10 @@ def _commit(handle: str) -> None:
         raise Conflict(f"a listing with handle {handle!r} already exists") from None
 
 
-def _query_int(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        message = f"must be a whole number from {low} to {high}"
-        raise ValidationFailed(f"{name}: {message}", [{"field": name, "message": message}])
-    return int(raw)
-
-
 @bp.operation("/listings", "GET", summary="List the merchant's listings", response=ListingPage)
 def list_listings() -> ListingPage:
-    limit = _query_int("limit", 50, 1, 500)
-    offset = _query_int("offset", 0, 0, 10**9)
+    limit = query_int("limit", 50, 1, 500)
+    offset = query_int("offset", 0, 0, 10**9)
     session = tenant_session()
     rows = session.scalars(select(Listing).order_by(Listing.id).limit(limit).offset(offset))
     total = session.scalar(select(func.count(Listing.id))) or 0

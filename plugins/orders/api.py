@@ -6,14 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from flask import Response, request
+from flask import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from merchant_voice.accounts import normalize_currency
 from merchant_voice.errors import Conflict, NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, render, tenant_session
+from merchant_voice.web.api import ApiBlueprint, query_int, render, tenant_session
 from plugins.orders.models import Order, phone_key, postcode_key
 
 bp = ApiBlueprint("orders", __name__, plugin="orders")
@@ -174,12 +174,9 @@ def get_order(number: str) -> OrderOut:
 
 @bp.operation("/orders", "GET", summary="The merchant's orders, newest first", response=OrderPage)
 def list_orders() -> OrderPage:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        message = "must be a whole number from 1 to 500"
-        raise ValidationFailed(f"limit: {message}", [{"field": "limit", "message": message}])
     session = tenant_session()
-    rows = session.scalars(select(Order).order_by(Order.id.desc()).limit(int(raw)))
+    limit = query_int("limit", 50, 1, 500)
+    rows = session.scalars(select(Order).order_by(Order.id.desc()).limit(limit))
     return OrderPage(
         orders=[OrderOut.model_validate(row) for row in rows],
         total=session.scalar(select(func.count(Order.id))) or 0,

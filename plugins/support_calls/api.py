@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
-from merchant_voice.errors import NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, tenant_session
+from merchant_voice.web.api import ApiBlueprint, get_or_404, query_int, tenant_session
 from plugins.support_calls.models import Call
 
 bp = ApiBlueprint("support_calls", __name__, plugin="support_calls")
@@ -36,18 +34,12 @@ class CallPage(BaseModel):
     total: int
 
 
-def _limit() -> int:
-    raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        message = "must be a whole number from 1 to 500"
-        raise ValidationFailed(f"limit: {message}", [{"field": "limit", "message": message}])
-    return int(raw)
-
-
 @bp.operation("/calls", "GET", summary="The merchant's calls, newest first", response=CallPage)
 def list_calls() -> CallPage:
     session = tenant_session()
-    rows = session.scalars(select(Call).order_by(Call.id.desc()).limit(_limit()))
+    rows = session.scalars(
+        select(Call).order_by(Call.id.desc()).limit(query_int("limit", 50, 1, 500))
+    )
     return CallPage(
         calls=[CallOut.model_validate(row) for row in rows],
         total=session.scalar(select(func.count(Call.id))) or 0,
@@ -56,7 +48,4 @@ def list_calls() -> CallPage:
 
 @bp.operation("/calls/<int:call_id>", "GET", summary="One call", response=CallOut)
 def get_call(call_id: int) -> CallOut:
-    call = tenant_session().get(Call, call_id) if call_id < 2**63 else None
-    if call is None:
-        raise NotFound(f"no call {call_id}")
-    return CallOut.model_validate(call)
+    return CallOut.model_validate(get_or_404(Call, call_id, "call"))

@@ -14,19 +14,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
 from merchant_voice.errors import NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, tenant_session
+from merchant_voice.web.api import MAX_ID, ApiBlueprint, get_or_404, tenant_session
 from plugins.catalog.models import Listing
 from plugins.translation import service
-from plugins.translation.checks import check_description, check_length
+from plugins.translation.checks import check_field
 from plugins.translation.document import FIELDS, build
-from plugins.translation.locales import fallbacks, normalize, parse_locales
+from plugins.translation.locales import fallbacks, language, normalize, parse_locales
 from plugins.translation.markup import InvalidHtml, tag_signature
 from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
 from plugins.translation.plugin import JOB_KIND
 from plugins.translation.protect import Glossary
 
 bp = ApiBlueprint("translation", __name__, plugin="translation")
-MAX_ID = 2**63 - 1
 
 
 class TranslateIn(BaseModel):
@@ -118,10 +117,7 @@ class GlossaryIn(BaseModel):
 
 
 def _listing(listing_id: int) -> Listing:
-    listing = tenant_session().get(Listing, listing_id) if listing_id <= MAX_ID else None
-    if listing is None:
-        raise NotFound(f"no listing {listing_id}")
-    return listing
+    return get_or_404(Listing, listing_id, "listing")
 
 
 def _enqueue(payload: dict[str, Any]) -> str:
@@ -143,7 +139,7 @@ def translate_listing(listing_id: int, body: TranslateIn) -> JobQueued:
     session = tenant_session()
     listing = _listing(listing_id)
     locales = service.target_locales(session, body.locales)
-    doc = build(listing, locales[0], locales[0].split("_")[0], Glossary(), {})
+    doc = build(listing, locales[0], language(locales[0]), Glossary(), {})
     if "description_html" in doc.flags:
         reason = doc.flags["description_html"]
         raise ValidationFailed(
@@ -168,7 +164,7 @@ def translate_listing(listing_id: int, body: TranslateIn) -> JobQueued:
 def translate_catalog(body: CatalogTranslateIn) -> JobQueued:
     session = tenant_session()
     locales = service.target_locales(session, body.locales)
-    count = len(service.listings(session, body.listing_ids))
+    count = len(service.listing_ids(session, body.listing_ids))
     payload = {
         "listing_ids": body.listing_ids,
         "locales": locales,
@@ -260,30 +256,22 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
 
 
 def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) -> str | None:
+    """What a person's edit breaks: the field checks, plus the source's shape."""
+    source = getattr(listing, name)
     if name == "description_html":
         try:
-            tag_signature(listing.description_html)
+            tag_signature(source)
         except InvalidHtml as exc:
             return f"the listing's own description is invalid HTML ({exc.reason}): fix it first"
-        if not value.strip() and listing.description_html.strip():
+        if not value.strip() and source.strip():
             return "must not be empty: the source has a description"
-        return check_description(listing.description_html, value) or check_length(
-            name, value, limit, True
-        )
-    if name == "title":
-        return check_length(name, value, limit)
-    if name == "bullet_points":
-        if len(value) != len(listing.bullet_points):
-            return f"must have {len(listing.bullet_points)} bullet points, as the source does"
-        return next(
-            (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
-            None,
-        )
+    if name == "bullet_points" and len(value) != len(source):
+        return f"must have {len(source)} bullet points, as the source does"
     if name == "attributes":
-        shape = [len(values) for values in listing.attributes.values()]
+        shape = [len(values) for values in source.values()]
         if [len(values) for values in value.values()] != shape:
             return f"must have the source's attributes in its order, with as many values: {shape}"
-    return None
+    return check_field(name, source, value, limit)
 
 
 @bp.operation(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 from plugins.translation.markup import InvalidHtml, plain_text, tag_signature
 from plugins.translation.protect import MARKER, Segment
@@ -140,4 +141,20 @@ def check_length(field: str, value: str, limit: int | None, is_html: bool = Fals
     length = len(plain_text(value) if is_html else value)
     if length > limit:
         return f"{field} is {length} characters long; the limit is {limit}"
+    return None
+
+
+def check_field(name: str, source: Any, value: Any, limit: int | None) -> str | None:
+    """A whole translated field against its source: tags, length limit, no merged attributes."""
+    if name == "description_html":
+        return check_description(source, value) or check_length(name, value, limit, is_html=True)
+    if name == "title":
+        return check_length(name, value, limit)
+    if name == "bullet_points":
+        return next(
+            (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
+            None,
+        )
+    if name == "attributes" and len(value) < len(source):
+        return "two attribute names came out the same; the attributes would merge"
     return None

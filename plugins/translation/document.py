@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugins.catalog.models import Listing
-from plugins.translation.checks import check_description, check_length
+from plugins.translation.checks import check_field
 from plugins.translation.markup import MAX_SEGMENT_CHARS, InvalidHtml, Run, skeleton
 from plugins.translation.protect import Glossary, Segment, original_text, run_segment, text_segment
 
@@ -74,7 +74,7 @@ class Document:
             except _Failed as failed:
                 flags[name] = str(failed)
                 return
-            reason = self._field_check(name, value)
+            reason = check_field(name, self.source[name], value, self.limits.get(name))
             if reason is not None:
                 flags[name] = reason
             else:
@@ -116,23 +116,6 @@ class Document:
             else:
                 pieces.append(part)
         return "".join(pieces)
-
-    def _field_check(self, name: str, value: Any) -> str | None:
-        limit = self.limits.get(name)
-        if name == "description_html":
-            return check_description(self.source[name], value) or check_length(
-                name, value, limit, is_html=True
-            )
-        if name == "title":
-            return check_length(name, value, limit)
-        if name == "attributes" and len(value) < len(self.source[name]):
-            return "two attribute names came out the same; the attributes would merge"
-        if name == "bullet_points":
-            return next(
-                (r for i, b in enumerate(value, 1) if (r := check_length(f"bullet {i}", b, limit))),
-                None,
-            )
-        return None
 
 
 class _Failed(Exception):

@@ -89,7 +89,8 @@ def translate(
                 message = f"no listing with handle {', '.join(missing)}"
                 raise ValidationFailed(message, [{"field": "--listing", "message": message}])
             ids = [found[h] for h in handles]
-        total = len(service.listings(tenant, ids)) * len(targets)
+        chosen = service.listings(tenant, ids)
+        total = len(chosen) * len(targets)
         bar = click.progressbar(length=total, label="Translating", file=sys.stderr)
         with current_app.extensions["engines"].chat_running(), bar:
             shown = 0
@@ -99,8 +100,8 @@ def translate(
                 bar.update(done - shown)
                 shown = done
 
-            report = service.run(
-                tenant, ids, targets, overwrite_edits=overwrite_edits, progress=progress
+            report = service.translator(tenant).translate(
+                chosen, targets, overwrite_edits=overwrite_edits, progress=progress
             )
     data = report.as_dict()
     text = (

@@ -18,6 +18,7 @@ from plugins.catalog.models import Listing
 from plugins.translation import memory
 from plugins.translation.document import build, source_hashes
 from plugins.translation.locales import display_name, language, normalize, parse_locales
+from plugins.translation.memory import CHUNK
 from plugins.translation.models import GlossaryEntry, ListingTranslation
 from plugins.translation.protect import glossary_for
 from plugins.translation.translator import Report, Translator
@@ -79,21 +80,34 @@ def target_locales(session: TenantSession, requested: Sequence[str] | None) -> l
     return parse_locales([m for m in session.merchant.market_locales if m != source], source)
 
 
-def listings(session: TenantSession, listing_ids: Sequence[int] | None) -> list[Listing]:
-    """The merchant's listings (all, by id), variants loaded; NotFound names missing ids."""
-    query = select(Listing).options(selectinload(Listing.variants)).order_by(Listing.id)
-    if listing_ids is None:
+def listing_ids(session: TenantSession, wanted: Sequence[int] | None) -> list[int]:
+    """The ids of the merchant's listings (all, or ``wanted``); NotFound names missing ones."""
+    query = select(Listing.id).order_by(Listing.id)
+    if wanted is None:
         return list(session.scalars(query))
-    wanted = sorted(set(listing_ids))
+    ids = sorted(set(wanted))
     found = [
-        listing
-        for start in range(0, len(wanted), 500)
-        for listing in session.scalars(query.where(Listing.id.in_(wanted[start : start + 500])))
+        listing_id
+        for start in range(0, len(ids), CHUNK)
+        for listing_id in session.scalars(query.where(Listing.id.in_(ids[start : start + CHUNK])))
     ]
-    missing = sorted(set(listing_ids) - {listing.id for listing in found})
+    missing = sorted(set(ids) - set(found))
     if missing:
         raise NotFound(f"no listing {', '.join(map(str, missing))}")
     return found
+
+
+def listings(session: TenantSession, wanted: Sequence[int] | None) -> list[Listing]:
+    """The merchant's listings (all, or ``wanted``), variants loaded; NotFound names missing ids."""
+    ids = listing_ids(session, wanted)
+    query = select(Listing).options(selectinload(Listing.variants)).order_by(Listing.id)
+    if wanted is None:
+        return list(session.scalars(query))
+    return [
+        listing
+        for start in range(0, len(ids), CHUNK)
+        for listing in session.scalars(query.where(Listing.id.in_(ids[start : start + CHUNK])))
+    ]
 
 
 def translator(session: TenantSession) -> Translator:
@@ -113,7 +127,7 @@ def translator(session: TenantSession) -> Translator:
 
 def run(
     session: TenantSession,
-    listing_ids: Sequence[int] | None,
+    wanted: Sequence[int] | None,
     locales: Sequence[str] | None,
     *,
     overwrite_edits: bool = False,
@@ -122,7 +136,7 @@ def run(
     """Translate the listings (None: all) into the locales (None: the market locales)."""
     targets = target_locales(session, locales)
     return translator(session).translate(
-        listings(session, listing_ids), targets, overwrite_edits=overwrite_edits, progress=progress
+        listings(session, wanted), targets, overwrite_edits=overwrite_edits, progress=progress
     )
 
 

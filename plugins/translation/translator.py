@@ -203,8 +203,8 @@ class Translator:
 
     def _existing(self, listing_ids: list[int]) -> dict[tuple[int, str], ListingTranslation]:
         rows: dict[tuple[int, str], ListingTranslation] = {}
-        for start in range(0, len(listing_ids), 500):
-            chunk = listing_ids[start : start + 500]
+        for start in range(0, len(listing_ids), memory.CHUNK):
+            chunk = listing_ids[start : start + memory.CHUNK]
             for row in self.session.scalars(
                 select(ListingTranslation).where(ListingTranslation.listing_id.in_(chunk))
             ):
