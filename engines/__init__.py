@@ -5,6 +5,7 @@ reach models only through it:
 
 * ``engines.chat``: :class:`~engines.chat.VllmChat` (``stream``/``complete``);
 * ``engines.asr``: :class:`~engines.asr.WhisperTranscriber` (``transcribe``);
+* ``engines.call_asr``: the same, tuned for live calls (``[speech] call_*``);
 * ``engines.tts``: :class:`~engines.tts.PiperSynthesizer` (``synthesize``).
 
 Models load on first use, so the host starts in seconds. ``serve`` launches
@@ -74,7 +75,20 @@ class Engines:
     @cached_property
     def asr(self) -> WhisperTranscriber:
         speech = self.settings.speech
-        name = speech.model
+        return self._transcriber(speech.model, speech.beam_size, speech.vad, True)
+
+    @cached_property
+    def call_asr(self) -> WhisperTranscriber:
+        """Speech recognition for live calls: greedy, no word timestamps, audio already cut."""
+        speech = self.settings.speech
+        return self._transcriber(
+            speech.call_model or speech.model, speech.call_beam_size, False, False
+        )
+
+    def _transcriber(
+        self, name: str, beam_size: int, vad: bool, word_timestamps: bool
+    ) -> WhisperTranscriber:
+        speech = self.settings.speech
         model: str | Path = name
         if name in BUNDLED_WHISPER:
             model = provision.require(self.settings, BUNDLED_WHISPER[name])
@@ -83,8 +97,9 @@ class Engines:
             speech.device,
             speech.compute_type,
             speech.max_concurrency,
-            speech.beam_size,
-            speech.vad,
+            beam_size,
+            vad,
+            word_timestamps,
         )
 
     @cached_property
@@ -131,6 +146,7 @@ class Engines:
     def _warm(self) -> None:
         try:
             self.asr.load()
+            self.call_asr.load()
             self.tts.warm()
         except Exception:
             log.exception("speech models could not be loaded")

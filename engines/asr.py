@@ -75,12 +75,14 @@ class WhisperTranscriber:
         max_concurrency: int = 2,
         beam_size: int = 5,
         vad: bool = True,
+        word_timestamps: bool = True,
     ) -> None:
         self.model_name = str(model)
         self.device, self.compute_type = choose_device(device, compute_type)
         self.max_concurrency = max_concurrency
         self.beam_size = beam_size
         self.vad = vad
+        self.word_timestamps = word_timestamps
 
     def _model(self) -> tuple[WhisperModel, threading.BoundedSemaphore]:
         key = (self.model_name, self.device, self.compute_type)
@@ -108,7 +110,8 @@ class WhisperTranscriber:
                     language=language,
                     beam_size=self.beam_size,
                     vad_filter=self.vad,
-                    word_timestamps=True,
+                    word_timestamps=self.word_timestamps,
+                    without_timestamps=not self.word_timestamps,
                     condition_on_previous_text=False,
                 )
                 segments = list(segments)

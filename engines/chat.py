@@ -50,6 +50,8 @@ class ChatRequest:
     merchant: str | None = None
     stop: list[str] = field(default_factory=list)
     timeout_s: float | None = None
+    # The last message is the assistant's answer so far: the model goes on from it.
+    continue_final_message: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,9 @@ class VllmChat:
         }
         if request.stop:
             body["stop"] = request.stop
+        if request.continue_final_message:
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
         if self.priority_scheduling:
             body["priority"] = int(request.priority)
         if request.json_schema is not None:

@@ -185,6 +185,10 @@ class SpeechSettings(Section):
     beam_size: int = Field(5, ge=1, description="Beam search width.")
     max_concurrency: int = Field(2, ge=1, description="Transcriptions at once per model.")
     vad: bool = Field(True, description="Skip silence with Silero VAD.")
+    call_model: str = Field(
+        "", description='Model for live calls, e.g. "tiny.en" (faster, English only); empty: model.'
+    )
+    call_beam_size: int = Field(1, ge=1, description="Beam width in live calls (1: greedy).")
 
 
 class TtsSettings(Section):

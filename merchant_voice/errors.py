@@ -11,6 +11,7 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   └── CredentialUnreadable a stored credential does not decrypt with the keys
     ├── ClientError              the caller sent something we refuse (4xx)
     │   ├── BadRequest           400 unreadable body (malformed JSON, ...)
+    │   │   └── StreamProtocolError  a media-stream message we refuse (logged, skipped)
     │   ├── ValidationFailed     422 well-formed, but fields are wrong
     │   ├── Unauthorized         401 no, bad or revoked API key
     │   ├── Forbidden            403 a webhook whose signature does not verify
@@ -88,6 +89,13 @@ class ClientError(MerchantVoiceError):
 
 class BadRequest(ClientError):
     pass
+
+
+class StreamProtocolError(BadRequest):
+    """A telephony media-stream message that is malformed, oversized or out of order."""
+
+    code = "stream-protocol"
+    title = "Bad media-stream message"
 
 
 class ValidationFailed(ClientError):

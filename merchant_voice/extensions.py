@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 from flask import Flask, current_app
 
 if TYPE_CHECKING:
+    from engines import Engines
     from merchant_voice.config import Settings
     from merchant_voice.credentials import CredentialStore
     from merchant_voice.db import Database
@@ -36,3 +37,7 @@ def job_service(app: Flask | None = None) -> JobService:
 
 def credentials(app: Flask | None = None) -> CredentialStore:
     return cast("CredentialStore", _app(app).extensions["credentials"])
+
+
+def engines(app: Flask | None = None) -> Engines:
+    return cast("Engines", _app(app).extensions["engines"])

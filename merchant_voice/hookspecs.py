@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from merchant_voice.jobs.registry import JobRegistry
     from merchant_voice.tenancy import TenantSession
     from models.job import Job
+    from plugins.support_calls.tools import CallTool
 
 PROJECT_NAME = "merchant_voice"
 
@@ -84,4 +85,20 @@ def job_finished(session: TenantSession, job: Job) -> None:
 
     ``job.status``, ``job.result`` and ``job.error`` tell how it ended. Called
     for every enabled plugin, whichever plugin owns the job's kind.
+    """
+
+
+@hookspec
+def call_tools(session: TenantSession) -> list[CallTool] | None:
+    """Tools the phone agent may use in this merchant's calls (the support-calls plugin).
+
+    Return :class:`~plugins.support_calls.tools.CallTool` objects: a name, a
+    description, a JSON schema of the arguments, ``keywords`` that select it
+    from the caller's words, and ``run(context)``. ``run`` gets a
+    :class:`~plugins.support_calls.tools.ToolContext` whose ``session`` is the
+    calling merchant's session - the only data it may touch - and returns a
+    :class:`~plugins.support_calls.tools.ToolResult` (``say`` is spoken word
+    for word). Without an ``extract`` function, the model fills in the
+    arguments under the schema. Names must not clash with the built-in tools
+    (``handoff``, ``end_call``, ``order_status``, ``product_info``, ``store_policy``).
     """

@@ -63,10 +63,12 @@ def calls(app: Flask, shop: Shop) -> list[Call]:
 def test_voice_webhook_answers_a_stream_with_a_one_time_token(phone_app: Flask, shop: Shop) -> None:
     response = post(phone_app, "/hooks/twilio/shop-a/voice", CALL)
     assert response.status_code == 200 and response.mimetype == "text/xml"
+    connect = ElementTree.fromstring(response.data).find("./Connect")
     stream = ElementTree.fromstring(response.data).find("./Connect/Stream")
-    assert stream is not None
+    assert connect is not None and stream is not None
+    assert connect.get("action") == "https://voice.example.com/hooks/twilio/shop-a/next"
     url = stream.get("url", "")
-    assert url.startswith("wss://voice.example.com/hooks/twilio/stream/")
+    assert url.startswith("wss://voice.example.com/hooks/twilio/shop-a/stream/")
     token = url.rsplit("/", 1)[1]
     (call,) = calls(phone_app, shop)
     assert (call.caller, call.callee, call.status) == (

@@ -41,6 +41,8 @@ class ListingIn(BaseModel):
     attributes: dict[str, list[str]] = {}
     price: Price | None = None
     currency: Annotated[str, AfterValidator(normalize_currency)] | None = None
+    in_stock: bool | None = None
+    stock_quantity: int | None = Field(None, ge=-1_000_000, le=1_000_000_000)
     image_urls: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = []
     variants: list[VariantIn] = []
 
@@ -67,6 +69,8 @@ class ListingOut(BaseModel):
     attributes: dict[str, list[str]]
     price: Decimal | None
     currency: str
+    in_stock: bool | None
+    stock_quantity: int | None
     image_urls: list[str]
     source: str
     variants: list[VariantOut]

@@ -29,6 +29,8 @@ class Listing(MerchantOwned, Base):
     attributes: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
+    in_stock: Mapped[bool | None] = mapped_column()  # None: unknown
+    stock_quantity: Mapped[int | None] = mapped_column()  # None: not tracked
     image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(20))
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -28,7 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
 from merchant_voice.web.hooks import merchant_session
 from plugins.catalog.importers import checked, store
-from plugins.catalog.importers.base import Parsed, ParsedListing, ParsedVariant, RowRejected, price
+from plugins.catalog.importers.base import (
+    Parsed,
+    ParsedListing,
+    ParsedVariant,
+    RowRejected,
+    price,
+    stock,
+)
 from plugins.catalog.importers.woocommerce import bullet_points
 from plugins.catalog.models import Listing, WebhookDelivery
 
@@ -178,6 +185,14 @@ def _from_shopify(product: dict[str, Any]) -> ParsedListing:
         image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
         extra={"vendor": product.get("vendor"), "type": product.get("product_type")},
     )
+    quantities = [
+        stock(v.get("inventory_quantity"), "variants.inventory_quantity")
+        for v in product.get("variants") or []
+        if v.get("inventory_management") and v.get("inventory_quantity") is not None
+    ]
+    if quantities:
+        listing.stock_quantity = sum(q for q in quantities if q is not None)
+        listing.in_stock = listing.stock_quantity > 0
     if len(variants) == 1 and not variants[0].options:
         listing.sku, listing.price = variants[0].sku, variants[0].price
     else:
@@ -201,6 +216,12 @@ def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
             a["name"]: list(a.get("options") or []) for a in product.get("attributes") or []
         },
         price=price(str(product.get("regular_price") or product.get("price") or ""), "price"),
+        in_stock={"instock": True, "onbackorder": True, "outofstock": False}.get(
+            str(product.get("stock_status"))
+        ),
+        stock_quantity=stock(product.get("stock_quantity"), "stock_quantity")
+        if product.get("manage_stock")
+        else None,
         image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
         extra={"woocommerce_id": str(product["id"]), "type": product.get("type")},
     )

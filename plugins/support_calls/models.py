@@ -1,12 +1,13 @@
-"""Calls: one row per phone call, written as it happens."""
+"""Calls and their turns, written as they happen: a crash loses at most the turn in flight."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
@@ -35,6 +36,12 @@ FINAL_STATUSES = frozenset(
 )
 
 
+class Outcome(enum.StrEnum):
+    RESOLVED = "resolved"
+    HANDED_OFF = "handed_off"
+    ABANDONED = "abandoned"
+
+
 class Call(MerchantOwned, Base):
     """A shopper's call. ``stream_token_hash`` admits the one media stream of the call."""
 
@@ -55,3 +62,44 @@ class Call(MerchantOwned, Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_s: Mapped[int | None] = mapped_column()
+    stream_sid: Mapped[str | None] = mapped_column(String(64))
+    # What Twilio does once the stream ends (<Connect action>): "transfer" or "hang_up".
+    next_action: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)  # left for the merchant
+    recording_path: Mapped[str | None] = mapped_column(String(500))
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="call", order_by="Turn.index", cascade="all, delete-orphan"
+    )
+
+
+class Turn(MerchantOwned, Base):
+    """One exchange: what the caller said, what the agent answered, and how long each stage took.
+
+    Timings are in milliseconds from the end of the caller's speech: ``endpoint_ms`` (the
+    end of turn was detected), ``asr_ms`` (speech recognition took), ``llm_first_token_ms``
+    (the model's first token, from its request), ``first_audio_ms`` (the first reply
+    frame was sent: voice-to-voice latency).
+    """
+
+    __tablename__ = "support_calls_turns"
+    __table_args__ = (UniqueConstraint("call_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("support_calls_calls.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column()
+    source: Mapped[str] = mapped_column(String(10), default="speech")  # greeting, speech, dtmf
+    transcript: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str | None] = mapped_column(String(35))
+    reply: Mapped[str] = mapped_column(Text, default="")
+    reply_locale: Mapped[str | None] = mapped_column(String(35))
+    tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    interrupted: Mapped[bool] = mapped_column(default=False)
+    fallback: Mapped[bool] = mapped_column(default=False)  # the chat engine failed
+    endpoint_ms: Mapped[int | None] = mapped_column()
+    asr_ms: Mapped[int | None] = mapped_column()
+    llm_first_token_ms: Mapped[int | None] = mapped_column()
+    first_audio_ms: Mapped[int | None] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    call: Mapped[Call] = relationship(back_populates="turns")

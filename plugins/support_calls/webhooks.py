@@ -2,6 +2,7 @@
 
     POST /hooks/twilio/<merchant>/voice   a call comes in: TwiML <Connect><Stream>
     POST /hooks/twilio/<merchant>/status  status callbacks: completed, busy, failed...
+    POST /hooks/twilio/<merchant>/next    the stream ended (<Connect action>): transfer or hang up
 
 The voice answer points Twilio's media stream at a WebSocket URL carrying a
 one-time token (only its SHA-256 is stored; it expires within a minute and
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("support_calls_hooks", __name__, url_prefix="/hooks/twilio")
 
 STREAM_TOKEN_TTL = timedelta(seconds=60)
-STREAM_PATH = "/hooks/twilio/stream/"
 
 
 def _public_url(path: str) -> str:
@@ -101,8 +101,9 @@ def voice(merchant: str) -> Response:
         call.stream_token_expires_at = utcnow() + STREAM_TOKEN_TTL
         session.commit()
         log.info("call %s for %s: connecting its media stream", call_sid, merchant)
-    stream_url = _websocket_url(_public_url(STREAM_PATH + token))
-    twiml = twilio.connect_stream(stream_url, {"call_sid": call_sid})
+    stream_url = _websocket_url(_public_url(f"/hooks/twilio/{merchant}/stream/{token}"))
+    action_url = _public_url(f"/hooks/twilio/{merchant}/next")
+    twiml = twilio.connect_stream(stream_url, {"call_sid": call_sid}, action=action_url)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -136,3 +137,30 @@ def status(merchant: str) -> Response:
                     call.outcome = "abandoned"
         session.commit()
     return Response(status=204)
+
+
+@bp.post("/<merchant>/next")
+def next_step(merchant: str) -> Response:
+    """What Twilio does once our media stream has closed: the call's ``next_action``."""
+    from plugins.support_calls.plugin import SupportCallsSettings, plugin
+
+    with merchant_session(merchant, "support_calls") as session:
+        _verify(session, merchant)
+        call = _call(session, _required("CallSid"))
+        settings = plugin.merchant_settings(session)
+        assert isinstance(settings, SupportCallsSettings)
+        number = settings.handoff_number
+        action = call.next_action if call is not None else None
+        if call is not None:
+            call.next_action = None
+            session.commit()
+    if action == "transfer" and number:
+        log.info("transferring a call for %s to the hand-off number", merchant)
+        return Response(twilio.dial(number), mimetype="text/xml")
+    if action == "hang_up":
+        return Response(twilio.hang_up(), mimetype="text/xml")
+    log.warning("the media stream of a call for %s ended unexpectedly", merchant)
+    return Response(
+        twilio.say_and_hang_up("Sorry, something went wrong. Please call again."),
+        mimetype="text/xml",
+    )

@@ -143,6 +143,8 @@ def _apply(listing: Listing, item: ParsedListing, source: str) -> None:
     listing.bullet_points = item.bullet_points
     listing.attributes = item.attributes
     listing.price = item.price
+    listing.in_stock = item.in_stock
+    listing.stock_quantity = item.stock_quantity
     listing.image_urls = item.image_urls
     listing.source = source
     listing.extra = item.extra

@@ -36,9 +36,25 @@ class ParsedListing:
     bullet_points: list[str] = field(default_factory=list)
     attributes: dict[str, list[str]] = field(default_factory=dict)
     price: Decimal | None = None
+    in_stock: bool | None = None  # None: the source does not say
+    stock_quantity: int | None = None  # None: stock is not tracked
     image_urls: list[str] = field(default_factory=list)
     variants: list[ParsedVariant] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stock(value: str | int | None, column: str) -> int | None:
+    """A stock quantity: a whole number, or empty when stock is not tracked."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        quantity = int(text)
+    except ValueError:
+        raise RowRejected(column, f"{text[:40]!r} is not a whole number") from None
+    if not -1_000_000 <= quantity <= 1_000_000_000:
+        raise RowRejected(column, f"{quantity} is out of range")
+    return quantity
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from plugins.catalog.importers.base import (
     check_shape,
     price,
     split_list,
+    stock,
 )
 
 REQUIRED = ("ID", "Type", "SKU", "Name")
@@ -69,6 +70,8 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
         bullet_points=bullet_points(short),
         attributes=_attributes(row, header),
         price=price(row.get("Regular price", ""), "Regular price"),
+        in_stock={"1": True, "0": False}.get(row.get("In stock?", "").strip()),
+        stock_quantity=stock(row.get("Stock", ""), "Stock"),
         image_urls=split_list(row.get("Images", "")),
         extra={
             "woocommerce_id": row["ID"],

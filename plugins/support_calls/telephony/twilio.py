@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape, quoteattr
 
 DEFAULT_PORTS = {"https": 443, "http": 80}
+_XML = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
 def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -57,19 +58,29 @@ def _netloc(user: str | None, password: str | None, host: str) -> str:
     return f"{user}:{password}@{host}" if password is not None else f"{user}@{host}"
 
 
-def connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
-    """TwiML that connects the call's audio to our media WebSocket."""
+def connect_stream(stream_url: str, parameters: dict[str, str], action: str | None = None) -> str:
+    """TwiML that connects the call's audio to our media WebSocket.
+
+    With ``action``, Twilio requests that URL when the stream ends, for what to do next.
+    """
     params = "".join(
         f"<Parameter name={quoteattr(name)} value={quoteattr(value)}/>"
         for name, value in parameters.items()
     )
     stream = f"<Stream url={quoteattr(stream_url)}>{params}</Stream>"
-    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Connect>{stream}</Connect></Response>'
+    attributes = f" action={quoteattr(action)}" if action else ""
+    return f"{_XML}<Response><Connect{attributes}>{stream}</Connect></Response>"
+
+
+def dial(number: str) -> str:
+    """TwiML transferring the call to ``number``."""
+    return f"{_XML}<Response><Dial>{escape(number)}</Dial></Response>"
+
+
+def hang_up() -> str:
+    return f"{_XML}<Response><Hangup/></Response>"
 
 
 def say_and_hang_up(text: str) -> str:
     """TwiML for a call we cannot take: a short sentence, then hang up."""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f"<Response><Say>{escape(text)}</Say><Hangup/></Response>"
-    )
+    return f"{_XML}<Response><Say>{escape(text)}</Say><Hangup/></Response>"

@@ -1,0 +1,262 @@
+"""One caller utterance in, the reply's sentences out, as soon as each is ready.
+
+A turn picks a tool on the caller's words and runs it with the merchant's
+session. The tool's own sentence (``say``) is spoken first, word for word;
+then the shared chat engine, at interactive priority, goes on from it - or
+answers alone when no tool applies - grounded in the store's policies and the
+tool's data. Its stream is cut into sentences, so speech synthesis starts on
+the first while the model still writes the rest.
+
+If the chat engine is down or too slow and nothing has been said yet, the
+caller hears the fallback line (pre-rendered) and is offered a colleague.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+
+from engines.chat import ChatEngine, ChatRequest, Priority
+from merchant_voice.db import Database
+from merchant_voice.errors import EngineCancelled, EngineError
+from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.tenancy import MerchantInfo
+from plugins.support_calls.prompting import system_prompt
+from plugins.support_calls.speech import SentenceSplitter
+from plugins.support_calls.tools import (
+    Action,
+    CallState,
+    CallTool,
+    ToolContext,
+    ToolResult,
+    choose,
+    schema_for_arguments,
+)
+from plugins.support_calls.tools.service import HANDOFF, is_yes
+
+log = logging.getLogger(__name__)
+
+HISTORY_MESSAGES = 8
+REPLY_MAX_TOKENS = 60
+MODEL_SENTENCES = 2  # a phone answer is short: the model's stream is closed after these
+FALLBACK_LINE = (
+    "I'm sorry, I can't look that up right now. Say 'agent' or press 0 to speak to a colleague."
+)
+
+
+@dataclass
+class TurnRecord:
+    """What a turn did, written to its Turn row when it ends."""
+
+    source: str
+    transcript: str = ""
+    language: str | None = None
+    reply_locale: str | None = None
+    sentences: list[str] = field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    action: Action | None = None
+    fallback: bool = False
+    interrupted: bool = False
+    timings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def reply(self) -> str:
+        return " ".join(self.sentences)
+
+
+@dataclass(frozen=True)
+class CallDeps:
+    """What a call needs from the host, resolved once when the call connects."""
+
+    merchant: MerchantInfo
+    settings: Any  # SupportCallsSettings
+    tools: Sequence[CallTool]
+    chat: ChatEngine
+    db: Database
+    resources: PluginResources
+    llm_timeout_s: float = 8.0
+
+
+def language_name(locale: str, in_locale: str = "en") -> str:
+    try:
+        return Locale.parse(locale.replace("-", "_")).get_display_name(in_locale) or locale
+    except (ValueError, UnknownLocaleError):
+        return locale
+
+
+class Conversation:
+    def __init__(self, deps: CallDeps, state: CallState) -> None:
+        self.deps = deps
+        self.state = state
+        self.history: list[dict[str, str]] = []
+
+    def gettext(self, locale: str) -> Callable[[str], str]:
+        return self.deps.resources.translations(locale).gettext
+
+    def respond(
+        self,
+        text: str,
+        record: TurnRecord,
+        cancel: threading.Event,
+        tool: CallTool | None = None,
+    ) -> Iterator[str]:
+        """The reply's sentences; ``record`` collects what happened. ``tool``: use that one."""
+        locale = record.reply_locale or self.state.locale
+        self.state.locale = locale
+        lead: str | None = None
+        facts: list[dict[str, Any]] = []
+        result = self._use_tool(text, record, tool)
+        if result is not None:
+            facts.append({"tool": record.tool_calls[-1]["name"], "data": result.data})
+            record.action = result.action
+            lead = result.say
+            if lead:
+                yield from self._sentences(lead, record)
+            if not result.answer:
+                self._remember(text, record.reply)
+                return
+        if cancel.is_set():
+            return
+        try:
+            yield from self._model_reply(text, lead, facts, record, cancel)
+        except EngineCancelled:
+            return
+        except EngineError as exc:
+            log.warning("chat engine failed in a call turn: %s", exc)
+            record.fallback = True
+            if not record.sentences:
+                self.state.scratch["offered_handoff"] = True
+                yield from self._sentences(self.gettext(locale)(FALLBACK_LINE), record)
+        self._remember(text, record.reply)
+
+    def _sentences(self, text: str, record: TurnRecord) -> Iterator[str]:
+        splitter = SentenceSplitter()
+        for sentence in [*splitter.feed(text + " "), *splitter.flush()]:
+            record.sentences.append(sentence)
+            yield sentence
+
+    def _use_tool(self, text: str, record: TurnRecord, tool: CallTool | None) -> ToolResult | None:
+        state = self.state
+        if state.scratch.pop("offered_handoff", False) and is_yes(text):
+            tool = HANDOFF
+        elif tool is None:
+            tool = choose(self.deps.tools, text, state)
+        if tool is None:
+            return None
+        arguments = tool.extract(text, state) if tool.extract else self._arguments(tool, text)
+        started = time.monotonic()
+        try:
+            with self.deps.db.tenant_session(self.deps.merchant) as session:
+                context = ToolContext(
+                    session=session,
+                    state=state,
+                    arguments=arguments or {},
+                    utterance=text,
+                    gettext=self.gettext(state.locale),
+                    settings=self.deps.settings,
+                )
+                result = tool.run(context)
+                session.commit()
+        except Exception:
+            log.exception("call tool %s failed", tool.name)
+            record.tool_calls.append({"name": tool.name, "arguments": arguments, "error": True})
+            return None
+        record.tool_calls.append(
+            {
+                "name": tool.name,
+                "arguments": arguments,
+                "result": result.data,
+                "ms": round((time.monotonic() - started) * 1000),
+            }
+        )
+        return result
+
+    def _arguments(self, tool: CallTool, text: str) -> dict[str, Any]:
+        """A plugin tool's arguments, filled in by the model under the tool's JSON schema."""
+        request = ChatRequest(
+            messages=[
+                {
+                    "role": "system",
+                    "content": f"Fill in the arguments of the function {tool.name}: "
+                    f"{tool.description} Use only what the caller said.",
+                },
+                {"role": "user", "content": text},
+            ],
+            max_tokens=120,
+            temperature=0.0,
+            json_schema=schema_for_arguments(tool),
+            priority=Priority.INTERACTIVE,
+            merchant=self.deps.merchant.slug,
+            timeout_s=self.deps.llm_timeout_s,
+        )
+        try:
+            text_out = "".join(self.deps.chat.stream(request))
+            value = json.loads(text_out)
+        except (EngineError, json.JSONDecodeError) as exc:
+            log.warning("could not fill in the arguments of %s: %s", tool.name, exc)
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def _model_reply(
+        self,
+        text: str,
+        lead: str | None,
+        facts: list[dict[str, Any]],
+        record: TurnRecord,
+        cancel: threading.Event,
+    ) -> Iterator[str]:
+        locale = self.state.locale
+        system = system_prompt(
+            self.deps.resources,
+            self.deps.settings.system_prompt,
+            store=self.deps.merchant.name,
+            language=language_name(locale),
+            policies=self.deps.settings.policies,
+            facts=facts,
+        )
+        messages = [{"role": "system", "content": system}, *self.history[-HISTORY_MESSAGES:]]
+        messages.append({"role": "user", "content": text})
+        if lead:
+            messages.append({"role": "assistant", "content": lead})
+        request = ChatRequest(
+            messages=messages,
+            max_tokens=REPLY_MAX_TOKENS,
+            temperature=0.3,
+            priority=Priority.INTERACTIVE,
+            merchant=self.deps.merchant.slug,
+            timeout_s=self.deps.llm_timeout_s,
+            continue_final_message=bool(lead),
+        )
+        splitter = SentenceSplitter(first_clause=not lead)
+        started = time.monotonic()
+        spoken = 0
+        stream = self.deps.chat.stream(request, cancel)
+        try:
+            for piece in stream:
+                if "llm_first_token_ms" not in record.timings:
+                    elapsed = time.monotonic() - started
+                    record.timings["llm_first_token_ms"] = round(elapsed * 1000)
+                for sentence in splitter.feed(piece):
+                    record.sentences.append(sentence)
+                    yield sentence
+                    spoken += 1
+                    if spoken >= MODEL_SENTENCES:
+                        return
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # closing the request makes vLLM stop generating
+        for sentence in splitter.flush():
+            record.sentences.append(sentence)
+            yield sentence
+
+    def _remember(self, text: str, reply: str) -> None:
+        self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
+        del self.history[:-HISTORY_MESSAGES]

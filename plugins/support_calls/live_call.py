@@ -1,0 +1,395 @@
+"""A live call: the caller's audio in, turns through the conversation, the reply out.
+
+Threads of one call:
+
+* the socket's reader (the request's thread): parses each message, feeds the
+  endpointer, reacts to DTMF, marks and barge-in - never blocks on an engine;
+* one turn worker at a time: speech recognition, the conversation, speech
+  synthesis sentence by sentence, then the Turn row;
+* the player: paced outbound frames.
+
+A turn starts on the endpointer's *eager* end of speech, before the end is
+certain; its audio is held back (``gate``) until the end is confirmed, and
+the turn is dropped if the caller goes on speaking. Speech over the reply
+(barge-in) or a key press cancels the turn and clears the playback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simple_websocket import ConnectionClosed
+
+from engines.asr import Transcriber, Transcript
+from engines.audio import Audio, from_mulaw
+from engines.tts import PiperSynthesizer
+from merchant_voice.errors import EngineError, StreamProtocolError, VoiceNotFound
+from plugins.support_calls import records
+from plugins.support_calls.conversation import (
+    FALLBACK_LINE,
+    CallDeps,
+    Conversation,
+    TurnRecord,
+    language_name,
+)
+from plugins.support_calls.lines import prerender, speak
+from plugins.support_calls.player import Player
+from plugins.support_calls.recording import Recorder
+from plugins.support_calls.telephony import media
+from plugins.support_calls.tools import Action, CallState, CallTool
+from plugins.support_calls.tools import orders as order_tools
+from plugins.support_calls.tools.service import HANDOFF
+from plugins.support_calls.vad import Endpointer, VadEvent
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
+MAX_BAD_MESSAGES = 20
+DTMF_PAUSE_S = 2.0  # digits are taken after '#', or this long after the last one
+CONFIDENT_LANGUAGE = 0.7
+
+
+@dataclass
+class ActiveTurn:
+    record: TurnRecord
+    audio: Audio | None  # the caller's words; None for greetings and key presses
+    text: str
+    speech_end: float  # monotonic time the caller stopped speaking (or the turn began)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event = field(default_factory=threading.Event)  # set: may be heard
+    discard: bool = False
+    done: bool = False
+    saved: bool = False
+    worker: threading.Thread | None = None
+
+
+class LiveCall:
+    def __init__(
+        self,
+        ws: Any,
+        deps: CallDeps,
+        call: records.CallRef,
+        asr: Transcriber,
+        tts: PiperSynthesizer,
+        recordings_dir: Path,
+    ) -> None:
+        self.ws = ws
+        self.deps = deps
+        self.call = call
+        self.asr = asr
+        self.tts = tts
+        self.recordings_dir = recordings_dir
+        self.state = CallState(caller=call.caller, locale=deps.merchant.default_locale)
+        self.conversation = Conversation(deps, self.state)
+        self.endpointer = Endpointer()
+        self.recorder = Recorder() if deps.settings.record_calls else None
+        self.player: Player | None = None
+        self.turn: ActiveTurn | None = None
+        self.language: str | None = None
+        self.replied = False
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._ending = threading.Event()
+        self._bad = 0
+        self._digits = ""
+        self._digit_at = 0.0
+        self._turns = 0
+        self._saved_turns = 0
+        self._save_lock = threading.Lock()
+
+    # -- the socket -------------------------------------------------------------
+
+    def send(self, message: str) -> None:
+        with self._send_lock:
+            self.ws.send(message)
+
+    def run(self) -> None:
+        idle_since = time.monotonic()
+        try:
+            while not self._ending.is_set():
+                message = self.ws.receive(timeout=0.5)
+                if message is None:
+                    if time.monotonic() - idle_since > IDLE_TIMEOUT_S:
+                        log.warning(
+                            "call %s: no media for %ss, closing", self.call.sid, IDLE_TIMEOUT_S
+                        )
+                        break
+                    continue
+                idle_since = time.monotonic()
+                try:
+                    event = media.parse(message)
+                    if not self._handle(event):
+                        break
+                except StreamProtocolError as exc:
+                    self._bad += 1
+                    log.warning("call %s: refused a stream message: %s", self.call.sid, exc.detail)
+                    if self._bad > MAX_BAD_MESSAGES or self.player is None:
+                        break
+                if self._digits and time.monotonic() - self._digit_at > DTMF_PAUSE_S:
+                    self._take_digits()
+        except ConnectionClosed:
+            pass
+        finally:
+            self._finish()
+
+    def _handle(self, event: media.Event) -> bool:
+        if isinstance(event, media.Connected):
+            return True
+        if isinstance(event, media.Start):
+            return self._start(event)
+        if self.player is None:
+            raise StreamProtocolError(f"{type(event).__name__.lower()} before start")
+        if isinstance(event, media.Media):
+            if self.recorder is not None:
+                self.recorder.caller(event.payload)
+            for vad_event in self.endpointer.feed(from_mulaw(event.payload).samples):
+                self._on_vad(vad_event)
+        elif isinstance(event, media.Mark):
+            self.player.heard(event.name)
+        elif isinstance(event, media.Dtmf):
+            self._barge_in()
+            if event.digit == "#":
+                self._take_digits()
+            else:
+                self._digits = (self._digits + event.digit)[-32:]
+                self._digit_at = time.monotonic()
+        elif isinstance(event, media.Stop):
+            return False
+        return True
+
+    def _start(self, event: media.Start) -> bool:
+        if self.player is not None:
+            raise StreamProtocolError("a second start message")
+        if event.call_sid != self.call.sid:
+            log.warning(
+                "call %s: stream start names call %s, closing", self.call.sid, event.call_sid
+            )
+            return False
+        if event.encoding != "audio/x-mulaw" or event.sample_rate != media.SAMPLE_RATE:
+            log.warning(
+                "call %s: unsupported audio %s/%s", self.call.sid, event.encoding, event.sample_rate
+            )
+            return False
+        on_frame = self.recorder.agent if self.recorder is not None else None
+        self.player = Player(self.send, event.stream_sid, on_frame)
+        records.stream_started(self.deps, self.call, event.stream_sid)
+        self._begin(ActiveTurn(TurnRecord("greeting"), None, "", time.monotonic()), gated=False)
+        return True
+
+    # -- turns ------------------------------------------------------------------
+
+    def _on_vad(self, event: VadEvent) -> None:
+        if event is VadEvent.SPEECH:
+            self._barge_in()
+        elif event is VadEvent.EAGER_END:
+            silence = self.endpointer.received_s - self.endpointer.speech_end_s
+            record = TurnRecord("speech", timings={"endpoint_ms": round(silence * 1000)})
+            turn = ActiveTurn(record, self.endpointer.utterance(), "", time.monotonic() - silence)
+            self._begin(turn, gated=True)
+        elif event is VadEvent.RESUMED:
+            with self._lock:
+                if self.turn is not None and not self.turn.gate.is_set():
+                    self.turn.discard = True  # the caller was not done: the utterance goes on
+                    self.turn.cancel.set()
+                    self.turn.gate.set()
+        elif event is VadEvent.END:
+            with self._lock:
+                if self.turn is not None:
+                    self.turn.gate.set()
+            self.endpointer.reset()
+
+    def _take_digits(self) -> None:
+        digits, self._digits = self._digits, ""
+        if digits:
+            turn = ActiveTurn(TurnRecord("dtmf"), None, digits, time.monotonic())
+            self._begin(turn, gated=False)
+
+    def _barge_in(self) -> None:
+        """The caller speaks (or presses a key) over the agent: stop and listen."""
+        with self._lock:
+            turn = self.turn
+            if turn is None or turn.done:
+                return
+            if turn.gate.is_set():
+                turn.record.interrupted = True
+            else:
+                turn.discard = True
+            turn.cancel.set()
+            turn.gate.set()
+        if self.player is not None and self.player.speaking:
+            self.player.clear()
+
+    def _begin(self, turn: ActiveTurn, gated: bool) -> None:
+        with self._lock:
+            previous = self.turn
+            if previous is not None and not previous.done:
+                previous.discard = previous.discard or not previous.gate.is_set()
+                previous.cancel.set()
+                previous.gate.set()
+            if not gated:
+                turn.gate.set()
+            self.turn = turn
+        turn.worker = threading.Thread(
+            target=self._work, args=(turn,), name="call-turn", daemon=True
+        )
+        turn.worker.start()
+
+    def _work(self, turn: ActiveTurn) -> None:
+        record = turn.record
+        sentences: Iterator[str] | None = None
+        try:
+            text = turn.text
+            if turn.audio is not None:
+                started = time.monotonic()
+                transcript = self.asr.transcribe(turn.audio, language=self.language)
+                record.timings["asr_ms"] = round((time.monotonic() - started) * 1000)
+                text = transcript.text.strip()
+                if not any(ch.isalnum() for ch in text) or turn.cancel.is_set():
+                    turn.discard = True
+                    return
+                record.language = transcript.language
+                apology = self._choose_locale(transcript, record)
+                if apology:
+                    record.sentences.append(apology)
+                    self._say(turn, apology)
+            record.transcript = text
+            record.reply_locale = record.reply_locale or self.state.locale
+            sentences = self._sentences(turn, text)
+            for sentence in sentences:
+                if turn.cancel.is_set():
+                    break
+                self._say(turn, sentence)
+            if not turn.cancel.is_set() and self.player is not None:
+                self.player.wait_heard(timeout=60)
+            if record.action is not None and not turn.cancel.is_set():
+                self._save(turn)
+                self._act(record.action)
+        except (EngineError, VoiceNotFound) as exc:
+            log.error("call %s: a turn failed: %s", self.call.sid, exc)
+            record.fallback = True
+            self._say(turn, FALLBACK_LINE, locale=self.deps.merchant.default_locale)
+        except Exception:
+            log.exception("call %s: a turn failed", self.call.sid)
+        finally:
+            if sentences is not None and hasattr(sentences, "close"):
+                sentences.close()  # stops the model's stream if the turn was cut short
+            self._save(turn)
+            turn.done = True
+
+    def _sentences(self, turn: ActiveTurn, text: str) -> Iterator[str]:
+        record = turn.record
+        if record.source == "greeting":
+            _ = self.conversation.gettext(self.state.locale)
+            greeting = self.deps.settings.greeting or _(
+                "Thank you for calling {store}. How can I help you?"
+            ).format(store=self.deps.merchant.name)
+            prerender(self.tts, greeting, self.state.locale)
+            threading.Thread(target=self._prerender_fallback, daemon=True).start()
+            record.sentences.append(greeting)
+            return iter([greeting])
+        tool: CallTool | None = None
+        if record.source == "dtmf":
+            tool = HANDOFF if text == "0" else None
+            if tool is None and self.state.expecting is None:
+                tool = order_tools.TOOL  # digits typed out of the blue: an order number
+        return self.conversation.respond(text, record, turn.cancel, tool)
+
+    def _prerender_fallback(self) -> None:
+        _ = self.conversation.gettext(self.state.locale)
+        try:
+            prerender(self.tts, _(FALLBACK_LINE), self.state.locale)
+        except Exception:
+            log.exception("could not pre-render the fallback line")
+
+    def _say(self, turn: ActiveTurn, sentence: str, locale: str | None = None) -> None:
+        assert self.player is not None
+        locale = locale or turn.record.reply_locale or self.state.locale
+        for mulaw in speak(self.tts, sentence, locale):
+            turn.gate.wait()
+            if turn.cancel.is_set():
+                return
+            on_first = None
+            if "first_audio_ms" not in turn.record.timings:
+                turn.record.timings["first_audio_ms"] = -1  # claimed; the player fills it in
+
+                def on_first(sent_at: float, record: TurnRecord = turn.record) -> None:
+                    record.timings["first_audio_ms"] = round((sent_at - turn.speech_end) * 1000)
+
+            self.player.play(mulaw, on_first_frame=on_first)
+        self._turns += 1
+        self.player.mark(f"s{self._turns}")
+
+    def _choose_locale(self, transcript: Transcript, record: TurnRecord) -> str | None:
+        """The reply's locale; an apology to say first when the caller's language has no voice."""
+        merchant = self.deps.merchant
+        if transcript.language_probability < CONFIDENT_LANGUAGE:
+            return None
+        self.language = self.language or transcript.language
+        language = transcript.language
+        if language == self.state.locale.split("_")[0]:
+            return None
+        candidates = [merchant.default_locale, *merchant.market_locales, language]
+        locale = next(c for c in candidates if c.split("_")[0] == language)
+        try:
+            self.tts.voice_for(locale)
+        except VoiceNotFound:
+            record.reply_locale = merchant.default_locale
+            if self.state.scratch.get("apologised_for") == language:
+                return None
+            self.state.scratch["apologised_for"] = language
+            _ = self.conversation.gettext(merchant.default_locale)
+            return _("Sorry, I can only speak {language} on this line.").format(
+                language=language_name(merchant.default_locale, merchant.default_locale)
+            )
+        record.reply_locale = self.state.locale = locale
+        return None
+
+    def _act(self, action: Action) -> None:
+        """Transfer or hang up: Twilio asks our <Connect action> URL once the stream closes."""
+        records.set_next_action(self.deps, self.call, action)
+        self._ending.set()
+        with suppress(ConnectionClosed):
+            self.ws.close()
+
+    def _save(self, turn: ActiveTurn) -> None:
+        """Write the turn once (unless it was dropped); turns are written one at a time."""
+        record = turn.record
+        with self._save_lock:
+            if turn.discard or turn.saved:
+                return
+            turn.saved = True
+            if record.source != "greeting" and record.sentences:
+                self.replied = True
+            index, self._saved_turns = self._saved_turns, self._saved_turns + 1
+            try:
+                records.save_turn(self.deps, self.call, index, record, self.language)
+            except Exception:
+                log.exception("call %s: could not save a turn", self.call.sid)
+
+    def _finish(self) -> None:
+        with self._lock:
+            turn = self.turn
+            if turn is not None and not turn.done:
+                turn.cancel.set()
+                turn.gate.set()
+        if (
+            turn is not None
+            and turn.worker is not None
+            and turn.worker is not threading.current_thread()
+        ):
+            turn.worker.join(timeout=30)  # its Turn row is written before the call's end
+        if self.player is not None:
+            self.player.close()
+        try:
+            records.call_ended(
+                self.deps, self.call, self.state, self.replied, self.recorder, self.recordings_dir
+            )
+        except Exception:
+            log.exception("call %s: could not record the end of the call", self.call.sid)

@@ -1,0 +1,100 @@
+"""What a live call writes, each in its own short transaction of the merchant's session.
+
+Turns are written as each ends, so a crash loses at most the turn in flight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from plugins.support_calls.conversation import CallDeps, TurnRecord
+from plugins.support_calls.models import Call, Outcome, Turn
+from plugins.support_calls.recording import Recorder
+from plugins.support_calls.tools import Action, CallState
+
+
+@dataclass(frozen=True)
+class CallRef:
+    id: int
+    sid: str
+    caller: str
+
+
+def _ms(value: int | None) -> int | None:
+    return value if value is not None and value >= 0 else None
+
+
+def _update(deps: CallDeps, call: CallRef, *conditions: Any, **values: Any) -> None:
+    with deps.db.tenant_session(deps.merchant) as session:
+        session.execute(update(Call).where(Call.id == call.id, *conditions).values(**values))
+        session.commit()
+
+
+def stream_started(deps: CallDeps, call: CallRef, stream_sid: str) -> None:
+    _update(deps, call, stream_sid=stream_sid)
+
+
+def save_turn(
+    deps: CallDeps, call: CallRef, index: int, record: TurnRecord, language: str | None
+) -> None:
+    """Write statements only, no read first: on SQLite a read-then-write transaction fails
+    when another call committed in between."""
+    timings = record.timings
+    with deps.db.tenant_session(deps.merchant) as session:
+        session.add(
+            Turn(
+                call_id=call.id,
+                index=index,
+                source=record.source,
+                transcript=record.transcript,
+                language=record.language,
+                reply=record.reply,
+                reply_locale=record.reply_locale,
+                tool_calls=record.tool_calls,
+                interrupted=record.interrupted,
+                fallback=record.fallback,
+                endpoint_ms=_ms(timings.get("endpoint_ms")),
+                asr_ms=_ms(timings.get("asr_ms")),
+                llm_first_token_ms=_ms(timings.get("llm_first_token_ms")),
+                first_audio_ms=_ms(timings.get("first_audio_ms")),
+            )
+        )
+        session.flush()
+        if language:
+            session.execute(
+                update(Call)
+                .where(Call.id == call.id, Call.language.is_(None))
+                .values(language=language)
+            )
+        session.commit()
+
+
+def set_next_action(deps: CallDeps, call: CallRef, action: Action) -> None:
+    _update(deps, call, next_action=action.value)
+
+
+def call_ended(
+    deps: CallDeps,
+    call: CallRef,
+    state: CallState,
+    replied: bool,
+    recorder: Recorder | None,
+    recordings_dir: Path,
+) -> None:
+    if state.handed_off:
+        _update(deps, call, outcome=Outcome.HANDED_OFF.value)
+    else:
+        outcome = Outcome.RESOLVED if replied else Outcome.ABANDONED
+        _update(deps, call, Call.outcome.is_(None), outcome=outcome.value)
+    if state.message:
+        _update(deps, call, message=state.message)
+    if recorder is not None:
+        folder = recordings_dir / str(deps.merchant.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{call.id}.wav"
+        path.write_bytes(recorder.wav())
+        _update(deps, call, recording_path=str(path.relative_to(recordings_dir)))

@@ -1,0 +1,176 @@
+"""The ``order_status`` tool: where an order is, told only to a verified caller.
+
+A caller is verified for an order when the number they call from matches the
+order's phone, or when they say the order number and then the delivery
+postcode. Until then nothing about the order is said - not even whether it
+exists: an unknown number and a wrong postcode get the same words. Orders are
+read through the merchant's session, so another merchant's order number is
+simply unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from plugins.orders.models import Order, phone_key
+from plugins.support_calls.speech import compact, normalized_digits, spoken_code, spoken_date
+from plugins.support_calls.tools import CallState, CallTool, ToolContext, ToolResult
+
+MAX_ATTEMPTS = 3
+_NUMBER = re.compile(r"\d(?:[\s.-]?\d){2,}")
+
+# Status -> the sentence after "Order 1 0 4 2 ..."; {date} and {carrier} are filled in.
+_STATUS = {
+    "pending": "is waiting for payment.",
+    "on-hold": "is on hold. A colleague will be in touch about it.",
+    "processing": "is being prepared for shipping.",
+    "paid": "is paid and being prepared for shipping.",
+    "partially_shipped": "has been partly shipped.",
+    "shipped": "was shipped{on_date}{with_carrier}.",
+    "delivered": "was delivered.",
+    "completed": "is complete and was delivered.",
+    "cancelled": "was cancelled.",
+    "refunded": "was refunded.",
+    "failed": "did not go through: the payment failed.",
+}
+
+
+def extract(utterance: str, state: CallState) -> dict[str, Any]:
+    if state.scratch.get("order_status", {}).get("asked"):
+        return {"order_number": None, "postcode": utterance}  # the answer to "your postcode?"
+    match = _NUMBER.search(normalized_digits(utterance))
+    number = re.sub(r"\D", "", match.group(0)) if match else None
+    return {"order_number": number, "postcode": None}
+
+
+def _find(ctx: ToolContext, number: str) -> Order | None:
+    return ctx.session.scalars(select(Order).where(Order.number == number)).first()
+
+
+def _by_caller(ctx: ToolContext) -> Order | None:
+    key = phone_key(ctx.state.caller)
+    if not key:
+        return None
+    return ctx.session.scalars(
+        select(Order).where(Order.phone_key == key).order_by(Order.id.desc())
+    ).first()
+
+
+def _caller_matches(ctx: ToolContext, order: Order) -> bool:
+    key = phone_key(ctx.state.caller)
+    return bool(key) and order.phone_key == key
+
+
+def _postcode_said(ctx: ToolContext, order: Order | None) -> bool:
+    if order is None or not order.postcode_key:
+        return False
+    given = ctx.arguments.get("postcode") or ""
+    return order.postcode_key in compact(ctx.utterance) or compact(given) == order.postcode_key
+
+
+def status_sentence(ctx: ToolContext, order: Order) -> str:
+    _ = ctx.gettext
+    locale = ctx.state.locale
+    on_date = with_carrier = ""
+    if order.shipped_at is not None:
+        on_date = _(" on {date}").format(date=spoken_date(order.shipped_at, locale))
+    if order.carrier:
+        with_carrier = _(" with {carrier}").format(carrier=order.carrier)
+    template = _STATUS.get(order.status, "has the status {status}.")
+    tail = _(template).format(on_date=on_date, with_carrier=with_carrier, status=order.status)
+    return _("Order {number} {tail}").format(number=spoken_code(order.number), tail=tail)
+
+
+def _verified(ctx: ToolContext, order: Order, how: str) -> ToolResult:
+    ctx.state.verified_orders.add(order.number)
+    ctx.state.expecting = None
+    ctx.state.scratch.pop("order_status", None)
+    data = {
+        "order_number": order.number,
+        "verified_by": how,
+        "status": order.status,
+        "carrier": order.carrier,
+        "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
+        "items": [item.get("title") for item in order.items][:5],
+    }
+    return ToolResult(data, say=status_sentence(ctx, order))
+
+
+def run(ctx: ToolContext) -> ToolResult:
+    _ = ctx.gettext
+    scratch = ctx.state.scratch.setdefault("order_status", {})
+    number = ctx.arguments.get("order_number")
+    if number and number != scratch.get("number"):
+        scratch.clear()
+        scratch.update(number=number, attempts=0, asked=False)
+    number = scratch.get("number")
+    if not number:
+        order = _by_caller(ctx)
+        if order is not None:
+            return _verified(ctx, order, "caller_number")
+        ctx.state.expecting = "order_status"
+        return ToolResult(
+            {"asked_for": "order_number"},
+            say=_("Sure. What is your order number?"),
+            answer=False,
+        )
+    order = _find(ctx, number)
+    if order is not None and (number in ctx.state.verified_orders or _caller_matches(ctx, order)):
+        return _verified(ctx, order, "caller_number")
+    if _postcode_said(ctx, order):
+        assert order is not None
+        return _verified(ctx, order, "postcode")
+    if not scratch["asked"]:
+        scratch["asked"] = True
+        ctx.state.expecting = "order_status"
+        return ToolResult(
+            {"asked_for": "postcode", "order_number": number},
+            say=_(
+                "To check order {number}, please tell me the postcode of the delivery address."
+            ).format(number=spoken_code(number)),
+            answer=False,
+        )
+    scratch["attempts"] += 1
+    if scratch["attempts"] >= MAX_ATTEMPTS:
+        ctx.state.expecting = None
+        ctx.state.scratch.pop("order_status", None)
+        return ToolResult(
+            {"verified": False, "order_number": number},
+            say=_(
+                "I'm sorry, I could not verify that order. "
+                "Say 'agent' if you would like to speak to a colleague."
+            ),
+            answer=False,
+        )
+    ctx.state.expecting = "order_status"
+    return ToolResult(
+        {"verified": False, "order_number": number},
+        say=_("That does not match order {number}. Please say the delivery postcode again.").format(
+            number=spoken_code(number)
+        ),
+        answer=False,
+    )
+
+
+TOOL = CallTool(
+    name="order_status",
+    description="Where a caller's order is. Needs the order number; verifies the caller first.",
+    parameters={
+        "type": "object",
+        "properties": {
+            "order_number": {"type": ["string", "null"], "description": "as the caller said it"},
+            "postcode": {"type": ["string", "null"], "description": "delivery postcode"},
+        },
+        "required": ["order_number", "postcode"],
+    },
+    run=run,
+    extract=extract,
+    keywords=(
+        "order", "package", "parcel", "delivery", "delivered", "shipped", "tracking",
+        "where is my", "bestellung", "paket", "lieferung", "sendung", "commande", "colis",
+        "pedido", "paquete", "ordine", "pacco", "bestelling", "pakket",
+    ),
+)  # fmt: skip

@@ -1,0 +1,179 @@
+"""The ``product_info`` tool: a product from the merchant's catalog, its price and stock.
+
+The caller's words are matched against listing titles (words of three letters
+or more, common words left out); the listing sharing the most words wins.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from plugins.catalog.models import Listing
+from plugins.support_calls.speech import spoken_money
+from plugins.support_calls.tools import CallState, CallTool, ToolContext, ToolResult, fold
+
+MAX_CANDIDATES = 200
+_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+_COMMON = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "you",
+        "your",
+        "have",
+        "has",
+        "does",
+        "did",
+        "can",
+        "could",
+        "would",
+        "how",
+        "much",
+        "many",
+        "what",
+        "which",
+        "with",
+        "this",
+        "that",
+        "there",
+        "any",
+        "are",
+        "sell",
+        "cost",
+        "costs",
+        "price",
+        "stock",
+        "available",
+        "about",
+        "tell",
+        "still",
+        "left",
+        "store",
+        "shop",
+        "want",
+        "like",
+        "need",
+        "please",
+        "hello",
+        "thanks",
+        "thank",
+        "der",
+        "die",
+        "das",
+        "und",
+        "ist",
+        "sie",
+        "haben",
+        "gibt",
+        "wie",
+        "viel",
+        "kostet",
+        "ein",
+        "eine",
+        "les",
+        "des",
+        "est",
+        "une",
+        "pour",
+        "avez",
+        "combien",
+        "los",
+        "las",
+        "una",
+        "por",
+        "cuanto",
+        "tienen",
+    ]
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(fold(text)) if w not in _COMMON]
+
+
+def extract(utterance: str, _state: CallState) -> dict[str, Any]:
+    return {"query": utterance}
+
+
+def search(ctx: ToolContext, query: str) -> Listing | None:
+    words = _words(query)
+    if not words:
+        return None
+    stems = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
+    candidates = ctx.session.scalars(
+        select(Listing)
+        .where(or_(*(Listing.title.ilike(f"%{stem}%") for stem in stems)))
+        .limit(MAX_CANDIDATES)
+    )
+    best, best_score = None, 0.0
+    for listing in candidates:
+        title = fold(listing.title)
+        hits = sum(1 for stem in stems if stem in title)
+        score = hits / (1 + 0.1 * len(_words(listing.title)))
+        if score > best_score:
+            best, best_score = listing, score
+    return best
+
+
+def _stock_sentence(ctx: ToolContext, listing: Listing) -> str:
+    _ = ctx.gettext
+    if listing.stock_quantity is not None:
+        if listing.stock_quantity <= 0:
+            return _("It is out of stock at the moment.")
+        return _("We have {count} in stock.").format(count=listing.stock_quantity)
+    if listing.in_stock is not None:
+        return _("It is in stock.") if listing.in_stock else _("It is out of stock at the moment.")
+    return ""
+
+
+def run(ctx: ToolContext) -> ToolResult:
+    _ = ctx.gettext
+    listing = search(ctx, str(ctx.arguments.get("query") or ctx.utterance))
+    if listing is None:
+        return ToolResult(
+            {"found": False},
+            say=_("I could not find that product in our catalog. Which product do you mean?"),
+            answer=False,
+        )
+    sentences = []
+    if listing.price is not None:
+        price = spoken_money(listing.price, listing.currency, ctx.state.locale)
+        sentences.append(_("The {title} costs {price}.").format(title=listing.title, price=price))
+    else:
+        sentences.append(_("We have the {title}.").format(title=listing.title))
+    stock = _stock_sentence(ctx, listing)
+    if stock:
+        sentences.append(stock)
+    options = sorted({v for variant in listing.variants for v in variant.options.values()})
+    data = {
+        "title": listing.title,
+        "price": str(listing.price) if listing.price is not None else None,
+        "currency": listing.currency,
+        "in_stock": listing.in_stock,
+        "stock_quantity": listing.stock_quantity,
+        "options": options[:12],
+        "bullet_points": listing.bullet_points[:5],
+    }
+    return ToolResult(data, say=" ".join(sentences))
+
+
+TOOL = CallTool(
+    name="product_info",
+    description="A product from the catalog: its price, stock and options.",
+    parameters={
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "the product asked about"}},
+        "required": ["query"],
+    },
+    run=run,
+    extract=extract,
+    keywords=(
+        "price", "cost", "how much", "in stock", "stock", "available", "do you sell",
+        "do you have", "product", "size", "colour", "color", "preis", "kostet", "vorrat",
+        "lieferbar", "prix", "combien", "disponible", "precio", "cuanto", "prezzo",
+    ),
+)  # fmt: skip

@@ -1,0 +1,162 @@
+"""Store service tools: policies from the merchant's settings, hand-off, ending the call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from plugins.support_calls.tools import (
+    Action,
+    CallTool,
+    ToolContext,
+    ToolResult,
+    fold,
+)
+
+# Policy topic -> the words that ask about it. A merchant's own topics match on their name.
+POLICY_WORDS: dict[str, tuple[str, ...]] = {
+    "returns": (
+        "return", "refund", "exchange", "send back", "send it back", "money back", "ruckgabe",
+        "umtausch", "erstattung", "zuruckschicken", "retour", "rembourse", "devolucion",
+        "reembolso", "reso", "rimborso",
+    ),
+    "shipping": (
+        "shipping", "postage", "delivery time", "how long", "ship to", "versand", "lieferzeit",
+        "livraison", "envio", "spedizione", "verzending",
+    ),
+    "opening_hours": (
+        "open", "opening", "hours", "closing", "close", "offnungszeiten", "geoffnet", "horaires",
+        "ouvert", "horario", "abierto", "orari", "openingstijden",
+    ),
+}  # fmt: skip
+
+
+def _topic_words(topic: str) -> tuple[str, ...]:
+    return POLICY_WORDS.get(topic, (topic.replace("_", " "),))
+
+
+def _policy_topic(utterance: str, policies: dict[str, str]) -> str | None:
+    words = fold(utterance)
+    scored = [
+        (sum(1 for w in _topic_words(topic) if fold(w) in words), topic)
+        for topic in {*POLICY_WORDS, *policies}
+    ]
+    best = max(scored, default=(0, ""))
+    return best[1] if best[0] else None
+
+
+def run_policy(ctx: ToolContext) -> ToolResult:
+    _ = ctx.gettext
+    policies: dict[str, str] = ctx.settings.policies
+    topic = ctx.arguments.get("topic") or _policy_topic(ctx.utterance, policies)
+    text = policies.get(topic or "", "").strip()
+    if not text:
+        return ToolResult(
+            {"topic": topic, "known": False},
+            say=_(
+                "I'm afraid I don't have that information. "
+                "Say 'agent' if you would like to speak to a colleague."
+            ),
+            answer=False,
+        )
+    return ToolResult({"topic": topic, "policy": text}, say=text, answer=False)
+
+
+def policy_tool(policies: dict[str, str]) -> CallTool:
+    """The ``store_policy`` tool for a merchant's policies (and its own topics)."""
+    keywords = {word for topic in {*POLICY_WORDS, *policies} for word in _topic_words(topic)}
+    return CallTool(
+        name="store_policy",
+        description="The store's policies: returns, shipping, opening hours and others.",
+        parameters={
+            "type": "object",
+            "properties": {"topic": {"type": "string", "enum": sorted({*POLICY_WORDS, *policies})}},
+            "required": ["topic"],
+        },
+        run=run_policy,
+        extract=lambda utterance, _state: {"topic": _policy_topic(utterance, policies)},
+        keywords=tuple(sorted(keywords)),
+    )
+
+
+def run_handoff(ctx: ToolContext) -> ToolResult:
+    _ = ctx.gettext
+    state = ctx.state
+    if state.expecting == "handoff":  # this utterance is the caller's message
+        state.expecting = None
+        state.message = ctx.utterance
+        state.handed_off = True
+        return ToolResult(
+            {"message": ctx.utterance},
+            say=_("Thank you, I have passed your message on. We will call you back. Goodbye."),
+            answer=False,
+            action=Action.HANG_UP,
+        )
+    if ctx.settings.handoff_number:
+        state.handed_off = True
+        return ToolResult(
+            {"transfer": True},
+            say=_("I'm putting you through to a colleague now. Please hold."),
+            answer=False,
+            action=Action.TRANSFER,
+        )
+    state.expecting = "handoff"
+    return ToolResult(
+        {"transfer": False, "taking_message": True},
+        say=_(
+            "Nobody is free to take your call right now. Please leave a short message "
+            "with your name, and we will call you back."
+        ),
+        answer=False,
+    )
+
+
+HANDOFF = CallTool(
+    name="handoff",
+    description="Hand the call to a person: transfer it, or take a message.",
+    parameters={"type": "object", "properties": {}},
+    run=run_handoff,
+    extract=lambda _utterance, _state: {},
+    keywords=(
+        "human", "person", "agent", "representative", "operator", "someone", "somebody",
+        "colleague", "manager", "speak to", "talk to", "mitarbeiter", "mensch", "berater",
+        "conseiller", "humain", "quelqu'un", "agente", "persona", "operador", "operatore",
+        "medewerker",
+    ),
+)  # fmt: skip
+
+
+def run_end_call(ctx: ToolContext) -> ToolResult:
+    return ToolResult(
+        {"ended": True},
+        say=ctx.gettext("Thank you for calling. Goodbye!"),
+        answer=False,
+        action=Action.HANG_UP,
+    )
+
+
+END_CALL = CallTool(
+    name="end_call",
+    description="End the call when the caller says goodbye or needs nothing else.",
+    parameters={"type": "object", "properties": {}},
+    run=run_end_call,
+    extract=lambda _utterance, _state: {},
+    keywords=(
+        "goodbye", "bye", "that's all", "that is all", "nothing else", "no thanks",
+        "hang up", "tschuss", "auf wiederhoren", "au revoir", "adios", "arrivederci",
+        "doei", "tot ziens",
+    ),
+)  # fmt: skip
+
+YES_WORDS = ("yes", "yeah", "please", "sure", "ja", "oui", "si", "sí", "okay", "ok")
+
+
+def is_yes(utterance: str) -> bool:
+    return not set(re.findall(r"\w+", fold(utterance))).isdisjoint(fold(w) for w in YES_WORDS)
+
+
+def builtin_tools(settings: Any) -> list[CallTool]:
+    """The built-in tools, in order of precedence on equal matches."""
+    from plugins.support_calls.tools import orders, products
+
+    return [HANDOFF, END_CALL, orders.TOOL, products.TOOL, policy_tool(settings.policies)]
