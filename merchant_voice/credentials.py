@@ -1,8 +1,10 @@
 """Merchants' credentials (webhook secrets, telephony tokens), encrypted at rest.
 
 ``app.extensions["credentials"]`` is one :class:`CredentialStore`. A
-credential is named ``<plugin>.<name>`` (``catalog.shopify_webhook_secret``),
-where the plugin declares ``name`` in its ``credentials``. It is stored either
+credential is named ``<plugin>.<name>`` (``support_calls.twilio_auth_token``),
+where the plugin declares ``name`` in its ``credentials``, or is one of the
+host's :data:`HOST_CREDENTIALS`: the shop platforms' webhook signing secrets,
+shared by every plugin that takes their webhooks. It is stored either
 
 * encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under ``[host]
   credentials_key`` (unset: a key generated once into
@@ -172,12 +174,20 @@ def _generated_key(path: Path) -> str:
     return path.read_text().strip()
 
 
+HOST_CREDENTIALS = ("shopify.webhook_secret", "woocommerce.webhook_secret")
+
+
 def declared(manager: PluginManager) -> list[str]:
-    """Every credential name the loaded plugins declare (``<plugin>.<name>``)."""
+    """Every credential name: the host's, and those the loaded plugins declare."""
     return sorted(
-        f"{name}.{credential}"
-        for name, plugin in manager.plugins.items()
-        for credential in plugin.declaration.credentials
+        [
+            *HOST_CREDENTIALS,
+            *(
+                f"{name}.{credential}"
+                for name, plugin in manager.plugins.items()
+                for credential in plugin.declaration.credentials
+            ),
+        ]
     )
 
 
@@ -186,4 +196,4 @@ def check_declared(manager: PluginManager, name: str) -> None:
     names = declared(manager)
     if name not in names:
         known = ", ".join(names) or "none"
-        _invalid("name", f"no plugin declares a credential {name[:60]!r} (declared: {known})")
+        _invalid("name", f"no credential is called {name[:60]!r} (known: {known})")

@@ -19,6 +19,7 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   ├── Conflict             409 clashes with existing data
     │   ├── PayloadTooLarge      413 body over the configured limit
     │   └── UnsupportedMediaType 415 body is not in a format we read
+    ├── DatabaseBusy             503 SQLite is busy with another write: retry
     ├── TenancyViolation         code tried to reach another merchant's rows
     ├── PluginError              a plugin cannot be loaded or used
     │   ├── PluginRefused        failed to import, or incompatible host API
@@ -157,6 +158,14 @@ class UnsupportedMediaType(ClientError):
     status = 415
     title = "Unsupported media type"
     code = "unsupported-media-type"
+
+
+class DatabaseBusy(MerchantVoiceError):
+    """The embedded SQLite database could not take this write now (another one won)."""
+
+    status = 503
+    title = "Database busy"
+    code = "database-busy"
 
 
 class TenancyViolation(MerchantVoiceError):

@@ -2,8 +2,17 @@
 
 from models.access import ApiKey, User
 from models.credential import Credential
-from models.job import Job, JobStatus
+from models.job import Job, JobSchedule, JobStatus
 from models.merchant import Merchant
 from models.plugin_setting import MerchantPlugin
 
-__all__ = ["ApiKey", "Credential", "Job", "JobStatus", "Merchant", "MerchantPlugin", "User"]
+__all__ = [
+    "ApiKey",
+    "Credential",
+    "Job",
+    "JobSchedule",
+    "JobStatus",
+    "Merchant",
+    "MerchantPlugin",
+    "User",
+]

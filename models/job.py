@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, String, Text
+from sqlalchemy import JSON, Enum, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
@@ -55,3 +55,15 @@ class Job(MerchantOwned, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobSchedule(MerchantOwned, Base):
+    """When a periodic job kind is next due for a merchant (claimed by one process only)."""
+
+    __tablename__ = "job_schedules"
+    __host_only__ = True
+    __table_args__ = (UniqueConstraint("kind", "merchant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -49,7 +49,7 @@ WOO_PRODUCT = {
 @pytest.fixture
 def secrets(app: Flask, shop_a: Shop) -> None:
     client = app.test_client()
-    for name in ("catalog.shopify_webhook_secret", "catalog.woocommerce_webhook_secret"):
+    for name in ("shopify.webhook_secret", "woocommerce.webhook_secret"):
         response = client.put(
             f"/api/v1/credentials/{name}", json={"value": SECRET}, headers=shop_a.headers
         )
@@ -139,8 +139,7 @@ def test_bad_deliveries_are_refused(app: Flask, shop_a: Shop, shop_b: Shop, secr
     no_secret = shopify(app, "products/create", SHOPIFY_PRODUCT, "x-3", merchant="shop-b")
     assert (
         no_secret.status_code == 401
-        and "credentials set shop-b catalog.shopify_webhook_secret"
-        in no_secret.get_json()["detail"]
+        and "credentials set shop-b shopify.webhook_secret" in no_secret.get_json()["detail"]
     )
     assert (
         shopify(app, "products/create", SHOPIFY_PRODUCT, "x-4", merchant="nobody").status_code
@@ -179,7 +178,7 @@ def test_webhook_secrets_are_stored_encrypted_and_never_shown(
 ) -> None:
     listed = app.test_client().get("/api/v1/credentials", headers=shop_a.headers)
     names = [row["name"] for row in listed.get_json()["credentials"]]
-    assert names == ["catalog.shopify_webhook_secret", "catalog.woocommerce_webhook_secret"]
+    assert names == ["shopify.webhook_secret", "woocommerce.webhook_secret"]
     result = app.test_cli_runner().invoke(args=["credentials", "list", "shop-a", "--json"])
     assert result.exit_code == 0 and SECRET not in result.output + listed.get_data(as_text=True)
     with app.extensions["db"].host_session() as session:

@@ -14,7 +14,7 @@ from merchant_voice.errors import CredentialUnreadable, TenancyViolation
 from models import Credential
 from tests.conftest import Shop
 
-NAME = "catalog.shopify_webhook_secret"
+NAME = "shopify.webhook_secret"
 SECRET = "shpss_correct-horse-battery-staple"
 
 
@@ -79,7 +79,7 @@ def test_api_sets_lists_and_deletes_without_ever_returning_values(
     assert put.status_code == 200 and SECRET not in put.get_data(as_text=True)
     listed = client.get("/api/v1/credentials", headers=shop_a.headers).get_json()
     assert [row["name"] for row in listed["credentials"]] == [NAME]
-    assert "catalog.woocommerce_webhook_secret" in listed["declared"]
+    assert "woocommerce.webhook_secret" in listed["declared"]
     assert client.get("/api/v1/credentials", headers=shop_b.headers).get_json()["credentials"] == []
     assert app.extensions["credentials"].get(shop_b.id, NAME) is None
     assert client.delete(f"/api/v1/credentials/{NAME}", headers=shop_b.headers).status_code == 404
@@ -103,7 +103,7 @@ def test_cli_sets_from_stdin_or_env_and_names_bad_input(app: Flask, shop_a: Shop
     listed = runner.invoke(args=["credentials", "list", "shop-a"])
     assert "env SHOP_A_SECRET" in listed.output
     bad = runner.invoke(args=["credentials", "set", "shop-a", "catalog.nope", "--stdin"], input="x")
-    assert bad.exit_code == 1 and "NAME: no plugin declares a credential" in bad.output
+    assert bad.exit_code == 1 and "NAME: no credential is called" in bad.output
     bad_env = runner.invoke(args=["credentials", "set", "shop-a", NAME, "--env", "1-bad"])
     assert bad_env.exit_code == 1 and "not an environment reference" in bad_env.output
 

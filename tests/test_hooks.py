@@ -65,6 +65,29 @@ def test_hook_job_finished(app: Flask, shop_a: Shop) -> None:
     assert "flaky" in _failures(app, "job_finished")
 
 
+def test_hook_call_tools(app: Flask, shop_a: Shop) -> None:
+    from merchant_voice import plugin_state
+    from plugins.support_calls.stream import call_tools
+    from plugins.support_calls.tools import CallState, ToolContext, choose
+
+    manager = app.extensions["plugins"]
+    db = app.extensions["db"]
+    shop_b = make_shop(app, "shop-b")
+    with app.app_context(), db.tenant_session(shop_a.merchant) as session:
+        settings = plugin_state.settings_for(manager, session, "support_calls")
+        tools = call_tools(session, settings)
+        names = [tool.name for tool in tools]
+        assert names[-1] == "latest_note" and len(set(names)) == len(names)
+        tool = choose(tools, "what does the latest note say?", CallState("", "en_US"))
+        assert tool is not None and tool.name == "latest_note"
+        result = tool.run(
+            ToolContext(session, CallState("", "en_US"), {"topic": "x"}, "", str, settings)
+        )
+        assert result.data == {"note": "Welcome, Shop-A!", "topic": "x"}  # shop A's note only
+        assert "flaky" not in names
+    assert _note_texts(app, shop_b) == ["Welcome, Shop-B!"]
+
+
 def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> None:
     from merchant_voice import plugin_state
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from merchant_voice.errors import JobError, UnknownJobKind
@@ -32,6 +33,7 @@ class JobKind:
     name: str
     handler: JobHandler
     max_attempts: int | None = None
+    every: timedelta | None = None  # periodic: once per period for each merchant
 
 
 class JobRegistry:
@@ -40,13 +42,26 @@ class JobRegistry:
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
 
-    def add(self, kind: str, handler: JobHandler, *, max_attempts: int | None = None) -> None:
-        """Register ``handler`` for ``kind`` (``<plugin>.<action>``)."""
+    def add(
+        self,
+        kind: str,
+        handler: JobHandler,
+        *,
+        max_attempts: int | None = None,
+        every: timedelta | None = None,
+    ) -> None:
+        """Register ``handler`` for ``kind`` (``<plugin>.<action>``).
+
+        With ``every``, the host also queues the job itself, once per period, for
+        each merchant that has the plugin enabled (see :mod:`merchant_voice.jobs.schedule`).
+        """
         if kind in self._kinds:
             raise JobError(f"job kind {kind!r} is already registered")
         if "." not in kind:
             raise JobError(f"job kind {kind!r} must be named <plugin>.<action>")
-        self._kinds[kind] = JobKind(kind, handler, max_attempts)
+        if every is not None and every < timedelta(minutes=1):
+            raise JobError(f"job kind {kind!r}: a period under a minute is not supported")
+        self._kinds[kind] = JobKind(kind, handler, max_attempts, every)
 
     def get(self, kind: str) -> JobKind:
         try:

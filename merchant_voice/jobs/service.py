@@ -38,6 +38,7 @@ from merchant_voice.db import Database, on_commit, utcnow
 from merchant_voice.errors import ClientError, ValidationFailed
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.registry import JobRegistry
+from merchant_voice.jobs.schedule import Schedules
 from merchant_voice.jobs.workers import Workers
 from merchant_voice.logs import log_context
 from merchant_voice.plugin_manager import PluginManager
@@ -80,6 +81,7 @@ class JobService:
         self.registry = JobRegistry()
         self.queue: JobQueue = queue or HueyQueue(settings, self.run)
         self.workers = Workers(self)
+        self.schedules = Schedules(self)
         self._running: dict[Attempt, tuple[float, str]] = {}  # attempt -> progress
         self._lock = threading.Lock()
         self._app: Flask | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from merchant_voice.jobs.queue import HueyQueue
@@ -18,8 +19,9 @@ class Workers:
     """Starts and stops a process's job workers and its maintenance thread.
 
     Every ``heartbeat_s`` the maintenance thread stores the heartbeat and
-    progress of the attempts this process runs, then recovers jobs whose
-    worker - here or on another machine - went silent.
+    progress of the attempts this process runs, recovers jobs whose worker -
+    here or on another machine - went silent, and queues periodic jobs that
+    are due.
     """
 
     def __init__(self, service: JobService) -> None:
@@ -54,5 +56,6 @@ class Workers:
             try:
                 self.service.heartbeat()
                 self.service.recover()
+                self.service.schedules.check(time.monotonic())
             except Exception:
                 log.exception("job maintenance failed; trying again in %ss", interval)

@@ -54,7 +54,7 @@ def list_credentials() -> CredentialList:
 @bp.operation(
     "/<name>",
     "PUT",
-    summary="Set a credential (e.g. catalog.shopify_webhook_secret); it is stored encrypted",
+    summary="Set a credential (e.g. shopify.webhook_secret); it is stored encrypted",
     body=CredentialIn,
     response=CredentialOut,
 )

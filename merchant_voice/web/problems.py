@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, json, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from merchant_voice.errors import (
     PROBLEM_TYPE_PREFIX,
+    DatabaseBusy,
     MerchantVoiceError,
     PayloadTooLarge,
     TenancyViolation,
@@ -58,6 +60,15 @@ def _from_merchant_voice(exc: MerchantVoiceError) -> Response:
     return problem_response(exc)
 
 
+def _database(exc: OperationalError) -> Response:
+    if "database is locked" not in str(exc.orig):
+        return _unexpected(exc)
+    log.warning("SQLite busy on %s %s: %s", request.method, request.path, exc.orig)
+    response = problem_response(DatabaseBusy("the database is busy; retry in a moment"))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def _unexpected(exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return problem_response(MerchantVoiceError("an unexpected error occurred; it has been logged"))
@@ -66,4 +77,5 @@ def _unexpected(exc: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(MerchantVoiceError, _from_merchant_voice)
     app.register_error_handler(HTTPException, _from_http)
+    app.register_error_handler(OperationalError, _database)
     app.register_error_handler(Exception, _unexpected)

@@ -24,7 +24,6 @@ plugin = Plugin(
     description="Product listings and variants, imported from Shopify and WooCommerce",
     models=".models",
     blueprints=(".api:bp", ".webhooks:bp"),
-    credentials=("shopify_webhook_secret", "woocommerce_webhook_secret"),
 )
 
 

@@ -3,30 +3,22 @@
     POST /hooks/shopify/<merchant>/products      products/create|update|delete
     POST /hooks/woocommerce/<merchant>/products  product.created|updated|deleted
 
-Each delivery is verified with the merchant's webhook secret (HMAC-SHA256 of
-the raw body, base64: ``X-Shopify-Hmac-Sha256`` / ``X-WC-Webhook-Signature``),
-recorded by its delivery id in the same transaction as its change (a repeat
-answers ``duplicate`` and changes nothing), and applied as an upsert or delete
-matched on the platform's product id. WooCommerce's unsigned ping, sent when a
-webhook is created (``webhook_id=N``), is answered 200.
+Verification and deduplication are the host's (:mod:`merchant_voice.web.shop_hooks`);
+each delivery is applied as an upsert or delete matched on the platform's
+product id.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import re
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
+from merchant_voice.errors import ValidationFailed
 from merchant_voice.web.hooks import merchant_session
+from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, is_ping, receive
 from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import (
     Parsed,
@@ -41,109 +33,58 @@ from plugins.catalog.models import Listing, WebhookDelivery
 
 bp = Blueprint("catalog_webhooks", __name__, url_prefix="/hooks")
 
-_PING = re.compile(rb"^webhook_id=\d+$")
+TOPICS = {
+    SHOPIFY: {
+        "products/create": "upsert",
+        "products/update": "upsert",
+        "products/delete": "delete",
+    },
+    WOOCOMMERCE: {
+        "product.created": "upsert",
+        "product.updated": "upsert",
+        "product.deleted": "delete",
+    },
+}
 
 
-def _signed(secret: str, body: bytes, signature: str) -> bool:
-    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
-    return bool(signature) and hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
-
-
-def _payload(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"the webhook body is not JSON: {exc}") from None
-    if not isinstance(payload, dict) or "id" not in payload:
-        raise ValidationFailed("the webhook body is not a product (no id)")
-    return payload
-
-
-def _deliver(
-    slug: str,
-    source: str,
-    secret_key: str,
-    signature: str,
-    delivery: str,
-    topic: str,
-    handle: dict[str, str],
-) -> ResponseReturnValue:
-    body = request.get_data()
-    with merchant_session(slug, "catalog") as session:
-        from plugins.catalog.plugin import plugin
-
-        secret = plugin.credential(session, secret_key)
-        if not secret:
-            name = f"catalog.{secret_key}"
-            raise Unauthorized(
-                f"no {source} webhook secret is set for {slug!r}: PUT /api/v1/credentials/{name},"
-                f" or flask --app app credentials set {slug} {name}"
-            )
-        if not _signed(secret, body, signature):
-            raise Unauthorized(f"the {source} webhook signature does not match")
-        action = handle.get(topic)
-        if action is None:
-            raise BadRequest(f"unsupported webhook topic {topic!r}")
-        if not delivery:
-            raise BadRequest(f"the {source} delivery id header is missing")
-        payload = _payload(body)
-        session.add(WebhookDelivery(source=source, delivery_id=delivery[:100], topic=topic))
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            return jsonify(status="duplicate", delivery=delivery)
-        external_id = f"{source}:{payload['id']}"
-        if action == "delete":
+def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
+    with receive(slug, "catalog", platform, TOPICS[platform], WebhookDelivery) as delivery:
+        if delivery.duplicate:
+            return jsonify(status="duplicate", delivery=delivery.delivery_id)
+        session, payload = delivery.session, delivery.payload
+        external_id = f"{platform.name}:{payload['id']}"
+        if delivery.action == "delete":
             for listing in session.scalars(
                 select(Listing).where(Listing.external_id == external_id)
             ):
                 session.delete(listing)
             session.commit()
         else:
-            parse = _from_shopify if source == "shopify" else _from_woocommerce
+            parse = _from_shopify if platform is SHOPIFY else _from_woocommerce
             try:
                 item = parse(payload)
             except (KeyError, TypeError, AttributeError, ValueError, RowRejected) as exc:
                 raise ValidationFailed(f"the product in the webhook is malformed: {exc}") from None
-            parsed = checked(Parsed(source, 1, [item]))
+            parsed = checked(Parsed(platform.name, 1, [item]))
             if parsed.errors:
                 raise ValidationFailed(
                     f"the product in the webhook is malformed: {parsed.errors[0]}"
                 )
             store(session, parsed)
-    return jsonify(status="applied", delivery=delivery, action=action)
+    return jsonify(status="applied", delivery=delivery.delivery_id, action=delivery.action)
 
 
 @bp.post("/shopify/<merchant>/products")
 def shopify_products(merchant: str) -> ResponseReturnValue:
-    headers = request.headers
-    return _deliver(
-        merchant,
-        "shopify",
-        "shopify_webhook_secret",
-        headers.get("X-Shopify-Hmac-Sha256", ""),
-        headers.get("X-Shopify-Webhook-Id", ""),
-        headers.get("X-Shopify-Topic", ""),
-        {"products/create": "upsert", "products/update": "upsert", "products/delete": "delete"},
-    )
+    return _deliver(merchant, SHOPIFY)
 
 
 @bp.post("/woocommerce/<merchant>/products")
 def woocommerce_products(merchant: str) -> ResponseReturnValue:
-    headers = request.headers
-    if "X-WC-Webhook-Signature" not in headers and _PING.match(request.get_data()):
+    if is_ping(WOOCOMMERCE):
         merchant_session(merchant, "catalog").close()  # an unknown merchant still gets 404
         return jsonify(status="pong")
-    return _deliver(
-        merchant,
-        "woocommerce",
-        "woocommerce_webhook_secret",
-        headers.get("X-WC-Webhook-Signature", ""),
-        headers.get("X-WC-Webhook-Delivery-ID", ""),
-        headers.get("X-WC-Webhook-Topic", ""),
-        {"product.created": "upsert", "product.updated": "upsert", "product.deleted": "delete"},
-    )
+    return _deliver(merchant, WOOCOMMERCE)
 
 
 def _text_field(product: dict[str, Any], key: str) -> str:

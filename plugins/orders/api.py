@@ -112,14 +112,19 @@ def _find(number: str) -> Order | None:
     return tenant_session().scalars(select(Order).where(Order.number == _number(number))).first()
 
 
-def _apply(order: Order, body: OrderIn) -> None:
+def apply_order(order: Order, body: OrderIn, default_currency: str) -> None:
+    """Write a validated order (from the API or a platform's webhook) onto its row."""
     values = body.model_dump(mode="python", exclude={"currency", "items"})
     for key, value in values.items():
         setattr(order, key, value)
     order.items = [item.model_dump(mode="json") for item in body.items]
-    order.currency = body.currency or tenant_session().merchant.currency
+    order.currency = body.currency or default_currency
     order.phone_key = phone_key(body.phone)
     order.postcode_key = postcode_key(body.postcode)
+
+
+def _apply(order: Order, body: OrderIn) -> None:
+    apply_order(order, body, tenant_session().merchant.currency)
 
 
 @bp.operation(

@@ -54,3 +54,16 @@ class Order(MerchantOwned, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookDelivery(MerchantOwned, Base):
+    """An order webhook delivery, kept so that a repeat is recognised and skipped."""
+
+    __tablename__ = "orders_webhook_deliveries"
+    __table_args__ = (UniqueConstraint("merchant_id", "source", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,11 +11,11 @@ from merchant_voice.tenancy import TenantSession
 
 plugin = Plugin(
     name="orders",
-    version="0.1.0",
+    version="0.2.0",
     host_api=">=1.0,<2",
     description="Orders from the shop platform or the merchant's own system",
     models=".models",
-    blueprints=(".api:bp",),
+    blueprints=(".api:bp", ".webhooks:bp"),
 )
 
 

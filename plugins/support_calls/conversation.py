@@ -228,7 +228,7 @@ class Conversation:
         request = ChatRequest(
             messages=messages,
             max_tokens=REPLY_MAX_TOKENS,
-            temperature=0.3,
+            temperature=0.0,  # the same words for the same question: predictable calls
             priority=Priority.INTERACTIVE,
             merchant=self.deps.merchant.slug,
             timeout_s=self.deps.llm_timeout_s,
@@ -250,6 +250,9 @@ class Conversation:
                     if spoken >= MODEL_SENTENCES:
                         return
         finally:
+            record.timings.setdefault(  # an empty answer still answered
+                "llm_first_token_ms", round((time.monotonic() - started) * 1000)
+            )
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # closing the request makes vLLM stop generating

@@ -262,6 +262,8 @@ class LiveCall:
             record.transcript = text
             record.reply_locale = record.reply_locale or self.state.locale
             sentences = self._sentences(turn, text)
+            if not self.deps.settings.stream_replies:  # the whole reply first, then speech
+                sentences = iter([" ".join(list(sentences))])
             for sentence in sentences:
                 if turn.cancel.is_set():
                     break

@@ -52,6 +52,7 @@ class Call(MerchantOwned, Base):
     provider: Mapped[str] = mapped_column(String(20), default="twilio")
     call_sid: Mapped[str] = mapped_column(String(64))
     caller: Mapped[str] = mapped_column(String(32), default="")
+    caller_key: Mapped[str] = mapped_column(String(16), default="", index=True)  # for redaction
     callee: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(20), default=CallStatus.RINGING.value)
     language: Mapped[str | None] = mapped_column(String(35))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from jinja2 import TemplateSyntaxError
 from pydantic import Field, field_validator
 
-from merchant_voice.plugin_api import Plugin, PluginSettings
+from merchant_voice.jobs import JobRegistry
+from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
 
 POLICY_TOPIC = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -33,6 +35,11 @@ class SupportCallsSettings(PluginSettings):
         description="Jinja2 template replacing prompts/system.j2 for this merchant",
     )
     record_calls: bool = Field(False, description="Keep both legs of each call as a WAV file")
+    stream_replies: bool = Field(
+        True,
+        description="Speak each sentence as the model writes it; off: the whole reply, then"
+        " speech (slower, for comparison)",
+    )
     retention_days: int = Field(
         90, ge=1, le=3650, description="Days calls, transcripts and recordings are kept"
     )
@@ -68,6 +75,13 @@ plugin = Plugin(
     description="Shoppers' phone calls answered from the merchant's own data",
     settings=SupportCallsSettings,
     models=".models",
-    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp"),
+    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api", ".privacy:hooks"),
     credentials=("twilio_auth_token",),
 )
+
+
+@hookimpl
+def register_jobs(registry: JobRegistry) -> None:
+    from plugins.support_calls.privacy import purge_expired
+
+    registry.add("support_calls.retention", purge_expired, every=timedelta(days=1))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from plugins.support_calls.conversation import CallDeps, TurnRecord
 from plugins.support_calls.models import Call, Outcome, Turn
@@ -85,16 +85,18 @@ def call_ended(
     recorder: Recorder | None,
     recordings_dir: Path,
 ) -> None:
-    if state.handed_off:
-        _update(deps, call, outcome=Outcome.HANDED_OFF.value)
-    else:
-        outcome = Outcome.RESOLVED if replied else Outcome.ABANDONED
-        _update(deps, call, Call.outcome.is_(None), outcome=outcome.value)
-    if state.message:
-        _update(deps, call, message=state.message)
+    """One write: the recording's path, the message left, and the outcome (unless the status
+    callback already told it)."""
+    values: dict[str, Any] = {"message": state.message} if state.message else {}
     if recorder is not None:
         folder = recordings_dir / str(deps.merchant.id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{call.id}.wav"
         path.write_bytes(recorder.wav())
-        _update(deps, call, recording_path=str(path.relative_to(recordings_dir)))
+        values["recording_path"] = str(path.relative_to(recordings_dir))
+    if state.handed_off:
+        values["outcome"] = Outcome.HANDED_OFF.value
+    else:
+        outcome = Outcome.RESOLVED if replied else Outcome.ABANDONED
+        values["outcome"] = func.coalesce(Call.outcome, outcome.value)
+    _update(deps, call, **values)

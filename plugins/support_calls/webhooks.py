@@ -26,6 +26,7 @@ from merchant_voice.db import utcnow
 from merchant_voice.errors import Conflict, Forbidden, ValidationFailed
 from merchant_voice.tenancy import TenantSession
 from merchant_voice.web.hooks import merchant_session
+from plugins.orders.models import phone_key
 from plugins.support_calls.models import FINAL_STATUSES, Call, CallStatus
 from plugins.support_calls.telephony import twilio
 
@@ -94,6 +95,7 @@ def voice(merchant: str) -> Response:
             call = Call(call_sid=call_sid, provider="twilio")
             session.add(call)
         call.caller = request.form.get("From", "")[:32]
+        call.caller_key = phone_key(call.caller)
         call.callee = request.form.get("To", "")[:32]
         call.status = CallStatus.IN_PROGRESS.value
         token = secrets.token_urlsafe(32)
@@ -122,8 +124,9 @@ def status(merchant: str) -> Response:
             ) from None
         call = _call(session, call_sid)
         if call is None:  # a call that failed before its voice webhook
+            caller = request.form.get("From", "")[:32]
             call = Call(
-                call_sid=call_sid, provider="twilio", caller=request.form.get("From", "")[:32]
+                call_sid=call_sid, provider="twilio", caller=caller, caller_key=phone_key(caller)
             )
             session.add(call)
         if call.status not in FINAL_STATUSES:

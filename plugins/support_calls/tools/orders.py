@@ -96,7 +96,7 @@ def _verified(ctx: ToolContext, order: Order, how: str) -> ToolResult:
         "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
         "items": [item.get("title") for item in order.items][:5],
     }
-    return ToolResult(data, say=status_sentence(ctx, order))
+    return ToolResult(data, say=status_sentence(ctx, order), answer=False)
 
 
 def run(ctx: ToolContext) -> ToolResult:

@@ -158,7 +158,7 @@ def run(ctx: ToolContext) -> ToolResult:
         "options": options[:12],
         "bullet_points": listing.bullet_points[:5],
     }
-    return ToolResult(data, say=" ".join(sentences))
+    return ToolResult(data, say=" ".join(sentences), answer=False)  # the facts are the answer
 
 
 TOOL = CallTool(

@@ -15,6 +15,7 @@ from merchant_voice.jobs import JobContext, JobRegistry
 from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
 from merchant_voice.tenancy import TenantSession
 from models.job import Job
+from plugins.support_calls.tools import CallTool, ToolContext, ToolResult
 
 
 class NotesSettings(PluginSettings):
@@ -134,3 +135,25 @@ def job_finished(session: TenantSession, job: Job) -> None:
     from tests.plugins.notes.models import Note
 
     session.add(Note(text=f"job {job.kind} {job.status.value}"))
+
+
+def _latest_note(context: ToolContext) -> ToolResult:
+    from tests.plugins.notes.models import Note
+
+    note = context.session.scalars(select(Note).order_by(Note.id.desc())).first()
+    text = note.text if note else "no notes"
+    return ToolResult({"note": text, "topic": context.arguments.get("topic")}, say=text)
+
+
+@hookimpl
+def call_tools(session: TenantSession) -> list[CallTool]:
+    return [
+        CallTool(
+            name="latest_note",
+            description="The merchant's latest note",
+            parameters={"type": "object", "properties": {"topic": {"type": "string"}}},
+            run=_latest_note,
+            keywords=("note", "notice"),
+            extract=lambda words, _state: {"topic": words},
+        )
+    ]

@@ -1,10 +1,11 @@
-"""support calls: turns, and the stream, hand-off and recording columns of calls
+"""support calls: turns, and the stream, hand-off, recording and caller-key columns of calls
 
 Revision ID: support_calls_0002
 Revises: support_calls_0001
 Create Date: 2026-11-22 19:39:03.898641
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -66,10 +67,26 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("next_action", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("message", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("recording_path", sa.String(length=500), nullable=True))
+        batch_op.add_column(
+            sa.Column("caller_key", sa.String(length=16), nullable=False, server_default="")
+        )
+        batch_op.create_index(
+            batch_op.f("ix_support_calls_calls_caller_key"), ["caller_key"], unique=False
+        )
+    calls = sa.table(
+        "support_calls_calls", sa.column("id"), sa.column("caller"), sa.column("caller_key")
+    )
+    connection = op.get_bind()
+    for call_id, caller in connection.execute(sa.select(calls.c.id, calls.c.caller)).all():
+        digits = re.sub(r"\D", "", caller or "")
+        key = digits[-9:] if len(digits) >= 6 else ""  # as plugins.orders.models.phone_key
+        connection.execute(calls.update().where(calls.c.id == call_id).values(caller_key=key))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("support_calls_calls", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_calls_calls_caller_key"))
+        batch_op.drop_column("caller_key")
         batch_op.drop_column("recording_path")
         batch_op.drop_column("message")
         batch_op.drop_column("next_action")

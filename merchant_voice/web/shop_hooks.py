@@ -1,0 +1,144 @@
+"""Webhooks from shop platforms (Shopify, WooCommerce): verified, deduplicated, idempotent.
+
+Every plugin that takes a platform's webhooks goes through :func:`receive`:
+
+* the merchant's signing secret is the host credential ``shopify.webhook_secret``
+  or ``woocommerce.webhook_secret`` - one per platform, shared by every plugin;
+* the signature is the base64 HMAC-SHA256 of the raw body
+  (``X-Shopify-Hmac-Sha256`` / ``X-WC-Webhook-Signature``); a missing secret or a
+  bad signature gets 401;
+* the topic must be one the endpoint handles (400 otherwise);
+* the delivery id is recorded in the plugin's own deliveries table in the same
+  transaction as the change, so a repeated delivery changes nothing and is
+  answered ``duplicate``.
+
+WooCommerce's unsigned ping, sent when a webhook is created, is answered by
+:func:`is_ping`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import request
+from sqlalchemy.exc import IntegrityError
+
+from merchant_voice import extensions
+from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
+from merchant_voice.tenancy import TenantSession
+from merchant_voice.web.hooks import merchant_session
+
+_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    signature_header: str
+    delivery_header: str
+    topic_header: str
+
+    @property
+    def secret(self) -> str:
+        """The host credential holding the merchant's signing secret for this platform."""
+        return f"{self.name}.webhook_secret"
+
+
+SHOPIFY = Platform("shopify", "X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id", "X-Shopify-Topic")
+WOOCOMMERCE = Platform(
+    "woocommerce", "X-WC-Webhook-Signature", "X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Topic"
+)
+SECRETS = (SHOPIFY.secret, WOOCOMMERCE.secret)
+
+
+class DeliveryRecord(Protocol):
+    """A plugin's deliveries table: unique on (merchant, source, delivery id)."""
+
+    def __init__(self, *, source: str, delivery_id: str, topic: str) -> None: ...
+
+
+@dataclass
+class Delivery:
+    session: TenantSession
+    platform: Platform
+    topic: str
+    action: str
+    delivery_id: str
+    payload: dict[str, Any]
+    duplicate: bool = False
+
+
+def signed(secret: str, body: bytes, signature: str) -> bool:
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return bool(signature) and hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
+
+
+def is_ping(platform: Platform) -> bool:
+    """WooCommerce's unsigned ``webhook_id=N`` sent when a webhook is set up."""
+    return (
+        platform is WOOCOMMERCE
+        and platform.signature_header not in request.headers
+        and _PING.match(request.get_data()) is not None
+    )
+
+
+def _payload(body: bytes, required: str) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"the webhook body is not JSON: {exc}") from None
+    if not isinstance(payload, dict) or required not in payload:
+        raise ValidationFailed(f"the webhook body has no {required!r}")
+    return payload
+
+
+@contextmanager
+def receive(
+    slug: str,
+    plugin: str,
+    platform: Platform,
+    topics: Mapping[str, str],
+    record: type[DeliveryRecord] | None,
+    required: str = "id",
+) -> Iterator[Delivery]:
+    """A verified delivery for ``plugin``'s endpoint; ``topics`` maps topic -> action.
+
+    With ``record`` (the plugin's deliveries model) the delivery is recorded in
+    the session; a repeat comes back with ``duplicate=True`` and a clean session.
+    The caller commits.
+    """
+    body = request.get_data()
+    headers = request.headers
+    with merchant_session(slug, plugin) as session:
+        secret = extensions.credentials().get(session.merchant.id, platform.secret)
+        if not secret:
+            raise Unauthorized(
+                f"no {platform.name} webhook secret is set for {slug!r}: PUT /api/v1/credentials/"
+                f"{platform.secret}, or flask --app app credentials set {slug} {platform.secret}"
+            )
+        if not signed(secret, body, headers.get(platform.signature_header, "")):
+            raise Unauthorized(f"the {platform.name} webhook signature does not match")
+        topic = headers.get(platform.topic_header, "")
+        action = topics.get(topic)
+        if action is None:
+            raise BadRequest(f"unsupported webhook topic {topic[:60]!r} here")
+        delivery_id = headers.get(platform.delivery_header, "")[:100]
+        if not delivery_id:
+            raise BadRequest(f"the {platform.delivery_header} header is missing")
+        delivery = Delivery(session, platform, topic, action, delivery_id, _payload(body, required))
+        if record is not None:
+            session.add(record(source=platform.name, delivery_id=delivery_id, topic=topic))
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                delivery.duplicate = True
+        yield delivery

@@ -1,0 +1,167 @@
+"""Order webhooks from Shopify and WooCommerce: verified, deduplicated, idempotent.
+
+    POST /hooks/shopify/<merchant>/orders      orders/create, orders/updated
+    POST /hooks/woocommerce/<merchant>/orders  order.created, order.updated
+
+Verification and deduplication are the host's (:mod:`merchant_voice.web.shop_hooks`).
+Each order is mapped onto the API's :class:`~plugins.orders.api.OrderIn`, so it
+is validated by the same rules, and upserted on the platform's order id (or
+its number).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+
+from merchant_voice.errors import ValidationFailed
+from merchant_voice.web.hooks import merchant_session
+from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, is_ping, receive
+from plugins.orders.api import OrderIn, apply_order
+from plugins.orders.models import Order, WebhookDelivery
+
+bp = Blueprint("orders_webhooks", __name__, url_prefix="/hooks")
+
+TOPICS = {
+    SHOPIFY: {"orders/create": "upsert", "orders/updated": "upsert"},
+    WOOCOMMERCE: {"order.created": "upsert", "order.updated": "upsert"},
+}
+WOO_STATUS = {"checkout-draft": "pending", "trash": "cancelled"}
+
+
+def _phone(*values: Any) -> str:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return re.sub(r"[^0-9+() ./-]", "", value)[:40]
+    return ""
+
+
+def _name(address: dict[str, Any]) -> str:
+    name = (
+        address.get("name") or f"{address.get('first_name') or ''} {address.get('last_name') or ''}"
+    )
+    return str(name).strip()[:200]
+
+
+def _shopify_status(order: dict[str, Any]) -> str:
+    if order.get("cancelled_at"):
+        return "cancelled"
+    if order.get("financial_status") in ("refunded", "voided"):
+        return "refunded"
+    fulfillments = order.get("fulfillments") or []
+    if any(f.get("shipment_status") == "delivered" for f in fulfillments):
+        return "delivered"
+    fulfillment = order.get("fulfillment_status")
+    if fulfillment == "fulfilled":
+        return "shipped"
+    if fulfillment == "partial":
+        return "partially_shipped"
+    return {"paid": "paid", "pending": "pending", "authorized": "processing"}.get(
+        str(order.get("financial_status")), "processing"
+    )
+
+
+def from_shopify(order: dict[str, Any]) -> dict[str, Any]:
+    shipping = order.get("shipping_address") or {}
+    billing = order.get("billing_address") or {}
+    customer = order.get("customer") or {}
+    fulfillments = order.get("fulfillments") or []
+    last = fulfillments[-1] if fulfillments else {}
+    return {
+        "number": str(order.get("order_number") or order.get("name") or order["id"]),
+        "status": _shopify_status(order),
+        "customer_name": _name(shipping) or _name(customer),
+        "email": order.get("email") or "",
+        "phone": _phone(order.get("phone"), shipping.get("phone"), customer.get("phone")),
+        "postcode": shipping.get("zip") or billing.get("zip") or "",
+        "total": order.get("total_price"),
+        "currency": order.get("currency"),
+        "items": [
+            {
+                "sku": item.get("sku") or None,
+                "title": item.get("title") or item.get("name") or "item",
+                "quantity": item.get("quantity") or 1,
+                "price": item.get("price"),
+            }
+            for item in order.get("line_items") or []
+        ],
+        "carrier": last.get("tracking_company") or "",
+        "tracking_numbers": last.get("tracking_numbers") or [],
+        "tracking_urls": last.get("tracking_urls") or [],
+        "placed_at": order.get("created_at"),
+        "shipped_at": fulfillments[0].get("created_at") if fulfillments else None,
+    }
+
+
+def _gmt(value: Any) -> str | None:
+    return f"{value}Z" if isinstance(value, str) and value and value[-1].isdigit() else None
+
+
+def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
+    shipping = order.get("shipping") or {}
+    billing = order.get("billing") or {}
+    status = str(order.get("status") or "pending")
+    return {
+        "number": str(order.get("number") or order["id"]),
+        "status": WOO_STATUS.get(status, status),
+        "customer_name": _name(shipping) or _name(billing),
+        "email": billing.get("email") or "",
+        "phone": _phone(shipping.get("phone"), billing.get("phone")),
+        "postcode": shipping.get("postcode") or billing.get("postcode") or "",
+        "total": order.get("total"),
+        "currency": order.get("currency"),
+        "items": [
+            {
+                "sku": item.get("sku") or None,
+                "title": item.get("name") or "item",
+                "quantity": item.get("quantity") or 1,
+                "price": str(item["price"]) if item.get("price") is not None else None,
+            }
+            for item in order.get("line_items") or []
+        ],
+        "placed_at": _gmt(order.get("date_created_gmt")),
+        "shipped_at": _gmt(order.get("date_completed_gmt")),
+    }
+
+
+def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
+    with receive(slug, "orders", platform, TOPICS[platform], WebhookDelivery) as delivery:
+        if delivery.duplicate:
+            return jsonify(status="duplicate", delivery=delivery.delivery_id)
+        session, payload = delivery.session, delivery.payload
+        convert = from_shopify if platform is SHOPIFY else from_woocommerce
+        try:
+            body = OrderIn.model_validate(convert(payload))
+        except ValidationError as exc:
+            raise ValidationFailed.from_pydantic(exc, prefix="order.") from None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValidationFailed(f"the order in the webhook is malformed: {exc}") from None
+        external_id = f"{platform.name}:{payload['id']}"[:64]
+        order = session.scalars(
+            select(Order).where(or_(Order.external_id == external_id, Order.number == body.number))
+        ).first()
+        if order is None:
+            order = Order(external_id=external_id, source=platform.name)
+            session.add(order)
+        order.external_id, order.source = external_id, platform.name
+        apply_order(order, body, session.merchant.currency)
+        session.commit()
+    return jsonify(status="applied", delivery=delivery.delivery_id, number=body.number)
+
+
+@bp.post("/shopify/<merchant>/orders")
+def shopify_orders(merchant: str) -> ResponseReturnValue:
+    return _deliver(merchant, SHOPIFY)
+
+
+@bp.post("/woocommerce/<merchant>/orders")
+def woocommerce_orders(merchant: str) -> ResponseReturnValue:
+    if is_ping(WOOCOMMERCE):
+        merchant_session(merchant, "orders").close()  # an unknown merchant still gets 404
+        return jsonify(status="pong")
+    return _deliver(merchant, WOOCOMMERCE)

@@ -1,0 +1,119 @@
+"""Callers' data: redaction on request, and retention.
+
+    POST /api/v1/calls/redactions                    {"phone": "+1 555 0100"}: delete that
+                                                     caller's calls, turns and recordings
+    POST /hooks/shopify/<merchant>/customers/redact  Shopify's GDPR webhook: the same, for
+                                                     the customer's phone and their orders'
+    job support_calls.retention                      daily: calls older than retention_days
+
+Callers are matched on the last nine digits of their number, as orders are.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from merchant_voice import extensions
+from merchant_voice.db import utcnow
+from merchant_voice.errors import ValidationFailed
+from merchant_voice.jobs import JobContext
+from merchant_voice.tenancy import TenantSession
+from merchant_voice.web.api import ApiBlueprint, tenant_session
+from merchant_voice.web.shop_hooks import SHOPIFY, receive
+from plugins.orders.models import Order, phone_key
+from plugins.support_calls.models import Call
+
+log = logging.getLogger(__name__)
+
+api = ApiBlueprint("support_calls_privacy", __name__, plugin="support_calls")
+hooks = Blueprint("support_calls_privacy_hooks", __name__, url_prefix="/hooks")
+
+
+def recordings_dir() -> Path:
+    return extensions.settings().instance_dir / "recordings"
+
+
+def delete_calls(session: TenantSession, calls: list[Call], folder: Path) -> int:
+    """Delete ``calls`` with their turns and recording files (the caller commits)."""
+    for call in calls:
+        if call.recording_path:
+            path = (folder / call.recording_path).resolve()
+            if folder.resolve() in path.parents:
+                path.unlink(missing_ok=True)
+        session.delete(call)
+    return len(calls)
+
+
+def redact_phones(session: TenantSession, phones: list[str], folder: Path) -> int:
+    keys = sorted({key for key in (phone_key(p) for p in phones) if key})
+    if not keys:
+        return 0
+    calls = list(session.scalars(select(Call).where(Call.caller_key.in_(keys))))
+    deleted = delete_calls(session, calls, folder)
+    log.info("redacted %d calls of %d caller numbers", deleted, len(keys))
+    return deleted
+
+
+class RedactionIn(BaseModel):
+    phone: str = Field(min_length=6, max_length=40, pattern=r"^[0-9+() ./-]+$")
+
+
+class RedactionOut(BaseModel):
+    deleted_calls: int
+
+
+@api.operation(
+    "/calls/redactions",
+    "POST",
+    summary="Delete one caller's calls, turns and recordings, found by phone number",
+    body=RedactionIn,
+    response=RedactionOut,
+)
+def redact(body: RedactionIn) -> RedactionOut:
+    if not phone_key(body.phone):
+        message = "needs at least 6 digits"
+        raise ValidationFailed(f"phone: {message}", [{"field": "phone", "message": message}])
+    session = tenant_session()
+    deleted = redact_phones(session, [body.phone], recordings_dir())
+    session.commit()
+    return RedactionOut(deleted_calls=deleted)
+
+
+@hooks.post("/shopify/<merchant>/customers/redact")
+def shopify_customers_redact(merchant: str) -> ResponseReturnValue:
+    """Shopify's ``customers/redact``: idempotent, so a repeat simply finds nothing left."""
+    topics = {"customers/redact": "redact"}
+    with receive(merchant, "support_calls", SHOPIFY, topics, None, "customer") as delivery:
+        session, payload = delivery.session, delivery.payload
+        customer = payload.get("customer") or {}
+        phones = [customer.get("phone") or ""]
+        order_ids = [f"shopify:{o}" for o in payload.get("orders_to_redact") or []]
+        if order_ids:
+            phones += session.scalars(select(Order.phone).where(Order.external_id.in_(order_ids)))
+        deleted = redact_phones(
+            session, [p for p in phones if isinstance(p, str)], recordings_dir()
+        )
+        session.commit()
+    return jsonify(status="redacted", deleted_calls=deleted)
+
+
+def purge_expired(context: JobContext) -> dict[str, Any]:
+    """Job ``support_calls.retention``: calls older than the merchant's ``retention_days``."""
+    from plugins.support_calls.plugin import SupportCallsSettings, plugin
+
+    session = context.session
+    settings = plugin.merchant_settings(session)
+    assert isinstance(settings, SupportCallsSettings)
+    cutoff = utcnow() - timedelta(days=settings.retention_days)
+    expired = list(session.scalars(select(Call).where(Call.started_at < cutoff)))
+    deleted = delete_calls(session, expired, recordings_dir())
+    session.commit()
+    return {"deleted_calls": deleted, "older_than": cutoff.isoformat()}

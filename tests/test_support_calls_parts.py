@@ -1,0 +1,130 @@
+"""The parts of a call that need no server: the stream protocol, endpointing on a real
+recording, speakable text, and how tools are chosen."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from engines.audio import decode_file, resample
+from merchant_voice.errors import StreamProtocolError
+from plugins.support_calls.plugin import SupportCallsSettings
+from plugins.support_calls.speech import (
+    SentenceSplitter,
+    compact,
+    speakable,
+    spoken_code,
+    spoken_date,
+    spoken_money,
+)
+from plugins.support_calls.telephony import media
+from plugins.support_calls.tools import CallState, choose
+from plugins.support_calls.tools.orders import extract
+from plugins.support_calls.tools.service import builtin_tools, is_yes
+from plugins.support_calls.vad import Endpointer, VadEvent
+from tests.engines_fixtures import SPEECH
+
+
+def test_stream_messages_are_parsed_or_refused_with_the_field_named() -> None:
+    start = media.parse(
+        json.dumps(
+            {
+                "event": "start",
+                "start": {
+                    "streamSid": "MZ1",
+                    "callSid": "CA1",
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
+                    "customParameters": {"call_sid": "CA1"},
+                },
+            }
+        )
+    )
+    assert start == media.Start("MZ1", "CA1", "audio/x-mulaw", 8000, {"call_sid": "CA1"})
+    frame = media.parse(
+        json.dumps(
+            {"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}
+        )
+    )
+    assert isinstance(frame, media.Media) and frame.payload == b"\xff" * 160
+    refused = {
+        "{": "not JSON",
+        json.dumps({"event": "media", "media": {"payload": "!!"}}): "media.payload",
+        json.dumps({"event": "dtmf", "dtmf": {"digit": "x"}}): "dtmf.digit",
+        json.dumps({"event": "start", "start": {"callSid": "CA1"}}): "start.streamSid",
+        json.dumps({"event": "hello"}): "unknown event",
+        "x" * (media.MAX_MESSAGE_BYTES + 1): "over",
+    }
+    for message, named in refused.items():
+        with pytest.raises(StreamProtocolError, match=named):
+            media.parse(message)
+    with pytest.raises(StreamProtocolError, match="binary"):
+        media.parse(b"\x00")
+
+
+def test_endpointer_finds_each_sentence_of_a_real_phone_recording() -> None:
+    """The Open Speech Repository file: ten sentences with pauses of about a second."""
+    audio = decode_file((SPEECH / "OSR_us_000_0034_8k.wav").read_bytes())
+    samples = resample(audio, 8000).samples
+    endpointer = Endpointer()
+    ends = 0
+    for start in range(0, len(samples), 160):  # 20 ms frames, as Twilio sends them
+        events = endpointer.feed(samples[start : start + 160])
+        if VadEvent.END in events:
+            ends += 1
+            assert endpointer.utterance().seconds > 1.0  # whole sentences, not fragments
+            endpointer.reset()
+    assert 9 <= ends <= 11
+    silence = Endpointer()
+    assert not any(silence.feed(np.zeros(160, np.float32)) for _ in range(200))
+
+
+def test_replies_are_made_speakable_and_cut_into_sentences_as_they_stream() -> None:
+    assert speakable("**Great!** See [our page](https://x.y) or https://shop.example 🙂") == (
+        "Great! See our page or"
+    )
+    splitter = SentenceSplitter()
+    pieces = ["Sure, your order", " is on its way and", " should arrive soon. It ", "left today."]
+    said = [s for piece in pieces for s in splitter.feed(piece)] + list(splitter.flush())
+    assert said == ["Sure, your order is on its way and should arrive soon.", "It left today."]
+    opening = SentenceSplitter()
+    first = list(opening.feed("Thanks for waiting on the line with us, I have checked it"))
+    assert first == ["Thanks for waiting on the line with us,"]  # a long first clause goes alone
+
+
+def test_prices_dates_and_codes_are_spoken_per_locale() -> None:
+    assert spoken_money(Decimal("89.00"), "USD", "en_US") == "89 US dollars"
+    assert spoken_money(Decimal("12.50"), "EUR", "de_DE") == "12,50 Euro"
+    assert spoken_money(Decimal("1"), "EUR", "en_GB") == "1 euro"
+    assert spoken_date(date(2026, 11, 20), "en_US") == "November 20, 2026"
+    assert spoken_date(date(2026, 11, 20), "de_DE") == "20. November 2026"
+    assert spoken_code("#A-1042") == "A 1 0 4 2"
+    assert compact("s w one a, one a a") == "SW1A1AA"
+
+
+def test_tools_are_chosen_on_the_callers_words() -> None:
+    tools = builtin_tools(SupportCallsSettings(policies={"returns": "30 days."}))
+    state = CallState(caller="+15550100", locale="en_US")
+
+    def chosen(words: str) -> str | None:
+        tool = choose(tools, words, state)
+        return tool.name if tool else None
+
+    assert chosen("Where is my parcel?") == "order_status"
+    assert chosen("How much does the backpack cost?") == "product_info"
+    assert chosen("Can I return a jacket I bought?") == "store_policy"
+    assert chosen("When are you open on Saturday?") == "store_policy"
+    assert chosen("I'd like to talk to a real person") == "handoff"
+    assert chosen("No thanks, goodbye") == "end_call"
+    assert chosen("Lovely weather today") is None
+    state.expecting = "order_status"
+    assert chosen("It is nine zero two one zero") == "order_status"
+    assert extract("the number is one oh four two", CallState("", "en_US")) == {
+        "order_number": "1042",
+        "postcode": None,
+    }
+    assert is_yes("Yes, please") and is_yes("ok") and not is_yes("I booked it")
