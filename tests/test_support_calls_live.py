@@ -268,9 +268,9 @@ def test_chat_engine_down_gives_the_fallback_line_and_a_handoff(
     fallback = caller.wait_reply(said_at, timeout=30)
     assert time.monotonic() - started < 20  # never silence: the line comes within the timeout
     exchange(caller, lines["yes"])
+    caller.hang_up()
     call = host.settle("acme", caller.call_sid)
     question, yes = call.turns[1:3]
     assert question.fallback and question.reply.startswith("I'm sorry, I can't look that up")
     assert "colleague" in heard_text(engines, fallback)
     assert yes.tool_calls[0]["name"] == "handoff"
-    caller.hang_up()

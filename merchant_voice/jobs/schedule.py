@@ -55,9 +55,9 @@ class Schedules:
             plugin = kind.name.split(".", 1)[0]
             for merchant in merchants:
                 with db.tenant_session(merchant) as tenant:
-                    if not plugin_state.is_enabled(self.service.plugins, tenant, plugin):
-                        continue
-                    if not self._claim(kind.name, merchant.id, kind.every):
+                    enabled = plugin_state.is_enabled(self.service.plugins, tenant, plugin)
+                    tenant.rollback()  # end this read before the claim writes (SQLite)
+                    if not enabled or not self._claim(kind.name, merchant.id, kind.every):
                         continue
                     job = self.service.enqueue(tenant, kind.name)
                     tenant.commit()
