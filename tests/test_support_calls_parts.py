@@ -7,12 +7,16 @@ import base64
 import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engines.audio import decode_file, resample
-from merchant_voice.errors import StreamProtocolError
+from engines.tts import PiperSynthesizer
+from merchant_voice.errors import StreamProtocolError, VoiceNotFound
+from merchant_voice.tenancy import MerchantInfo
+from plugins.support_calls.conversation import reply_locale
 from plugins.support_calls.plugin import SupportCallsSettings
 from plugins.support_calls.speech import (
     SentenceSplitter,
@@ -128,3 +132,20 @@ def test_tools_are_chosen_on_the_callers_words() -> None:
         "postcode": None,
     }
     assert is_yes("Yes, please") and is_yes("ok") and not is_yes("I booked it")
+
+
+def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:
+    merchant = MerchantInfo(1, "acme", "Acme", "en_US", market_locales=("de_DE", "fr_FR"))
+    voices = PiperSynthesizer({"en_US": Path("en.onnx"), "de_DE": Path("de.onnx")})
+
+    def has_voice(locale: str) -> bool:
+        try:
+            voices.voice_for(locale)
+        except VoiceNotFound:
+            return False
+        return True
+
+    assert reply_locale(merchant, "en_US", "en", has_voice) == ("en_US", False)
+    assert reply_locale(merchant, "en_US", "de", has_voice) == ("de_DE", False)
+    assert reply_locale(merchant, "de_DE", "fr", has_voice) == ("en_US", True)  # no French voice
+    assert reply_locale(merchant, "en_US", "ja", has_voice) == ("en_US", True)

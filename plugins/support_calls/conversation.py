@@ -86,9 +86,26 @@ class CallDeps:
 
 def language_name(locale: str, in_locale: str = "en") -> str:
     try:
-        return Locale.parse(locale.replace("-", "_")).get_display_name(in_locale) or locale
+        return Locale.parse(locale.replace("-", "_")).get_language_name(in_locale) or locale
     except (ValueError, UnknownLocaleError):
         return locale
+
+
+def reply_locale(
+    merchant: MerchantInfo, current: str, language: str, has_voice: Callable[[str], bool]
+) -> tuple[str, bool]:
+    """The locale to answer a caller speaking ``language`` in, and whether to apologise first.
+
+    The merchant's own locales of that language come first. Without a voice for
+    the language, the answer is in the merchant's default language, after an apology.
+    """
+    if language == current.split("_")[0]:
+        return current, False
+    candidates = [merchant.default_locale, *merchant.market_locales, language]
+    locale = next(c for c in candidates if c.split("_")[0] == language)
+    if has_voice(locale):
+        return locale, False
+    return merchant.default_locale, True
 
 
 class Conversation:

@@ -38,6 +38,7 @@ from plugins.support_calls.conversation import (
     Conversation,
     TurnRecord,
     language_name,
+    reply_locale,
 )
 from plugins.support_calls.lines import prerender, speak
 from plugins.support_calls.player import Player
@@ -330,28 +331,28 @@ class LiveCall:
 
     def _choose_locale(self, transcript: Transcript, record: TurnRecord) -> str | None:
         """The reply's locale; an apology to say first when the caller's language has no voice."""
-        merchant = self.deps.merchant
         if transcript.language_probability < CONFIDENT_LANGUAGE:
             return None
         self.language = self.language or transcript.language
-        language = transcript.language
-        if language == self.state.locale.split("_")[0]:
+        merchant = self.deps.merchant
+        locale, apologise = reply_locale(
+            merchant, self.state.locale, transcript.language, self._has_voice
+        )
+        record.reply_locale = self.state.locale = locale
+        if not apologise or self.state.scratch.get("apologised_for") == transcript.language:
             return None
-        candidates = [merchant.default_locale, *merchant.market_locales, language]
-        locale = next(c for c in candidates if c.split("_")[0] == language)
+        self.state.scratch["apologised_for"] = transcript.language
+        _ = self.conversation.gettext(locale)
+        return _("Sorry, I can only speak {language} on this line.").format(
+            language=language_name(locale, locale)
+        )
+
+    def _has_voice(self, locale: str) -> bool:
         try:
             self.tts.voice_for(locale)
         except VoiceNotFound:
-            record.reply_locale = merchant.default_locale
-            if self.state.scratch.get("apologised_for") == language:
-                return None
-            self.state.scratch["apologised_for"] = language
-            _ = self.conversation.gettext(merchant.default_locale)
-            return _("Sorry, I can only speak {language} on this line.").format(
-                language=language_name(merchant.default_locale, merchant.default_locale)
-            )
-        record.reply_locale = self.state.locale = locale
-        return None
+            return False
+        return True
 
     def _act(self, action: Action) -> None:
         """Transfer or hang up: Twilio asks our <Connect action> URL once the stream closes."""

@@ -24,7 +24,7 @@ _SPACES = re.compile(r"\s+")
 
 _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"')\\]]*\\s")
 _CLAUSE_END = re.compile(r"[,;:—]\s")
-FIRST_CLAUSE_WORDS = 6  # the first clause of a reply may be spoken alone: earlier audio
+FIRST_CLAUSE_WORDS = 2  # a reply's first clause ("I'm sorry,") is spoken alone: earlier audio
 MAX_SENTENCE_CHARS = 220
 
 
