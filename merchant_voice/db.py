@@ -11,13 +11,15 @@ Two kinds of session exist, and only one of them is ever handed to a plugin:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -40,6 +42,9 @@ class Base(DeclarativeBase):
     """Declarative base of every table, the host's and the plugins'."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -115,6 +120,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def retry_when_busy(write: Callable[[], T], attempts: int = 5) -> T:
+    """Run ``write`` (a whole transaction) again when SQLite says "database is locked".
+
+    Under WAL, a transaction that read before another connection committed cannot
+    write any more, and SQLite fails it at once rather than waiting. Small write
+    transactions that run concurrently (a call's turns) are simply run again.
+    """
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError as exc:
+            if "database is locked" not in str(exc.orig) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 _AFTER_COMMIT = "merchant_voice.after_commit"

@@ -28,7 +28,7 @@ from plugins.support_calls.speech import (
 )
 from plugins.support_calls.telephony import media
 from plugins.support_calls.tools import CallState, choose
-from plugins.support_calls.tools.orders import extract
+from plugins.support_calls.tools.orders import extract, spoken_postcode
 from plugins.support_calls.tools.service import builtin_tools, is_yes
 from plugins.support_calls.vad import Endpointer, VadEvent
 from tests.engines_fixtures import SPEECH
@@ -98,6 +98,9 @@ def test_replies_are_made_speakable_and_cut_into_sentences_as_they_stream() -> N
     opening = SentenceSplitter()
     first = list(opening.feed("Thanks for waiting on the line with us, I have checked it"))
     assert first == ["Thanks for waiting on the line with us,"]  # a long first clause goes alone
+    rambling = SentenceSplitter()
+    head = list(rambling.feed("The birch canoe slid on the smooth planks of the old dock "))
+    assert head == ["The birch canoe slid on the smooth planks"]  # no comma yet: 8 words go ahead
 
 
 def test_prices_dates_and_codes_are_spoken_per_locale() -> None:
@@ -132,6 +135,14 @@ def test_tools_are_chosen_on_the_callers_words() -> None:
         "postcode": None,
     }
     assert is_yes("Yes, please") and is_yes("ok") and not is_yes("I booked it")
+
+
+def test_a_postcode_is_one_code_not_a_list_of_guesses() -> None:
+    assert spoken_postcode("The postcode is nine zero two one zero.") == "90210"
+    assert spoken_postcode("It is S W 1 A, 1 A A") == "SW1A1AA"
+    assert spoken_postcode("my postcode is 1234 AB") == "1234AB"
+    assert spoken_postcode("1000 1001 1002 90210") == "10001001100290210"  # matches nothing
+    assert spoken_postcode("I don't know") == ""
 
 
 def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:

@@ -59,11 +59,25 @@ class Schedules:
                     tenant.rollback()  # end this read before the claim writes (SQLite)
                     if not enabled or not self._claim(kind.name, merchant.id, kind.every):
                         continue
-                    job = self.service.enqueue(tenant, kind.name)
-                    tenant.commit()
+                    try:
+                        job = self.service.enqueue(tenant, kind.name)
+                        tenant.commit()
+                    except Exception:  # give the period back: the next check tries again
+                        log.exception("could not queue %s for %s", kind.name, merchant.slug)
+                        self._release(kind.name, merchant.id)
+                        continue
                     queued.append(job.id)
                     log.info("queued periodic job %s for %s", kind.name, merchant.slug)
         return queued
+
+    def _release(self, kind: str, merchant_id: int) -> None:
+        with self.service.db.host_transaction() as session:
+            session.execute(
+                update(JobSchedule)
+                .where(JobSchedule.kind == kind, JobSchedule.merchant_id == merchant_id)
+                .values(next_run_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
 
     def _claim(self, kind: str, merchant_id: int, every: timedelta) -> bool:
         now: datetime = utcnow()

@@ -43,7 +43,7 @@ _PING = re.compile(rb"^webhook_id=\d+$")
 class Platform:
     name: str
     signature_header: str
-    delivery_header: str
+    delivery_headers: tuple[str, ...]  # the first one present names the delivery
     topic_header: str
 
     @property
@@ -52,9 +52,15 @@ class Platform:
         return f"{self.name}.webhook_secret"
 
 
-SHOPIFY = Platform("shopify", "X-Shopify-Hmac-Sha256", "X-Shopify-Webhook-Id", "X-Shopify-Topic")
+# Shopify's X-Shopify-Event-Id is the same for every delivery of one event (retries too).
+SHOPIFY = Platform(
+    "shopify",
+    "X-Shopify-Hmac-Sha256",
+    ("X-Shopify-Event-Id", "X-Shopify-Webhook-Id"),
+    "X-Shopify-Topic",
+)
 WOOCOMMERCE = Platform(
-    "woocommerce", "X-WC-Webhook-Signature", "X-WC-Webhook-Delivery-ID", "X-WC-Webhook-Topic"
+    "woocommerce", "X-WC-Webhook-Signature", ("X-WC-Webhook-Delivery-ID",), "X-WC-Webhook-Topic"
 )
 SECRETS = (SHOPIFY.secret, WOOCOMMERCE.secret)
 
@@ -130,9 +136,10 @@ def receive(
         action = topics.get(topic)
         if action is None:
             raise BadRequest(f"unsupported webhook topic {topic[:60]!r} here")
-        delivery_id = headers.get(platform.delivery_header, "")[:100]
+        found = [headers.get(name, "") for name in platform.delivery_headers]
+        delivery_id = next((value for value in found if value), "")[:100]
         if not delivery_id:
-            raise BadRequest(f"the {platform.delivery_header} header is missing")
+            raise BadRequest(f"the {platform.delivery_headers[-1]} header is missing")
         delivery = Delivery(session, platform, topic, action, delivery_id, _payload(body, required))
         if record is not None:
             session.add(record(source=platform.name, delivery_id=delivery_id, topic=topic))

@@ -52,6 +52,8 @@ class Order(MerchantOwned, Base):
     tracking_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform's own last-modified time: a late, older webhook never overwrites a newer one.
+    source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -11,19 +11,25 @@ its number).
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, get_args
 
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.errors import ValidationFailed
+from merchant_voice.errors import Conflict, ValidationFailed
 from merchant_voice.web.hooks import merchant_session
 from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, is_ping, receive
 from plugins.orders.api import OrderIn, apply_order
 from plugins.orders.models import Order, WebhookDelivery
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("orders_webhooks", __name__, url_prefix="/hooks")
 
@@ -32,6 +38,7 @@ TOPICS = {
     WOOCOMMERCE: {"order.created": "upsert", "order.updated": "upsert"},
 }
 WOO_STATUS = {"checkout-draft": "pending", "trash": "cancelled"}
+KNOWN_STATUSES = frozenset(get_args(OrderIn.model_fields["status"].annotation))
 
 
 def _phone(*values: Any) -> str:
@@ -98,6 +105,16 @@ def from_shopify(order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _money(value: Any) -> str | None:
+    """Woo sends line prices as floats (total / quantity): to the cent."""
+    if value is None or value == "":
+        return None
+    try:
+        return str(Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    except (InvalidOperation, ValueError):
+        return str(value)  # refused, naming the field, by the order's validation
+
+
 def _gmt(value: Any) -> str | None:
     return f"{value}Z" if isinstance(value, str) and value and value[-1].isdigit() else None
 
@@ -106,9 +123,13 @@ def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
     shipping = order.get("shipping") or {}
     billing = order.get("billing") or {}
     status = str(order.get("status") or "pending")
+    status = WOO_STATUS.get(status, status)
+    if status not in KNOWN_STATUSES:  # a shop plugin's own status: say no more than this
+        log.warning("WooCommerce order status %r is not one of ours: kept as processing", status)
+        status = "processing"
     return {
         "number": str(order.get("number") or order["id"]),
-        "status": WOO_STATUS.get(status, status),
+        "status": status,
         "customer_name": _name(shipping) or _name(billing),
         "email": billing.get("email") or "",
         "phone": _phone(shipping.get("phone"), billing.get("phone")),
@@ -120,13 +141,23 @@ def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
                 "sku": item.get("sku") or None,
                 "title": item.get("name") or "item",
                 "quantity": item.get("quantity") or 1,
-                "price": str(item["price"]) if item.get("price") is not None else None,
+                "price": _money(item.get("price")),
             }
             for item in order.get("line_items") or []
         ],
         "placed_at": _gmt(order.get("date_created_gmt")),
         "shipped_at": _gmt(order.get("date_completed_gmt")),
     }
+
+
+def _modified(platform: Platform, payload: dict[str, Any]) -> datetime | None:
+    raw = (
+        payload.get("updated_at") if platform is SHOPIFY else _gmt(payload.get("date_modified_gmt"))
+    )
+    try:
+        return datetime.fromisoformat(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
@@ -145,12 +176,21 @@ def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
         order = session.scalars(
             select(Order).where(or_(Order.external_id == external_id, Order.number == body.number))
         ).first()
+        modified = _modified(platform, payload)
         if order is None:
             order = Order(external_id=external_id, source=platform.name)
             session.add(order)
+        elif modified and order.source_updated_at and modified < order.source_updated_at:
+            session.commit()  # keep the delivery's record: a repeat is a duplicate
+            return jsonify(status="stale", delivery=delivery.delivery_id, number=body.number)
         order.external_id, order.source = external_id, platform.name
+        order.source_updated_at = modified or order.source_updated_at
         apply_order(order, body, session.merchant.currency)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # the same new order, delivered twice at once
+            session.rollback()
+            raise Conflict(f"order {body.number} is being written by another delivery") from None
     return jsonify(status="applied", delivery=delivery.delivery_id, number=body.number)
 
 

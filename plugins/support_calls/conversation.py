@@ -44,6 +44,7 @@ from plugins.support_calls.tools.service import HANDOFF, is_yes
 log = logging.getLogger(__name__)
 
 HISTORY_MESSAGES = 8
+CONFIDENT_LANGUAGE = 0.7  # detected languages below this are not acted on
 REPLY_MAX_TOKENS = 60
 MODEL_SENTENCES = 2  # a phone answer is short: the model's stream is closed after these
 FALLBACK_LINE = (
@@ -114,6 +115,44 @@ class Conversation:
         self.state = state
         self.history: list[dict[str, str]] = []
 
+    def choose_locale(
+        self,
+        language: str,
+        probability: float,
+        has_voice: Callable[[str], bool],
+        record: TurnRecord,
+    ) -> str | None:
+        """Answer in the caller's language where a voice speaks it. Returns an apology to
+        say first (once per call) when the reply must be in the merchant's language."""
+        if probability < CONFIDENT_LANGUAGE:
+            return None
+        locale, apologise = reply_locale(self.deps.merchant, self.state.locale, language, has_voice)
+        record.reply_locale = self.state.locale = locale
+        if not apologise or self.state.scratch.get("apologised_for") == language:
+            return None
+        self.state.scratch["apologised_for"] = language
+        apology = self.gettext(locale)("Sorry, I can only speak {language} on this line.")
+        apology = apology.format(language=language_name(locale, locale))
+        record.sentences.append(apology)
+        return apology
+
+    def greeting(self, record: TurnRecord) -> str:
+        """The merchant's greeting, or the default one in the merchant's language."""
+        default = self.gettext(self.state.locale)(
+            "Thank you for calling {store}. How can I help you?"
+        )
+        greeting = self.deps.settings.greeting or default.format(store=self.deps.merchant.name)
+        record.sentences.append(greeting)
+        return greeting
+
+    def fallback(self, record: TurnRecord) -> str:
+        """The fallback line (pre-rendered when the call connected); "yes" then hands over."""
+        record.fallback = True
+        self.state.scratch["offered_handoff"] = True
+        line = self.gettext(self.state.locale)(FALLBACK_LINE)
+        record.sentences.append(line)
+        return line
+
     def gettext(self, locale: str) -> Callable[[str], str]:
         return self.deps.resources.translations(locale).gettext
 
@@ -147,10 +186,10 @@ class Conversation:
             return
         except EngineError as exc:
             log.warning("chat engine failed in a call turn: %s", exc)
-            record.fallback = True
             if not record.sentences:
-                self.state.scratch["offered_handoff"] = True
-                yield from self._sentences(self.gettext(locale)(FALLBACK_LINE), record)
+                yield self.fallback(record)
+            else:
+                record.fallback = True
         self._remember(text, record.reply)
 
     def _sentences(self, text: str, record: TurnRecord) -> Iterator[str]:

@@ -16,6 +16,7 @@ the turn is dropped if the caller goes on speaking. Speech over the reply
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any
 
 from simple_websocket import ConnectionClosed
 
-from engines.asr import Transcriber, Transcript
+from engines.asr import Transcriber
 from engines.audio import Audio, from_mulaw
 from engines.tts import PiperSynthesizer
 from merchant_voice.errors import EngineError, StreamProtocolError, VoiceNotFound
@@ -37,8 +38,6 @@ from plugins.support_calls.conversation import (
     CallDeps,
     Conversation,
     TurnRecord,
-    language_name,
-    reply_locale,
 )
 from plugins.support_calls.lines import prerender, speak
 from plugins.support_calls.player import Player
@@ -54,7 +53,6 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
 MAX_BAD_MESSAGES = 20
 DTMF_PAUSE_S = 2.0  # digits are taken after '#', or this long after the last one
-CONFIDENT_LANGUAGE = 0.7
 
 
 @dataclass
@@ -68,6 +66,7 @@ class ActiveTurn:
     discard: bool = False
     done: bool = False
     saved: bool = False
+    generation: int = 0  # the player's, when the turn began: a clear() since drops its audio
     worker: threading.Thread | None = None
 
 
@@ -101,9 +100,10 @@ class LiveCall:
         self._bad = 0
         self._digits = ""
         self._digit_at = 0.0
-        self._turns = 0
+        self._marks = itertools.count(1)
         self._saved_turns = 0
         self._save_lock = threading.Lock()
+        self._conversation_lock = threading.Lock()  # one turn at a time talks to the tools
 
     # -- the socket -------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class LiveCall:
                 except StreamProtocolError as exc:
                     self._bad += 1
                     log.warning("call %s: refused a stream message: %s", self.call.sid, exc.detail)
-                    if self._bad > MAX_BAD_MESSAGES or self.player is None:
+                    if self._bad >= MAX_BAD_MESSAGES or self.player is None:
                         break
                 if self._digits and time.monotonic() - self._digit_at > DTMF_PAUSE_S:
                     self._take_digits()
@@ -236,6 +236,7 @@ class LiveCall:
                 previous.gate.set()
             if not gated:
                 turn.gate.set()
+            turn.generation = self.player.generation if self.player is not None else 0
             self.turn = turn
         turn.worker = threading.Thread(
             target=self._work, args=(turn,), name="call-turn", daemon=True
@@ -256,19 +257,29 @@ class LiveCall:
                     turn.discard = True
                     return
                 record.language = transcript.language
-                apology = self._choose_locale(transcript, record)
-                if apology:
-                    record.sentences.append(apology)
-                    self._say(turn, apology)
-            record.transcript = text
-            record.reply_locale = record.reply_locale or self.state.locale
-            sentences = self._sentences(turn, text)
-            if not self.deps.settings.stream_replies:  # the whole reply first, then speech
-                sentences = iter([" ".join(list(sentences))])
-            for sentence in sentences:
-                if turn.cancel.is_set():
-                    break
-                self._say(turn, sentence)
+            turn.gate.wait()  # tools change the call's state: only once the turn is certain
+            if turn.cancel.is_set():
+                turn.discard = turn.discard or record.source == "speech"
+                return
+            with self._conversation_lock:
+                if turn.audio is not None:
+                    apology = self.conversation.choose_locale(
+                        transcript.language,
+                        transcript.language_probability,
+                        self._has_voice,
+                        record,
+                    )
+                    if apology:
+                        self._say(turn, apology)
+                record.transcript = text
+                record.reply_locale = record.reply_locale or self.state.locale
+                sentences = self._sentences(turn, text)
+                if not self.deps.settings.stream_replies:  # the whole reply first, then speech
+                    sentences = iter([" ".join(list(sentences))])
+                for sentence in sentences:
+                    if turn.cancel.is_set():
+                        break
+                    self._say(turn, sentence)
             if not turn.cancel.is_set() and self.player is not None:
                 self.player.wait_heard(timeout=60)
             if record.action is not None and not turn.cancel.is_set():
@@ -276,10 +287,10 @@ class LiveCall:
                 self._act(record.action)
         except (EngineError, VoiceNotFound) as exc:
             log.error("call %s: a turn failed: %s", self.call.sid, exc)
-            record.fallback = True
-            self._say(turn, FALLBACK_LINE, locale=self.deps.merchant.default_locale)
+            self._fall_back(turn)
         except Exception:
             log.exception("call %s: a turn failed", self.call.sid)
+            self._fall_back(turn)
         finally:
             if sentences is not None and hasattr(sentences, "close"):
                 sentences.close()  # stops the model's stream if the turn was cut short
@@ -289,13 +300,9 @@ class LiveCall:
     def _sentences(self, turn: ActiveTurn, text: str) -> Iterator[str]:
         record = turn.record
         if record.source == "greeting":
-            _ = self.conversation.gettext(self.state.locale)
-            greeting = self.deps.settings.greeting or _(
-                "Thank you for calling {store}. How can I help you?"
-            ).format(store=self.deps.merchant.name)
+            greeting = self.conversation.greeting(record)
             prerender(self.tts, greeting, self.state.locale)
             threading.Thread(target=self._prerender_fallback, daemon=True).start()
-            record.sentences.append(greeting)
             return iter([greeting])
         tool: CallTool | None = None
         if record.source == "dtmf":
@@ -325,27 +332,18 @@ class LiveCall:
                 def on_first(sent_at: float, record: TurnRecord = turn.record) -> None:
                     record.timings["first_audio_ms"] = round((sent_at - turn.speech_end) * 1000)
 
-            self.player.play(mulaw, on_first_frame=on_first)
-        self._turns += 1
-        self.player.mark(f"s{self._turns}")
+            self.player.play(mulaw, turn.generation, on_first_frame=on_first)
+        self.player.mark(f"s{next(self._marks)}", turn.generation)
 
-    def _choose_locale(self, transcript: Transcript, record: TurnRecord) -> str | None:
-        """The reply's locale; an apology to say first when the caller's language has no voice."""
-        if transcript.language_probability < CONFIDENT_LANGUAGE:
-            return None
-        self.language = self.language or transcript.language
-        merchant = self.deps.merchant
-        locale, apologise = reply_locale(
-            merchant, self.state.locale, transcript.language, self._has_voice
-        )
-        record.reply_locale = self.state.locale = locale
-        if not apologise or self.state.scratch.get("apologised_for") == transcript.language:
-            return None
-        self.state.scratch["apologised_for"] = transcript.language
-        _ = self.conversation.gettext(locale)
-        return _("Sorry, I can only speak {language} on this line.").format(
-            language=language_name(locale, locale)
-        )
+    def _fall_back(self, turn: ActiveTurn) -> None:
+        """Never silence: the pre-rendered fallback line, and a colleague on "yes"."""
+        if turn.cancel.is_set():
+            return
+        line = self.conversation.fallback(turn.record)
+        try:
+            self._say(turn, line, locale=self.state.locale)
+        except Exception:
+            log.exception("call %s: the fallback line could not be played", self.call.sid)
 
     def _has_voice(self, locale: str) -> bool:
         try:
@@ -356,6 +354,8 @@ class LiveCall:
 
     def _act(self, action: Action) -> None:
         """Transfer or hang up: Twilio asks our <Connect action> URL once the stream closes."""
+        if action is Action.TRANSFER:
+            self.state.handed_off = True
         records.set_next_action(self.deps, self.call, action)
         self._ending.set()
         with suppress(ConnectionClosed):
@@ -382,14 +382,11 @@ class LiveCall:
             if turn is not None and not turn.done:
                 turn.cancel.set()
                 turn.gate.set()
-        if (
-            turn is not None
-            and turn.worker is not None
-            and turn.worker is not threading.current_thread()
-        ):
-            turn.worker.join(timeout=30)  # its Turn row is written before the call's end
         if self.player is not None:
-            self.player.close()
+            self.player.close()  # wakes a turn waiting for the caller to hear its reply
+        worker = turn.worker if turn is not None else None
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=30)  # its Turn row is written before the call's end
         try:
             records.call_ended(
                 self.deps, self.call, self.state, self.replied, self.recorder, self.recordings_dir

@@ -59,6 +59,7 @@ class Player:
         self._lock = threading.Lock()
         self._heard = threading.Condition(self._lock)
         self._busy = False
+        self._closed = False
         self._due = 0.0
         self._thread = threading.Thread(target=self._run, name="call-player", daemon=True)
         self._thread.start()
@@ -67,13 +68,21 @@ class Player:
     def generation(self) -> int:
         return self._generation
 
-    def play(self, mulaw: bytes, on_first_frame: Callable[[float], None] | None = None) -> None:
-        self._queue.put(_Audio(mulaw, self._generation, on_first_frame))
+    def play(
+        self,
+        mulaw: bytes,
+        generation: int,
+        on_first_frame: Callable[[float], None] | None = None,
+    ) -> None:
+        """Queue audio of ``generation``: dropped if a :meth:`clear` came since."""
+        self._queue.put(_Audio(mulaw, generation, on_first_frame))
 
-    def mark(self, name: str) -> None:
+    def mark(self, name: str, generation: int) -> None:
         with self._lock:
+            if generation != self._generation or self._closed:
+                return
             self._pending_marks.add(name)
-        self._queue.put(_Mark(name, self._generation))
+        self._queue.put(_Mark(name, generation))
 
     def heard(self, name: str) -> None:
         """Twilio echoed a mark: the audio before it was played."""
@@ -85,13 +94,17 @@ class Player:
     def speaking(self) -> bool:
         """Audio is queued, being sent, or not yet heard by the caller."""
         with self._lock:
-            return self._busy or not self._queue.empty() or bool(self._pending_marks)
+            return not self._closed and (
+                self._busy or not self._queue.empty() or bool(self._pending_marks)
+            )
 
     def wait_heard(self, timeout: float) -> bool:
-        """Until every mark sent so far came back (the caller heard it all)."""
+        """Until every mark sent so far came back (the caller heard it all), or the call ended."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while self._busy or not self._queue.empty() or self._pending_marks:
+            while not self._closed and (
+                self._busy or not self._queue.empty() or self._pending_marks
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -112,6 +125,12 @@ class Player:
         self._send(clear_message(self._stream_sid))
 
     def close(self) -> None:
+        """The call is over: stop, and wake whoever waits for the caller to hear the rest."""
+        with self._lock:
+            self._closed = True
+            self._generation += 1
+            self._pending_marks.clear()
+            self._heard.notify_all()
         self._queue.put(None)
         self._thread.join(timeout=2)
 

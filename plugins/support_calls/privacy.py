@@ -21,7 +21,6 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from merchant_voice import extensions
 from merchant_voice.db import utcnow
 from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs import JobContext
@@ -30,15 +29,12 @@ from merchant_voice.web.api import ApiBlueprint, tenant_session
 from merchant_voice.web.shop_hooks import SHOPIFY, receive
 from plugins.orders.models import Order, phone_key
 from plugins.support_calls.models import Call
+from plugins.support_calls.records import recordings_dir
 
 log = logging.getLogger(__name__)
 
 api = ApiBlueprint("support_calls_privacy", __name__, plugin="support_calls")
 hooks = Blueprint("support_calls_privacy_hooks", __name__, url_prefix="/hooks")
-
-
-def recordings_dir() -> Path:
-    return extensions.settings().instance_dir / "recordings"
 
 
 def delete_calls(session: TenantSession, calls: list[Call], folder: Path) -> int:

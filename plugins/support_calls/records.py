@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 
+from merchant_voice.db import retry_when_busy
 from plugins.support_calls.conversation import CallDeps, TurnRecord
 from plugins.support_calls.models import Call, Outcome, Turn
 from plugins.support_calls.recording import Recorder
@@ -28,10 +29,23 @@ def _ms(value: int | None) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
-def _update(deps: CallDeps, call: CallRef, *conditions: Any, **values: Any) -> None:
-    with deps.db.tenant_session(deps.merchant) as session:
-        session.execute(update(Call).where(Call.id == call.id, *conditions).values(**values))
-        session.commit()
+def recordings_dir() -> Path:
+    """Where call recordings are kept: ``<instance>/recordings/<merchant id>/<call id>.wav``."""
+    from merchant_voice import extensions
+
+    return extensions.settings().instance_dir / "recordings"
+
+
+def _update(deps: CallDeps, call: CallRef, *conditions: Any, **values: Any) -> int:
+    def write() -> int:
+        with deps.db.tenant_session(deps.merchant) as session:
+            result = session.execute(
+                update(Call).where(Call.id == call.id, *conditions).values(**values)
+            )
+            session.commit()
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    return retry_when_busy(write)
 
 
 def stream_started(deps: CallDeps, call: CallRef, stream_sid: str) -> None:
@@ -41,8 +55,12 @@ def stream_started(deps: CallDeps, call: CallRef, stream_sid: str) -> None:
 def save_turn(
     deps: CallDeps, call: CallRef, index: int, record: TurnRecord, language: str | None
 ) -> None:
-    """Write statements only, no read first: on SQLite a read-then-write transaction fails
-    when another call committed in between."""
+    retry_when_busy(lambda: _save_turn(deps, call, index, record, language))
+
+
+def _save_turn(
+    deps: CallDeps, call: CallRef, index: int, record: TurnRecord, language: str | None
+) -> None:
     timings = record.timings
     with deps.db.tenant_session(deps.merchant) as session:
         session.add(
@@ -83,20 +101,22 @@ def call_ended(
     state: CallState,
     replied: bool,
     recorder: Recorder | None,
-    recordings_dir: Path,
+    recordings: Path,
 ) -> None:
     """One write: the recording's path, the message left, and the outcome (unless the status
     callback already told it)."""
     values: dict[str, Any] = {"message": state.message} if state.message else {}
+    path = None
     if recorder is not None:
-        folder = recordings_dir / str(deps.merchant.id)
+        folder = recordings / str(deps.merchant.id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{call.id}.wav"
         path.write_bytes(recorder.wav())
-        values["recording_path"] = str(path.relative_to(recordings_dir))
+        values["recording_path"] = str(path.relative_to(recordings))
     if state.handed_off:
         values["outcome"] = Outcome.HANDED_OFF.value
     else:
         outcome = Outcome.RESOLVED if replied else Outcome.ABANDONED
         values["outcome"] = func.coalesce(Call.outcome, outcome.value)
-    _update(deps, call, **values)
+    if not _update(deps, call, **values) and path is not None:
+        path.unlink(missing_ok=True)  # the call was redacted while it went on: keep nothing

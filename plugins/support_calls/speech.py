@@ -25,6 +25,7 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"')\\]]*\\s")
 _CLAUSE_END = re.compile(r"[,;:—]\s")
 FIRST_CLAUSE_WORDS = 2  # a reply's first clause ("I'm sorry,") is spoken alone: earlier audio
+FIRST_CHUNK_WORDS = 8  # with no punctuation yet, the first words go ahead on their own
 MAX_SENTENCE_CHARS = 220
 
 
@@ -70,6 +71,9 @@ class SentenceSplitter:
             clause = _CLAUSE_END.search(self._buffer)
             if clause and len(self._buffer[: clause.start()].split()) >= FIRST_CLAUSE_WORDS:
                 return clause.end()
+            words = list(re.finditer(r"\S+\s", self._buffer))
+            if len(words) >= FIRST_CHUNK_WORDS:
+                return words[FIRST_CHUNK_WORDS - 1].end()
         if len(self._buffer) > MAX_SENTENCE_CHARS:
             space = self._buffer.rfind(" ", 0, MAX_SENTENCE_CHARS)
             return space + 1 if space > 0 else MAX_SENTENCE_CHARS

@@ -12,10 +12,10 @@ import hashlib
 import logging
 
 from flask import Blueprint, Response
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from merchant_voice import extensions
-from merchant_voice.db import utcnow
+from merchant_voice.db import retry_when_busy, utcnow
 from merchant_voice.errors import Forbidden
 from merchant_voice.tenancy import TenantSession
 from merchant_voice.web import websocket
@@ -23,7 +23,7 @@ from merchant_voice.web.hooks import merchant_session
 from plugins.support_calls.conversation import CallDeps
 from plugins.support_calls.live_call import LiveCall
 from plugins.support_calls.models import Call
-from plugins.support_calls.records import CallRef
+from plugins.support_calls.records import CallRef, recordings_dir
 from plugins.support_calls.telephony.media import MAX_MESSAGE_BYTES
 from plugins.support_calls.tools import CallTool
 from plugins.support_calls.tools.service import builtin_tools
@@ -36,21 +36,25 @@ bp = Blueprint("support_calls_stream", __name__, url_prefix="/hooks/twilio")
 def _claim(session: TenantSession, token: str) -> Call:
     """The call this token admits, marked as streaming so the token works only once."""
     digest = hashlib.sha256(token.encode()).hexdigest()
-    call = session.scalars(select(Call).where(Call.stream_token_hash == digest)).first()
     now = utcnow()
-    if call is None or call.stream_token_expires_at is None or call.stream_token_expires_at < now:
+    session.rollback()  # write first (SQLite): the claim is one conditional update
+
+    def claim() -> int | None:
+        claimed = session.scalar(
+            update(Call)
+            .where(Call.stream_token_hash == digest, Call.stream_token_expires_at >= now)
+            .values(stream_token_hash=None, stream_started_at=now)
+            .returning(Call.id)
+        )
+        session.commit()
+        return claimed
+
+    call_id = retry_when_busy(claim)
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None:
         log.warning(
             "refused a media stream for %s: unknown, used or expired token", session.merchant.slug
         )
-        raise Forbidden("this stream token is unknown, used or expired")
-    claimed = session.execute(
-        update(Call)
-        .where(Call.id == call.id, Call.stream_token_hash == digest)
-        .values(stream_token_hash=None, stream_started_at=now)
-    )
-    session.commit()
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        log.warning("refused a second media stream for call %s", call.call_sid)
         raise Forbidden("this stream token is unknown, used or expired")
     return call
 
@@ -94,7 +98,6 @@ def stream(merchant: str, token: str) -> Response:
     engines = extensions.engines()
     ws = websocket.accept(MAX_MESSAGE_BYTES)
     log.info("call %s for %s: media stream connected", ref.sid, merchant)
-    recordings = extensions.settings().instance_dir / "recordings"
-    LiveCall(ws, deps, ref, engines.call_asr, engines.tts, recordings).run()
+    LiveCall(ws, deps, ref, engines.call_asr, engines.tts, recordings_dir()).run()
     log.info("call %s for %s: media stream closed", ref.sid, merchant)
     return websocket.finished(ws)

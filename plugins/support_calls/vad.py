@@ -97,10 +97,6 @@ class Endpointer:
         self.received_s = 0.0
         self.speech_end_s = 0.0  # stream time the last speech window ended
 
-    @property
-    def speaking(self) -> bool:
-        return self._state == "speaking"
-
     def utterance(self) -> Audio:
         """The current utterance at 8 kHz (up to now)."""
         samples = np.concatenate(self._audio) if self._audio else np.zeros(0, np.float32)

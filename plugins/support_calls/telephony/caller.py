@@ -84,7 +84,6 @@ class TwilioCaller:
         self._speech_done.set()
         self._played_until = 0.0  # when the agent audio received so far ends, played
         self._pending_marks: list[tuple[float, str]] = []
-        self._sequence = 0
         self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         self._send(
             {
@@ -110,7 +109,6 @@ class TwilioCaller:
     def _send(self, message: dict[str, object] | str) -> None:
         text = message if isinstance(message, str) else json.dumps(message)
         with self._lock:
-            self._sequence += 1
             self._ws.send(text)
 
     def send_raw(self, message: str | bytes) -> None:

@@ -43,7 +43,6 @@ class Start:
 @dataclass(frozen=True)
 class Media:
     payload: bytes  # µ-law bytes
-    timestamp_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,16 @@ def _text(container: dict[str, Any], key: str, where: str, limit: int = 128) -> 
 
 
 def parse(message: str | bytes) -> Event:
-    """One message from Twilio, checked."""
+    """One message from Twilio, checked: anything wrong is a :class:`StreamProtocolError`."""
+    try:
+        return _parse(message)
+    except StreamProtocolError:
+        raise
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        raise StreamProtocolError(f"message: {type(exc).__name__}: {str(exc)[:100]}") from None
+
+
+def _parse(message: str | bytes) -> Event:
     if isinstance(message, bytes):
         raise StreamProtocolError("binary messages are not part of the protocol")
     if len(message) > MAX_MESSAGE_BYTES:
@@ -110,19 +118,11 @@ def parse(message: str | bytes) -> Event:
             audio = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
             raise StreamProtocolError("media.payload: not valid base64") from None
-        if len(audio) > MAX_MEDIA_BYTES:
-            raise StreamProtocolError(
-                f"media.payload: {len(audio)} bytes is over {MAX_MEDIA_BYTES}"
-            )
+        if not 0 < len(audio) <= MAX_MEDIA_BYTES:
+            raise StreamProtocolError(f"media.payload: {len(audio)} bytes, not 1-{MAX_MEDIA_BYTES}")
         if media.get("track", "inbound") not in ("inbound", "inbound_track"):
             raise StreamProtocolError("media.track: only the inbound track is accepted")
-        timestamp = media.get("timestamp")
-        stamp = (
-            int(timestamp)
-            if isinstance(timestamp, str | int) and str(timestamp).isdigit()
-            else None
-        )
-        return Media(audio, stamp)
+        return Media(audio)
     if kind == "mark":
         return Mark(_text(_object(data.get("mark"), "mark"), "name", "mark"))
     if kind == "dtmf":

@@ -39,8 +39,8 @@ _STATUS = {
 
 
 def extract(utterance: str, state: CallState) -> dict[str, Any]:
-    if state.scratch.get("order_status", {}).get("asked"):
-        return {"order_number": None, "postcode": utterance}  # the answer to "your postcode?"
+    if state.scratch.get("order_status", {}).get("asked"):  # the answer to "your postcode?"
+        return {"order_number": None, "postcode": spoken_postcode(utterance)}
     match = _NUMBER.search(normalized_digits(utterance))
     number = re.sub(r"\D", "", match.group(0)) if match else None
     return {"order_number": number, "postcode": None}
@@ -64,11 +64,63 @@ def _caller_matches(ctx: ToolContext, order: Order) -> bool:
     return bool(key) and order.phone_key == key
 
 
+_WORDS = frozenset(
+    [
+        "IS",
+        "IT",
+        "MY",
+        "OF",
+        "TO",
+        "IN",
+        "ON",
+        "AT",
+        "ME",
+        "SO",
+        "OK",
+        "NO",
+        "OR",
+        "AN",
+        "BE",
+        "DO",
+        "WE",
+        "UP",
+        "ES",
+        "IST",
+        "DE",
+        "LA",
+        "LE",
+        "EL",
+    ]
+)
+
+
+def _letters(token: str) -> bool:
+    """One or two letters that are part of a code, not a word like "is"."""
+    return len(token) <= 2 and token.isalpha() and token not in _WORDS
+
+
+def spoken_postcode(words: str) -> str:
+    """The postcode in the caller's words, compacted: the run of tokens from the first to the
+    last one holding a digit, with short letter groups on either side ("S W 1 A 1 A A").
+    One code only: reading out a list of guesses gives a string that matches none."""
+    tokens = [compact(token) for token in normalized_digits(words).replace(",", " ").split()]
+    tokens = [token for token in tokens if token]
+    digits = [i for i, token in enumerate(tokens) if any(ch.isdigit() for ch in token)]
+    if not digits:
+        return ""
+    start, end = digits[0], digits[-1]
+    while start > 0 and _letters(tokens[start - 1]):
+        start -= 1
+    while end + 1 < len(tokens) and _letters(tokens[end + 1]):
+        end += 1
+    return "".join(tokens[start : end + 1])
+
+
 def _postcode_said(ctx: ToolContext, order: Order | None) -> bool:
     if order is None or not order.postcode_key:
         return False
-    given = ctx.arguments.get("postcode") or ""
-    return order.postcode_key in compact(ctx.utterance) or compact(given) == order.postcode_key
+    given = compact(ctx.arguments.get("postcode") or "")
+    return order.postcode_key in (spoken_postcode(ctx.utterance), given)
 
 
 def status_sentence(ctx: ToolContext, order: Order) -> str:
@@ -105,8 +157,17 @@ def run(ctx: ToolContext) -> ToolResult:
     number = ctx.arguments.get("order_number")
     if number and number != scratch.get("number"):
         scratch.clear()
-        scratch.update(number=number, attempts=0, asked=False)
+        scratch.update(number=number, asked=False)
     number = scratch.get("number")
+    if ctx.state.scratch.get("postcode_failures", 0) >= MAX_ATTEMPTS:
+        return ToolResult(
+            {"verified": False, "locked": True},
+            say=_(
+                "I'm sorry, I can't check orders on this call. "
+                "Say 'agent' if you would like to speak to a colleague."
+            ),
+            answer=False,
+        )
     if not number:
         order = _by_caller(ctx)
         if order is not None:
@@ -133,10 +194,11 @@ def run(ctx: ToolContext) -> ToolResult:
             ).format(number=spoken_code(number)),
             answer=False,
         )
-    scratch["attempts"] += 1
-    if scratch["attempts"] >= MAX_ATTEMPTS:
+    failures = ctx.state.scratch["postcode_failures"] = (
+        ctx.state.scratch.get("postcode_failures", 0) + 1
+    )
+    if failures >= MAX_ATTEMPTS:  # for the whole call, whatever order numbers are tried
         ctx.state.expecting = None
-        ctx.state.scratch.pop("order_status", None)
         return ToolResult(
             {"verified": False, "order_number": number},
             say=_(

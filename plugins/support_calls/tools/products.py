@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from plugins.catalog.models import Listing
 from plugins.support_calls.speech import spoken_money
 from plugins.support_calls.tools import CallState, CallTool, ToolContext, ToolResult, fold
 
-MAX_CANDIDATES = 200
+MAX_TITLES = 50_000
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _COMMON = frozenset(
     [
@@ -100,23 +100,25 @@ def extract(utterance: str, _state: CallState) -> dict[str, Any]:
 
 
 def search(ctx: ToolContext, query: str) -> Listing | None:
+    """The listing whose title shares most words with ``query`` (accents and case aside).
+
+    Titles are compared in Python, not with SQL LIKE, which folds neither accents
+    nor, on SQLite, non-ASCII case; a catalog's titles are a few hundred KB at most.
+    """
     words = _words(query)
     if not words:
         return None
     stems = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
-    candidates = ctx.session.scalars(
-        select(Listing)
-        .where(or_(*(Listing.title.ilike(f"%{stem}%") for stem in stems)))
-        .limit(MAX_CANDIDATES)
-    )
     best, best_score = None, 0.0
-    for listing in candidates:
-        title = fold(listing.title)
-        hits = sum(1 for stem in stems if stem in title)
-        score = hits / (1 + 0.1 * len(_words(listing.title)))
+    for listing_id, title in ctx.session.execute(
+        select(Listing.id, Listing.title).limit(MAX_TITLES)
+    ):
+        folded = fold(title)
+        hits = sum(1 for stem in stems if stem in folded)
+        score = hits / (1 + 0.1 * len(_words(title)))
         if score > best_score:
-            best, best_score = listing, score
-    return best
+            best, best_score = listing_id, score
+    return ctx.session.get(Listing, best) if best is not None else None
 
 
 def _stock_sentence(ctx: ToolContext, listing: Listing) -> str:

@@ -92,8 +92,7 @@ def run_handoff(ctx: ToolContext) -> ToolResult:
             answer=False,
             action=Action.HANG_UP,
         )
-    if ctx.settings.handoff_number:
-        state.handed_off = True
+    if ctx.settings.handoff_number:  # handed off once the transfer happens
         return ToolResult(
             {"transfer": True},
             say=_("I'm putting you through to a colleague now. Please hold."),

@@ -1,4 +1,4 @@
-"""orders webhook deliveries
+"""orders: webhook deliveries, and the platform's last-modified time of each order
 
 Revision ID: orders_0002
 Revises: orders_0001
@@ -45,9 +45,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_orders_webhook_deliveries_merchant_id"), ["merchant_id"], unique=False
         )
+    with op.batch_alter_table("orders_orders", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("source_updated_at", merchant_voice.db.UTCDateTime(timezone=True))
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders_orders", schema=None) as batch_op:
+        batch_op.drop_column("source_updated_at")
     with op.batch_alter_table("orders_webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_webhook_deliveries_merchant_id"))
 
