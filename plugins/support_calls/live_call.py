@@ -34,6 +34,7 @@ from engines.tts import PiperSynthesizer
 from merchant_voice.errors import EngineError, StreamProtocolError, VoiceNotFound
 from plugins.support_calls import records
 from plugins.support_calls.conversation import (
+    CONFIDENT_LANGUAGE,
     FALLBACK_LINE,
     CallDeps,
     Conversation,
@@ -257,6 +258,8 @@ class LiveCall:
                     turn.discard = True
                     return
                 record.language = transcript.language
+                if transcript.language_probability >= CONFIDENT_LANGUAGE:
+                    self.language = self.language or transcript.language  # the call's, from now
             turn.gate.wait()  # tools change the call's state: only once the turn is certain
             if turn.cancel.is_set():
                 turn.discard = turn.discard or record.source == "speech"
