@@ -15,7 +15,9 @@ import pytest
 from engines.audio import decode_file, resample
 from engines.tts import PiperSynthesizer
 from merchant_voice.errors import StreamProtocolError, VoiceNotFound
+from merchant_voice.plugin_resources import PluginResources
 from merchant_voice.tenancy import MerchantInfo
+from plugins.support_calls import plugin as plugin_module
 from plugins.support_calls.conversation import reply_locale
 from plugins.support_calls.plugin import SupportCallsSettings
 from plugins.support_calls.speech import (
@@ -160,3 +162,18 @@ def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:
     assert reply_locale(merchant, "en_US", "de", has_voice) == ("de_DE", False)
     assert reply_locale(merchant, "de_DE", "fr", has_voice) == ("en_US", True)  # no French voice
     assert reply_locale(merchant, "en_US", "ja", has_voice) == ("en_US", True)
+
+
+def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:
+    from plugins.support_calls.prompting import system_prompt
+
+    resources = PluginResources("support_calls", Path(plugin_module.__file__).parent)
+    context = {"store": "Acme", "language": "English", "policies": {}, "facts": []}
+    own = system_prompt(resources, "You answer calls for {{ store }} in {{ language }}.", **context)
+    assert own == "You answer calls for Acme in English."
+    built_in = system_prompt(resources, "", **context)
+    assert built_in.startswith("You are the phone assistant of Acme")
+    escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    assert system_prompt(resources, escape, **context) == built_in  # refused by the sandbox
+    with pytest.raises(ValueError, match="not a valid Jinja2 template: line 1"):
+        SupportCallsSettings(system_prompt="{% if %}")
