@@ -13,7 +13,7 @@ Every plugin that takes a platform's webhooks goes through :func:`receive`:
   answered ``duplicate``.
 
 WooCommerce's unsigned ping, sent when a webhook is created, is answered by
-:func:`is_ping`.
+:func:`pong`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from flask import request
+from flask import Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from merchant_voice import extensions
@@ -87,13 +87,13 @@ def signed(secret: str, body: bytes, signature: str) -> bool:
     return bool(signature) and hmac.compare_digest(expected, signature.encode("latin-1", "replace"))
 
 
-def is_ping(platform: Platform) -> bool:
-    """WooCommerce's unsigned ``webhook_id=N`` sent when a webhook is set up."""
-    return (
-        platform is WOOCOMMERCE
-        and platform.signature_header not in request.headers
-        and _PING.match(request.get_data()) is not None
-    )
+def pong(slug: str, plugin: str) -> Response | None:
+    """The answer to WooCommerce's unsigned ``webhook_id=N``, sent when a webhook is set up
+    (None for any other request). An unknown merchant still gets 404."""
+    if WOOCOMMERCE.signature_header in request.headers or not _PING.match(request.get_data()):
+        return None
+    merchant_session(slug, plugin).close()
+    return jsonify(status="pong")
 
 
 def _payload(body: bytes, required: str) -> dict[str, Any]:

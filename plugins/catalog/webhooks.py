@@ -17,8 +17,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from merchant_voice.errors import ValidationFailed
-from merchant_voice.web.hooks import merchant_session
-from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, is_ping, receive
+from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, pong, receive
 from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import (
     Parsed,
@@ -81,10 +80,7 @@ def shopify_products(merchant: str) -> ResponseReturnValue:
 
 @bp.post("/woocommerce/<merchant>/products")
 def woocommerce_products(merchant: str) -> ResponseReturnValue:
-    if is_ping(WOOCOMMERCE):
-        merchant_session(merchant, "catalog").close()  # an unknown merchant still gets 404
-        return jsonify(status="pong")
-    return _deliver(merchant, WOOCOMMERCE)
+    return pong(merchant, "catalog") or _deliver(merchant, WOOCOMMERCE)
 
 
 def _text_field(product: dict[str, Any], key: str) -> str:

@@ -24,8 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from merchant_voice.errors import Conflict, ValidationFailed
-from merchant_voice.web.hooks import merchant_session
-from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, is_ping, receive
+from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, pong, receive
 from plugins.orders.api import OrderIn, apply_order
 from plugins.orders.models import Order, WebhookDelivery
 
@@ -201,7 +200,4 @@ def shopify_orders(merchant: str) -> ResponseReturnValue:
 
 @bp.post("/woocommerce/<merchant>/orders")
 def woocommerce_orders(merchant: str) -> ResponseReturnValue:
-    if is_ping(WOOCOMMERCE):
-        merchant_session(merchant, "orders").close()  # an unknown merchant still gets 404
-        return jsonify(status="pong")
-    return _deliver(merchant, WOOCOMMERCE)
+    return pong(merchant, "orders") or _deliver(merchant, WOOCOMMERCE)
