@@ -26,7 +26,7 @@ from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError
 from merchant_voice.jobs import JobService
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.web import api, credentials_api, host_api, problems
+from merchant_voice.web import api, credentials_api, host_api, problems, shop_hooks
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     api.init_app(app)
     app.register_blueprint(host_api.bp)
     app.register_blueprint(credentials_api.bp)
+    app.register_blueprint(shop_hooks.bp)
     app.register_blueprint(engines_web.bp)
     for plugin in plugins.plugins.values():
         for blueprint in plugin.blueprints:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from merchant_voice.jobs.registry import JobRegistry
     from merchant_voice.tenancy import TenantSession
+    from merchant_voice.web.shop_hooks import RedactedCustomer
     from models.job import Job
     from plugins.support_calls.tools import CallTool
 
@@ -101,4 +102,17 @@ def call_tools(session: TenantSession) -> list[CallTool] | None:
     for word). Without an ``extract`` function, the model fills in the
     arguments under the schema. Names must not clash with the built-in tools
     (``handoff``, ``end_call``, ``order_status``, ``product_info``, ``store_policy``).
+    """
+
+
+@hookspec
+def customer_redacted(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any] | None:
+    """A shop platform asked the merchant to erase a customer's personal data.
+
+    ``customer`` holds their phone numbers, e-mail addresses and platform order ids
+    (``shopify:450789469``). Delete or blank what the plugin keeps about them with
+    ``session``, which the host commits, and return a small summary, e.g.
+    ``{"deleted_calls": 2}``. Requests repeat: finding nothing is a normal answer.
+    Implementations that need data another plugin blanks (an order's phone) run
+    first with ``@hookimpl(tryfirst=True)``.
     """

@@ -5,11 +5,16 @@ tests/test_meta.py checks that every hook has its ``test_hook_<name>`` here.
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import Shop, make_shop
+from tests.test_catalog_webhooks import secrets
+
+__all__ = ["secrets"]  # fixture: shop A's webhook secrets
 from tests.plugins.notes.models import Note
 
 
@@ -86,6 +91,43 @@ def test_hook_call_tools(app: Flask, shop_a: Shop) -> None:
         assert result.data == {"note": "Welcome, Shop-A!", "topic": "x"}  # shop A's note only
         assert "flaky" not in names
     assert _note_texts(app, shop_b) == ["Welcome, Shop-B!"]
+
+
+def test_hook_customer_redacted(app: Flask, shop_a: Shop, secrets: None) -> None:
+    """Shopify's customers/redact: calls (by the customer's and their orders' phones) go,
+    orders stay without the customer's name, contact and address."""
+    from datetime import UTC, datetime
+
+    from plugins.orders.models import Order
+    from tests.test_catalog_webhooks import _sign
+    from tests.test_orders_webhooks import SHOPIFY_ORDER, _callers, _calls, shopify
+
+    assert shopify(app, "orders/create", SHOPIFY_ORDER, "d-1").status_code == 200
+    now = datetime.now(UTC)
+    _calls(app, shop_a, ("+1 555 010 0100", now), ("+15550999", now))
+    payload = {"customer": {"id": 7, "phone": None}, "orders_to_redact": [SHOPIFY_ORDER["id"]]}
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-Shopify-Topic": "customers/redact",
+        "X-Shopify-Webhook-Id": "r-1",
+        "X-Shopify-Hmac-Sha256": _sign(body),
+    }
+    client = app.test_client()
+    redacted = client.post("/hooks/shopify/shop-a/customers/redact", data=body, headers=headers)
+    assert redacted.status_code == 200
+    assert redacted.get_json()["plugins"] == {
+        "support_calls": {"deleted_calls": 1},
+        "orders": {"redacted_orders": 1},
+    }
+    assert _callers(app, shop_a) == ["+15550999"]
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        order = session.scalars(select(Order)).one()
+        assert (order.number, order.status) == ("1001", "shipped")
+        assert (order.customer_name, order.email, order.phone, order.postcode) == ("", "", "", "")
+    again = client.post("/hooks/shopify/shop-a/customers/redact", data=body, headers=headers)
+    assert again.get_json()["plugins"]["support_calls"] == {"deleted_calls": 0}  # idempotent
+    unsigned = client.post("/hooks/shopify/shop-a/customers/redact", data=body)
+    assert unsigned.status_code == 401
 
 
 def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> None:

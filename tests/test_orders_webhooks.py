@@ -174,27 +174,6 @@ def test_redaction_deletes_one_callers_calls_only(app: Flask, shop_a: Shop, secr
     bad = client.post("/api/v1/calls/redactions", json={"phone": "12"}, headers=shop_a.headers)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "phone"
 
-    # Shopify's customers/redact: the customer's phone, and the phones of their orders.
-    assert shopify(app, "orders/create", SHOPIFY_ORDER, "d-9").status_code == 200
-    _calls(app, shop_a, ("+1 555 010 0100", now))
-    body = json.dumps(
-        {
-            "shop_id": 1,
-            "customer": {"id": 7, "phone": None},
-            "orders_to_redact": [SHOPIFY_ORDER["id"]],
-        }
-    ).encode()
-    headers = {
-        "X-Shopify-Topic": "customers/redact",
-        "X-Shopify-Webhook-Id": "r-1",
-        "X-Shopify-Hmac-Sha256": _sign(body),
-    }
-    redacted = client.post("/hooks/shopify/shop-a/customers/redact", data=body, headers=headers)
-    assert redacted.status_code == 200 and redacted.get_json()["deleted_calls"] == 1
-    assert _callers(app, shop_a) == ["+15550999"]
-    again = client.post("/hooks/shopify/shop-a/customers/redact", data=body, headers=headers)
-    assert again.status_code == 200 and again.get_json()["deleted_calls"] == 0  # idempotent
-
 
 def test_retention_job_is_scheduled_daily_and_purges_old_calls(app: Flask, shop_a: Shop) -> None:
     now = datetime.now(UTC)

@@ -7,8 +7,9 @@ from merchant_voice.errors import NotFound
 from merchant_voice.tenancy import TenantSession
 
 
-def merchant_session(slug: str, plugin: str) -> TenantSession:
-    """A session for merchant ``slug``; 404 if it does not exist or has ``plugin`` disabled.
+def merchant_session(slug: str, plugin: str | None) -> TenantSession:
+    """A session for merchant ``slug``; 404 if it does not exist or has ``plugin`` disabled
+    (None: a host endpoint, for any merchant).
 
     The caller closes it (``with merchant_session(...) as session``).
     """
@@ -19,6 +20,8 @@ def merchant_session(slug: str, plugin: str) -> TenantSession:
         except NotFound:
             raise NotFound(f"no merchant {slug!r}") from None
     tenant: TenantSession = db.tenant_session(merchant)
+    if plugin is None:
+        return tenant
     try:
         enabled = plugin_state.is_enabled(extensions.plugin_manager(), tenant, plugin)
     except Exception:

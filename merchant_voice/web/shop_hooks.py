@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from flask import Response, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from merchant_voice import extensions
@@ -109,7 +109,7 @@ def _payload(body: bytes, required: str) -> dict[str, Any]:
 @contextmanager
 def receive(
     slug: str,
-    plugin: str,
+    plugin: str | None,
     platform: Platform,
     topics: Mapping[str, str],
     record: type[DeliveryRecord] | None,
@@ -149,3 +149,42 @@ def receive(
                 session.rollback()
                 delivery.duplicate = True
         yield delivery
+
+
+@dataclass(frozen=True)
+class RedactedCustomer:
+    """Whom a platform asked to forget (``customer_redacted`` hook): their phone numbers,
+    e-mail addresses and orders (platform-qualified ids, ``shopify:450789469``)."""
+
+    platform: str
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    order_ids: tuple[str, ...]
+
+
+bp = Blueprint("shop_hooks", __name__, url_prefix="/hooks")
+
+
+@bp.post("/shopify/<merchant>/customers/redact")
+def shopify_customers_redact(merchant: str) -> Response:
+    """Shopify's ``customers/redact``: every enabled plugin forgets the customer
+    (``customer_redacted``). Idempotent: a repeat finds nothing left."""
+    topics = {"customers/redact": "redact"}
+    with receive(merchant, None, SHOPIFY, topics, None, "customer") as delivery:
+        payload = delivery.payload
+        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+        assert isinstance(customer, dict)
+        orders = payload.get("orders_to_redact")
+        redacted = RedactedCustomer(
+            platform=SHOPIFY.name,
+            phones=tuple(p for p in [customer.get("phone")] if isinstance(p, str) and p),
+            emails=tuple(e for e in [customer.get("email")] if isinstance(e, str) and e),
+            order_ids=tuple(
+                f"{SHOPIFY.name}:{o}" for o in (orders if isinstance(orders, list) else [])
+            ),
+        )
+        results = extensions.plugin_manager().call(
+            "customer_redacted", session=delivery.session, customer=redacted
+        )
+        delivery.session.commit()
+    return jsonify(status="redacted", plugins=results)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 from jinja2 import TemplateSyntaxError
 from pydantic import Field, field_validator
 
 from merchant_voice.jobs import JobRegistry
 from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
+from merchant_voice.tenancy import TenantSession
+from merchant_voice.web.shop_hooks import RedactedCustomer
 
 POLICY_TOPIC = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -75,7 +78,7 @@ plugin = Plugin(
     description="Shoppers' phone calls answered from the merchant's own data",
     settings=SupportCallsSettings,
     models=".models",
-    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api", ".privacy:hooks"),
+    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api"),
     credentials=("twilio_auth_token",),
 )
 
@@ -85,3 +88,10 @@ def register_jobs(registry: JobRegistry) -> None:
     from plugins.support_calls.privacy import purge_expired
 
     registry.add("support_calls.retention", purge_expired, every=timedelta(days=1))
+
+
+@hookimpl(tryfirst=True)  # before the orders plugin blanks the phones it matches on
+def customer_redacted(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any]:
+    from plugins.support_calls.privacy import redact_customer
+
+    return redact_customer(session, customer)

@@ -2,8 +2,8 @@
 
     POST /api/v1/calls/redactions                    {"phone": "+1 555 0100"}: delete that
                                                      caller's calls, turns and recordings
-    POST /hooks/shopify/<merchant>/customers/redact  Shopify's GDPR webhook: the same, for
-                                                     the customer's phone and their orders'
+    hook customer_redacted                           Shopify's customers/redact: the same,
+                                                     for the customer's and their orders' phones
     job support_calls.retention                      daily: calls older than retention_days
 
 Callers are matched on the last nine digits of their number, as orders are.
@@ -16,8 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify
-from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -26,7 +24,7 @@ from merchant_voice.errors import ValidationFailed
 from merchant_voice.jobs import JobContext
 from merchant_voice.tenancy import TenantSession
 from merchant_voice.web.api import ApiBlueprint, tenant_session
-from merchant_voice.web.shop_hooks import SHOPIFY, receive
+from merchant_voice.web.shop_hooks import RedactedCustomer
 from plugins.orders.models import Order, phone_key
 from plugins.support_calls.models import Call
 from plugins.support_calls.records import recordings_dir
@@ -34,7 +32,6 @@ from plugins.support_calls.records import recordings_dir
 log = logging.getLogger(__name__)
 
 api = ApiBlueprint("support_calls_privacy", __name__, plugin="support_calls")
-hooks = Blueprint("support_calls_privacy_hooks", __name__, url_prefix="/hooks")
 
 
 def delete_calls(session: TenantSession, calls: list[Call], folder: Path) -> int:
@@ -83,22 +80,15 @@ def redact(body: RedactionIn) -> RedactionOut:
     return RedactionOut(deleted_calls=deleted)
 
 
-@hooks.post("/shopify/<merchant>/customers/redact")
-def shopify_customers_redact(merchant: str) -> ResponseReturnValue:
-    """Shopify's ``customers/redact``: idempotent, so a repeat simply finds nothing left."""
-    topics = {"customers/redact": "redact"}
-    with receive(merchant, "support_calls", SHOPIFY, topics, None, "customer") as delivery:
-        session, payload = delivery.session, delivery.payload
-        customer = payload.get("customer") or {}
-        phones = [customer.get("phone") or ""]
-        order_ids = [f"shopify:{o}" for o in payload.get("orders_to_redact") or []]
-        if order_ids:
-            phones += session.scalars(select(Order.phone).where(Order.external_id.in_(order_ids)))
-        deleted = redact_phones(
-            session, [p for p in phones if isinstance(p, str)], recordings_dir()
+def redact_customer(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any]:
+    """The ``customer_redacted`` hook: their calls, by their phones and their orders' phones
+    (read before the orders plugin blanks them: this runs first)."""
+    phones = list(customer.phones)
+    if customer.order_ids:
+        phones += session.scalars(
+            select(Order.phone).where(Order.external_id.in_(customer.order_ids))
         )
-        session.commit()
-    return jsonify(status="redacted", deleted_calls=deleted)
+    return {"deleted_calls": redact_phones(session, phones, recordings_dir())}
 
 
 def purge_expired(context: JobContext) -> dict[str, Any]:
