@@ -90,7 +90,7 @@ class HostSettings(Section):
 class ServerSettings(Section):
     bind: str = Field("127.0.0.1:5000", description="host:port that `serve` listens on.")
     workers: int = Field(1, ge=1, description="Web worker processes.")
-    threads: int = Field(8, ge=1, description="Threads per web worker.")
+    threads: int = Field(32, ge=1, description="Threads per web worker; each live call holds one.")
 
 
 class DatabaseSettings(Section):

@@ -90,8 +90,8 @@ def configure(level: str, style: str) -> None:
             root.addHandler(handler)
     if handler is not None:
         handler.setFormatter(JsonFormatter() if style == "json" else TextFormatter())
-    logging.getLogger("merchant_voice").setLevel(level)
-    logging.getLogger("engines").setLevel(level)
+    for name in ("merchant_voice", "engines", "plugins"):  # the host's, and built-in plugins'
+        logging.getLogger(name).setLevel(level)
 
 
 def init_app(app: Flask) -> None:
