@@ -7,6 +7,7 @@ import base64
 import json
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,12 @@ import pytest
 
 from engines.audio import decode_file, resample
 from engines.tts import PiperSynthesizer
-from merchant_voice.errors import StreamProtocolError, VoiceNotFound
+from merchant_voice.errors import StreamProtocolError
 from merchant_voice.plugin_resources import PluginResources
 from merchant_voice.tenancy import MerchantInfo
 from plugins.support_calls import plugin as plugin_module
 from plugins.support_calls.conversation import reply_locale
+from plugins.support_calls.lines import has_voice
 from plugins.support_calls.plugin import SupportCallsSettings
 from plugins.support_calls.speech import (
     SentenceSplitter,
@@ -150,18 +152,11 @@ def test_a_postcode_is_one_code_not_a_list_of_guesses() -> None:
 def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:
     merchant = MerchantInfo(1, "acme", "Acme", "en_US", market_locales=("de_DE", "fr_FR"))
     voices = PiperSynthesizer({"en_US": Path("en.onnx"), "de_DE": Path("de.onnx")})
-
-    def has_voice(locale: str) -> bool:
-        try:
-            voices.voice_for(locale)
-        except VoiceNotFound:
-            return False
-        return True
-
-    assert reply_locale(merchant, "en_US", "en", has_voice) == ("en_US", False)
-    assert reply_locale(merchant, "en_US", "de", has_voice) == ("de_DE", False)
-    assert reply_locale(merchant, "de_DE", "fr", has_voice) == ("en_US", True)  # no French voice
-    assert reply_locale(merchant, "en_US", "ja", has_voice) == ("en_US", True)
+    speaks = partial(has_voice, voices)
+    assert reply_locale(merchant, "en_US", "en", speaks) == ("en_US", False)
+    assert reply_locale(merchant, "en_US", "de", speaks) == ("de_DE", False)
+    assert reply_locale(merchant, "de_DE", "fr", speaks) == ("en_US", True)  # no French voice
+    assert reply_locale(merchant, "en_US", "ja", speaks) == ("en_US", True)
 
 
 def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:

@@ -11,7 +11,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from engines.tts import Synthesizer
+from engines.tts import PiperSynthesizer, Synthesizer
+from merchant_voice.errors import VoiceNotFound
 
 MAX_CACHED = 256
 
@@ -37,6 +38,14 @@ def prerender(tts: Synthesizer, text: str, locale: str) -> bytes:
             while len(_cache) > MAX_CACHED:
                 _cache.popitem(last=False)
     return audio
+
+
+def has_voice(tts: PiperSynthesizer, locale: str) -> bool:
+    try:
+        tts.voice_for(locale)
+    except VoiceNotFound:
+        return False
+    return True
 
 
 def speak(tts: Synthesizer, text: str, locale: str) -> Iterator[bytes]:

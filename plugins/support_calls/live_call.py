@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from simple_websocket import ConnectionClosed
 from engines.asr import Transcriber
 from engines.audio import Audio, from_mulaw
 from engines.tts import PiperSynthesizer
-from merchant_voice.errors import EngineError, StreamProtocolError, VoiceNotFound
+from merchant_voice.errors import EngineError, StreamProtocolError
 from plugins.support_calls import records
 from plugins.support_calls.conversation import (
     CONFIDENT_LANGUAGE,
@@ -40,7 +41,7 @@ from plugins.support_calls.conversation import (
     Conversation,
     TurnRecord,
 )
-from plugins.support_calls.lines import prerender, speak
+from plugins.support_calls.lines import has_voice, prerender, speak
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
@@ -134,6 +135,9 @@ class LiveCall:
                     log.warning("call %s: refused a stream message: %s", self.call.sid, exc.detail)
                     if self._bad >= MAX_BAD_MESSAGES or self.player is None:
                         break
+                except Exception:  # never let one message take the call down
+                    self._bad += 1
+                    log.exception("call %s: a stream message failed", self.call.sid)
                 if self._digits and time.monotonic() - self._digit_at > DTMF_PAUSE_S:
                     self._take_digits()
         except ConnectionClosed:
@@ -225,8 +229,8 @@ class LiveCall:
                 turn.discard = True
             turn.cancel.set()
             turn.gate.set()
-        if self.player is not None and self.player.speaking:
-            self.player.clear()
+        if self.player is not None:
+            self.player.clear()  # also drops audio the turn was about to queue
 
     def _begin(self, turn: ActiveTurn, gated: bool) -> None:
         with self._lock:
@@ -269,7 +273,7 @@ class LiveCall:
                     apology = self.conversation.choose_locale(
                         transcript.language,
                         transcript.language_probability,
-                        self._has_voice,
+                        partial(has_voice, self.tts),
                         record,
                     )
                     if apology:
@@ -288,7 +292,7 @@ class LiveCall:
             if record.action is not None and not turn.cancel.is_set():
                 self._save(turn)
                 self._act(record.action)
-        except (EngineError, VoiceNotFound) as exc:
+        except EngineError as exc:  # speech recognition or synthesis (VoiceNotFound too)
             log.error("call %s: a turn failed: %s", self.call.sid, exc)
             self._fall_back(turn)
         except Exception:
@@ -347,13 +351,6 @@ class LiveCall:
             self._say(turn, line, locale=self.state.locale)
         except Exception:
             log.exception("call %s: the fallback line could not be played", self.call.sid)
-
-    def _has_voice(self, locale: str) -> bool:
-        try:
-            self.tts.voice_for(locale)
-        except VoiceNotFound:
-            return False
-        return True
 
     def _act(self, action: Action) -> None:
         """Transfer or hang up: Twilio asks our <Connect action> URL once the stream closes."""
