@@ -23,15 +23,19 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from merchant_voice import extensions
+from merchant_voice.db import UTCDateTime, utcnow
 from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
 from merchant_voice.tenancy import TenantSession
 from merchant_voice.web.hooks import merchant_session
@@ -65,10 +69,19 @@ WOOCOMMERCE = Platform(
 SECRETS = (SHOPIFY.secret, WOOCOMMERCE.secret)
 
 
-class DeliveryRecord(Protocol):
-    """A plugin's deliveries table: unique on (merchant, source, delivery id)."""
+class DeliveryRecord:
+    """Columns of a plugin's deliveries table (mix into a ``MerchantOwned, Base`` model):
+    unique on (merchant, source, delivery id), so a repeated delivery is recognised."""
 
-    def __init__(self, *, source: str, delivery_id: str, topic: str) -> None: ...
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[UniqueConstraint]:
+        return (UniqueConstraint("merchant_id", "source", "delivery_id"),)  # one per table
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @dataclass
@@ -112,7 +125,7 @@ def receive(
     plugin: str | None,
     platform: Platform,
     topics: Mapping[str, str],
-    record: type[DeliveryRecord] | None,
+    record: Callable[..., DeliveryRecord] | None,
     required: str = "id",
 ) -> Iterator[Delivery]:
     """A verified delivery for ``plugin``'s endpoint; ``topics`` maps topic -> action.

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
+from merchant_voice.web.shop_hooks import DeliveryRecord
 
 
 class Listing(MerchantOwned, Base):
@@ -71,14 +72,7 @@ class CatalogImport(MerchantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class WebhookDelivery(MerchantOwned, Base):
+class WebhookDelivery(DeliveryRecord, MerchantOwned, Base):
     """A shop platform's webhook delivery, kept so that a repeat is recognised and skipped."""
 
     __tablename__ = "catalog_webhook_deliveries"
-    __table_args__ = (UniqueConstraint("merchant_id", "source", "delivery_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    delivery_id: Mapped[str] = mapped_column(String(100))
-    topic: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

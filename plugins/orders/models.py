@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.db import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
+from merchant_voice.web.shop_hooks import DeliveryRecord
 
 
 def postcode_key(value: str | None) -> str:
@@ -58,14 +59,7 @@ class Order(MerchantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class WebhookDelivery(MerchantOwned, Base):
+class WebhookDelivery(DeliveryRecord, MerchantOwned, Base):
     """An order webhook delivery, kept so that a repeat is recognised and skipped."""
 
     __tablename__ = "orders_webhook_deliveries"
-    __table_args__ = (UniqueConstraint("merchant_id", "source", "delivery_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(20))
-    delivery_id: Mapped[str] = mapped_column(String(100))
-    topic: Mapped[str] = mapped_column(String(100))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

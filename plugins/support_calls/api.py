@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from merchant_voice.errors import NotFound
 from merchant_voice.web.api import ApiBlueprint, get_or_404, query_int, tenant_session
 from plugins.support_calls.models import Call
-from plugins.support_calls.records import recordings_dir
+from plugins.support_calls.records import recording_file
 
 bp = ApiBlueprint("support_calls", __name__, plugin="support_calls")
 
@@ -94,8 +94,7 @@ def get_call(call_id: int) -> CallDetail:
 @bp.operation("/calls/<int:call_id>/recording", "GET", summary="The call's recording (WAV, stereo)")
 def get_recording(call_id: int) -> Response:
     call = get_or_404(Call, call_id, "call")
-    folder = recordings_dir().resolve()
-    path = (folder / call.recording_path).resolve() if call.recording_path else None
-    if path is None or folder not in path.parents or not path.is_file():
+    path = recording_file(call)
+    if path is None or not path.is_file():
         raise NotFound(f"call {call_id} has no recording")
     return send_file(path, mimetype="audio/wav", download_name=f"call-{call_id}.wav")

@@ -90,14 +90,6 @@ class Player:
             self._pending_marks.discard(name)
             self._heard.notify_all()
 
-    @property
-    def speaking(self) -> bool:
-        """Audio is queued, being sent, or not yet heard by the caller."""
-        with self._lock:
-            return not self._closed and (
-                self._busy or not self._queue.empty() or bool(self._pending_marks)
-            )
-
     def wait_heard(self, timeout: float) -> bool:
         """Until every mark sent so far came back (the caller heard it all), or the call ended."""
         deadline = time.monotonic() + timeout

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,30 +26,29 @@ from merchant_voice.web.api import ApiBlueprint, tenant_session
 from merchant_voice.web.shop_hooks import RedactedCustomer
 from plugins.orders.models import Order, phone_key
 from plugins.support_calls.models import Call
-from plugins.support_calls.records import recordings_dir
+from plugins.support_calls.records import recording_file
 
 log = logging.getLogger(__name__)
 
 api = ApiBlueprint("support_calls_privacy", __name__, plugin="support_calls")
 
 
-def delete_calls(session: TenantSession, calls: list[Call], folder: Path) -> int:
+def delete_calls(session: TenantSession, calls: list[Call]) -> int:
     """Delete ``calls`` with their turns and recording files (the caller commits)."""
     for call in calls:
-        if call.recording_path:
-            path = (folder / call.recording_path).resolve()
-            if folder.resolve() in path.parents:
-                path.unlink(missing_ok=True)
+        path = recording_file(call)
+        if path is not None:
+            path.unlink(missing_ok=True)
         session.delete(call)
     return len(calls)
 
 
-def redact_phones(session: TenantSession, phones: list[str], folder: Path) -> int:
+def redact_phones(session: TenantSession, phones: list[str]) -> int:
     keys = sorted({key for key in (phone_key(p) for p in phones) if key})
     if not keys:
         return 0
     calls = list(session.scalars(select(Call).where(Call.caller_key.in_(keys))))
-    deleted = delete_calls(session, calls, folder)
+    deleted = delete_calls(session, calls)
     log.info("redacted %d calls of %d caller numbers", deleted, len(keys))
     return deleted
 
@@ -75,7 +73,7 @@ def redact(body: RedactionIn) -> RedactionOut:
         message = "needs at least 6 digits"
         raise ValidationFailed(f"phone: {message}", [{"field": "phone", "message": message}])
     session = tenant_session()
-    deleted = redact_phones(session, [body.phone], recordings_dir())
+    deleted = redact_phones(session, [body.phone])
     session.commit()
     return RedactionOut(deleted_calls=deleted)
 
@@ -88,7 +86,7 @@ def redact_customer(session: TenantSession, customer: RedactedCustomer) -> dict[
         phones += session.scalars(
             select(Order.phone).where(Order.external_id.in_(customer.order_ids))
         )
-    return {"deleted_calls": redact_phones(session, phones, recordings_dir())}
+    return {"deleted_calls": redact_phones(session, phones)}
 
 
 def purge_expired(context: JobContext) -> dict[str, Any]:
@@ -100,6 +98,6 @@ def purge_expired(context: JobContext) -> dict[str, Any]:
     assert isinstance(settings, SupportCallsSettings)
     cutoff = utcnow() - timedelta(days=settings.retention_days)
     expired = list(session.scalars(select(Call).where(Call.started_at < cutoff)))
-    deleted = delete_calls(session, expired, recordings_dir())
+    deleted = delete_calls(session, expired)
     session.commit()
     return {"deleted_calls": deleted, "older_than": cutoff.isoformat()}

@@ -36,6 +36,15 @@ def recordings_dir() -> Path:
     return extensions.settings().instance_dir / "recordings"
 
 
+def recording_file(call: Call) -> Path | None:
+    """The call's recording, if it has one inside the recordings folder."""
+    if not call.recording_path:
+        return None
+    folder = recordings_dir().resolve()
+    path = (folder / call.recording_path).resolve()
+    return path if folder in path.parents else None
+
+
 def _update(deps: CallDeps, call: CallRef, *conditions: Any, **values: Any) -> int:
     def write() -> int:
         with deps.db.tenant_session(deps.merchant) as session:

@@ -74,7 +74,6 @@ class TwilioCaller:
         self.call_sid = call_sid
         self.stream_sid = stream_sid
         self.heard = Heard()
-        self.marks_echoed: list[str] = []
         self.clears = 0
         self.closed = threading.Event()
         self._ws = Client.connect(stream_url)
@@ -203,7 +202,6 @@ class TwilioCaller:
             self._echo(name)
 
     def _echo(self, name: str) -> None:
-        self.marks_echoed.append(name)
         with contextlib.suppress(ConnectionClosed):
             self._send({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
 
