@@ -17,8 +17,6 @@ import click
 from flask import Flask
 
 from engines import Engines
-from engines import cli as engines_cli
-from engines import web as engines_web
 from merchant_voice import cli, logs
 from merchant_voice.config import Settings, build_settings, load_settings
 from merchant_voice.credentials import CredentialStore
@@ -26,7 +24,7 @@ from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError
 from merchant_voice.jobs import JobService
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.web import api, credentials_api, host_api, problems, shop_hooks
+from merchant_voice.web import api, credentials_api, health, host_api, problems, shop_hooks
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +60,11 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     app.extensions["plugins"] = plugins
     jobs = JobService(settings, db, plugins)
     jobs.init_app(app)
-    plugins.call("register_jobs", registry=jobs.registry)
+    plugins.call_each(
+        "register_jobs", lambda plugin: {"registry": jobs.registry.for_plugin(plugin)}
+    )
 
-    Engines(settings).init_app(app)
+    app.extensions["engines"] = Engines(settings.engines)
 
     logs.init_app(app)
     problems.init_app(app)
@@ -72,7 +72,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     app.register_blueprint(host_api.bp)
     app.register_blueprint(credentials_api.bp)
     app.register_blueprint(shop_hooks.bp)
-    app.register_blueprint(engines_web.bp)
+    app.register_blueprint(health.bp)
     for plugin in plugins.plugins.values():
         for blueprint in plugin.blueprints:
             if isinstance(blueprint, api.ApiBlueprint) and blueprint.plugin is None:
@@ -82,8 +82,6 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
             app.register_blueprint(blueprint)
 
     cli.init_app(app)
-    app.cli.add_command(engines_cli.models)
-    app.cli.add_command(engines_cli.engines)
     plugins.call("register_commands", cli=app.cli)
     plugins.call("startup", app=app)
     return app

@@ -39,7 +39,7 @@ from app import create_app
 from engines import Engines
 from engines.audio import decode_file, resample, to_mulaw
 from engines.provision import prepare
-from merchant_voice import accounts, plugin_state
+from merchant_voice import accounts
 from merchant_voice.config import build_settings
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
@@ -152,7 +152,7 @@ def report(label: str, measured: Measured) -> float:
 def configure(app: Flask, **values: Any) -> None:
     merchant = _merchant_info(app)
     with app.extensions["db"].tenant_session(merchant) as session:
-        plugin_state.configure(app.extensions["plugins"], session, "support_calls", values)
+        app.extensions["plugins"].configure(session, "support_calls", values)
         session.commit()
 
 
@@ -178,7 +178,7 @@ def main() -> None:
             "speech": {"call_model": arguments.call_model},
         }
         settings = build_settings(config, environ={})
-        prepare(settings)
+        prepare(settings.engines)
         app = create_app(settings)
         Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
         merchant = accounts.onboard_merchant(

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engines import Engines
 from engines.audio import decode
-from engines.chat import ChatRequest, Priority, VllmChat
+from engines.chat import ChatEngine, ChatRequest, Priority, VllmChat
 from engines.provision import prepare
-from merchant_voice.config import build_settings
+from engines.settings import ChatSettings, EngineSettings, SpeechSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
@@ -42,19 +42,19 @@ def _request(priority: Priority, max_tokens: int = 128) -> ChatRequest:
     )
 
 
-def _tokens_per_s(chat: VllmChat, priority: Priority) -> tuple[int, float]:
+def _tokens_per_s(chat: ChatEngine, priority: Priority) -> tuple[int, float]:
     result = chat.complete(_request(priority))
     return result.tokens, result.total_s
 
 
-def _ttft(chat: VllmChat, priority: Priority) -> float:
+def _ttft(chat: ChatEngine, priority: Priority) -> float:
     started = time.monotonic()
     for _ in chat.stream(_request(priority, max_tokens=8)):
         return time.monotonic() - started
     return float("nan")
 
 
-def _ttft_under_load(chat: VllmChat, concurrency: int, priority: Priority, probes: int) -> float:
+def _ttft_under_load(chat: ChatEngine, concurrency: int, priority: Priority, probes: int) -> float:
     """Median time to first token of ``priority`` probes while ``concurrency`` bulk streams run."""
     stop = threading.Event()
 
@@ -74,7 +74,7 @@ def _ttft_under_load(chat: VllmChat, concurrency: int, priority: Priority, probe
     return statistics.median(samples)
 
 
-def bench_chat(chat: VllmChat, concurrency: int) -> None:
+def bench_chat(chat: ChatEngine, concurrency: int) -> None:
     _tokens_per_s(chat, Priority.BULK)  # warm up
     tokens, seconds = _tokens_per_s(chat, Priority.BULK)
     single = tokens / seconds
@@ -102,7 +102,7 @@ def bench_chat(chat: VllmChat, concurrency: int) -> None:
 def bench_speech(settings_dir: Path) -> None:
     files = [("jfk.flac", "flac"), ("OSR_us_000_0034_8k.wav", "wav")]
     for model in ("tiny.en", "base"):
-        engines = Engines(_settings(settings_dir, speech={"model": model}))
+        engines = Engines(_settings(settings_dir, speech=SpeechSettings(model=model)))
         engines.asr.load()
         for name, encoding in files:
             audio = decode((SPEECH / name).read_bytes(), encoding)  # type: ignore[arg-type]
@@ -134,14 +134,17 @@ def bench_speech(settings_dir: Path) -> None:
     )
 
 
-def _settings(instance: Path, **sections: dict[str, object]):  # type: ignore[no-untyped-def]
-    config: dict[str, object] = {
-        "host": {"instance_path": str(instance)},
-        "models": {"cache_dir": str(ROOT / "instance" / "models")},
-        "chat": {"port": 8031, "timeout_s": 300.0},
-        **sections,
-    }
-    return build_settings(config, environ={})
+def _settings(
+    instance: Path, chat: ChatSettings | None = None, speech: SpeechSettings | None = None
+) -> EngineSettings:
+    """The engines on their own: no host configuration involved."""
+    return EngineSettings(
+        models_dir=ROOT / "instance" / "models",
+        vllm_python=ROOT / ".venv-vllm" / "bin" / "python",
+        logs_dir=instance / "logs",
+        chat=chat or ChatSettings(port=8031, timeout_s=300.0),
+        speech=speech or SpeechSettings(),
+    )
 
 
 def main() -> None:
@@ -171,17 +174,10 @@ def main() -> None:
             chat = VllmChat(arguments.url, arguments.model, timeout_s=300, bulk_concurrency=1024)
             bench_chat(chat, arguments.concurrency)
             return
-        engines = Engines(
-            _settings(
-                instance,
-                chat={
-                    "port": 8031,
-                    "timeout_s": 300.0,
-                    "bulk_concurrency": 1024,
-                    "extra_args": arguments.server_arg,
-                },
-            )
+        embedded = ChatSettings(
+            port=8031, timeout_s=300.0, bulk_concurrency=1024, extra_args=arguments.server_arg
         )
+        engines = Engines(_settings(instance, chat=embedded))
         assert engines.supervisor is not None
         engines.supervisor.start()
         try:

@@ -39,6 +39,7 @@ from plugins.catalog.importers import parse, store
 from plugins.catalog.models import Listing
 from plugins.translation import service
 from plugins.translation.models import ListingTranslation
+from plugins.translation.settings import TranslationSettings
 from plugins.translation.translator import Report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,9 @@ def _run(
     app: Flask, merchant: MerchantInfo, ids: list[int], locales: list[str], concurrency: int
 ) -> Report:
     with app.app_context(), app.extensions["db"].tenant_session(merchant) as session:
-        translator = service.translator(session)
+        settings = app.extensions["plugins"].settings_for(session, "translation")
+        assert isinstance(settings, TranslationSettings)
+        translator = service.translator(session, settings)
         translator.concurrency = concurrency
         return translator.translate(service.listings(session, ids), locales)
 
@@ -198,12 +201,12 @@ def main() -> None:
             "chat": chat,
         }
         settings = build_settings(config, environ={})
-        prepare(settings, ["smollm2-135m-instruct"])
+        prepare(settings.engines, ["smollm2-135m-instruct"])
         app = create_app(settings)
         Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
         engines: Engines = app.extensions["engines"]
         with engines.chat_running():
-            print(f"chat model: {engines.chat.model} at {engines.chat.base_url}")
+            print(f"chat model: {settings.chat.model} at {engines.chat_url}")
             locales = arguments.locales.split(",")
             bench_concurrency(app, arguments.listings, locales, arguments.concurrency)
             quality = arguments.quality_locales.split(",")

@@ -1,12 +1,14 @@
 """The shared engines: chat (vLLM), speech recognition (faster-whisper), speech synthesis (Piper).
 
-``app.extensions["engines"]`` holds one :class:`Engines` per process. Plugins
-reach models only through it:
+The engines stand on their own: they import nothing of the host or the web,
+take an :class:`~engines.settings.EngineSettings` and raise
+:mod:`engines.errors`. The host keeps one :class:`Engines` per process and
+hands it to plugins; each engine is typed as its Protocol:
 
-* ``engines.chat``: :class:`~engines.chat.VllmChat` (``stream``/``complete``);
-* ``engines.asr``: :class:`~engines.asr.WhisperTranscriber` (``transcribe``);
+* ``engines.chat``: :class:`~engines.chat.ChatEngine` (``stream``/``complete``), on vLLM;
+* ``engines.asr``: :class:`~engines.asr.Transcriber` (``transcribe``), on faster-whisper;
 * ``engines.call_asr``: the same, tuned for live calls (``[speech] call_*``);
-* ``engines.tts``: :class:`~engines.tts.PiperSynthesizer` (``synthesize``).
+* ``engines.tts``: :class:`~engines.tts.Synthesizer` (``synthesize``), on Piper.
 
 Models load on first use, so the host starts in seconds. ``serve`` launches
 the embedded vLLM server from its master process (``start_chat_server``) and
@@ -24,15 +26,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from flask import Flask
-
 from engines import provision
-from engines.asr import WhisperTranscriber, choose_device
-from engines.chat import VllmChat
-from engines.tts import PiperSynthesizer
+from engines.asr import Transcriber, WhisperTranscriber, choose_device
+from engines.chat import ChatEngine, VllmChat
+from engines.errors import EngineUnavailable
+from engines.settings import EngineSettings
+from engines.tts import PiperSynthesizer, Synthesizer
 from engines.vllm_server import VllmSupervisor, cuda_available
-from merchant_voice.config import Settings
-from merchant_voice.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,20 @@ class EngineStatus:
 
 
 class Engines:
-    def __init__(self, settings: Settings) -> None:
+    """The process's engines, built from ``settings``; speech models load on first use."""
+
+    def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         chat = settings.chat
         self.supervisor: VllmSupervisor | None = None
         if chat.url is None:
             model_path = chat.model_path or provision.model_dir(settings, "smollm2-135m-instruct")
-            self.supervisor = VllmSupervisor(settings, model_path, provision.vllm_python(settings))
-        self.chat = VllmChat(
-            chat.url or f"http://127.0.0.1:{chat.port}",
+            self.supervisor = VllmSupervisor(
+                chat, model_path, settings.vllm_python, settings.logs_dir / "vllm.log"
+            )
+        self.chat_url = chat.url or f"http://127.0.0.1:{chat.port}"
+        self.chat: ChatEngine = VllmChat(
+            self.chat_url,
             chat.model,
             api_key=chat.api_key.get_secret_value() if chat.api_key else None,
             timeout_s=chat.timeout_s,
@@ -69,16 +74,13 @@ class Engines:
             merchant_models=chat.merchant_models,
         )
 
-    def init_app(self, app: Flask) -> None:
-        app.extensions["engines"] = self
-
     @cached_property
-    def asr(self) -> WhisperTranscriber:
+    def asr(self) -> Transcriber:
         speech = self.settings.speech
         return self._transcriber(speech.model, speech.beam_size, speech.vad, True)
 
     @cached_property
-    def call_asr(self) -> WhisperTranscriber:
+    def call_asr(self) -> Transcriber:
         """Speech recognition for live calls: greedy, no word timestamps, audio already cut."""
         speech = self.settings.speech
         return self._transcriber(
@@ -103,7 +105,7 @@ class Engines:
         )
 
     @cached_property
-    def tts(self) -> PiperSynthesizer:
+    def tts(self) -> Synthesizer:
         voices: dict[str, Path] = {}
         for locale, voice in self.settings.tts.voices.items():
             if voice == "bundled":
@@ -152,13 +154,19 @@ class Engines:
             log.exception("speech models could not be loaded")
 
     def stop(self) -> None:
+        """Stop the embedded chat server, if this process runs it."""
         if self.supervisor is not None:
             self.supervisor.stop()
+
+    def close(self) -> None:
+        """Stop, and release the chat engine's connections."""
+        self.stop()
+        self.chat.close()
 
     def status(self) -> list[EngineStatus]:
         statuses = []
         chat = self.settings.chat
-        where = chat.url or f"embedded {self.chat.base_url}"
+        where = chat.url or f"embedded {self.chat_url}"
         detail = ""
         if self.supervisor is not None:
             state = self.supervisor.status()

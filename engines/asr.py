@@ -48,6 +48,9 @@ class Transcriber(Protocol):
     def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         """The words spoken in ``audio``; ``language`` fixes it, None detects it."""
 
+    def load(self) -> None:
+        """Load the model now (it loads on first use otherwise)."""
+
 
 def choose_device(device: str, compute_type: str) -> tuple[str, str]:
     """auto: cuda with float16 when a GPU is visible, else cpu with int8."""

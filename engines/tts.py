@@ -19,8 +19,8 @@ import numpy as np
 from piper import PiperVoice
 
 from engines.audio import TELEPHONY_RATE, Audio, encode_file, resample, to_mulaw, to_pcm16
+from engines.errors import VoiceNotFound
 from engines.metrics import ENGINE_ERRORS, TTS_FIRST_CHUNK, TTS_RTF
-from merchant_voice.errors import VoiceNotFound
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,12 @@ class SpeechChunk:
 class Synthesizer(Protocol):
     def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
         """Speak ``text`` in ``locale``: a chunk per sentence, the first as soon as it is ready."""
+
+    def voice_for(self, locale: str) -> str:
+        """The configured locale whose voice speaks ``locale``; :class:`VoiceNotFound` if none."""
+
+    def warm(self) -> None:
+        """Load every configured voice now (they load on first use otherwise)."""
 
 
 def speech_file(chunks: Iterator[SpeechChunk], container: Literal["ogg", "mp3"]) -> bytes:

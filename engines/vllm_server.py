@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from merchant_voice.config import Settings
+from engines.settings import ChatSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ def cuda_available() -> bool:
 class VllmSupervisor:
     """Starts, health-checks, restarts and stops one local vLLM server."""
 
-    def __init__(self, settings: Settings, model_path: Path, python: Path) -> None:
-        self.chat = settings.chat
+    def __init__(self, chat: ChatSettings, model_path: Path, python: Path, log_path: Path) -> None:
+        self.chat = chat
         self.model_path = model_path
         self.python = python
-        self.url = f"http://127.0.0.1:{self.chat.port}"
-        self.log_path = settings.instance_dir / "logs" / "vllm.log"
+        self.url = f"http://127.0.0.1:{chat.port}"
+        self.log_path = log_path
         self.device = self.chat.device
         if self.device == "auto":
             self.device = "cuda" if cuda_available() else "cpu"

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from merchant_voice.db import utcnow
 from merchant_voice.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from merchant_voice.orm import utcnow
 from merchant_voice.tenancy import MerchantInfo
 from models import ApiKey, Merchant, User
 

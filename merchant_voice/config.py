@@ -30,7 +30,9 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from sqlalchemy.engine import make_url
 
+from engines import settings as engine_settings
 from merchant_voice.errors import ConfigError
 
 ENV_PREFIX = "MV_"
@@ -139,64 +141,21 @@ class ModelsSettings(Section):
     )
 
 
-class ChatSettings(Section):
-    url: Url | None = Field(
-        None, description="An existing vLLM server (OpenAI API). Unset: the host runs its own."
-    )
-    api_key: Secret | None = Field(None, description="Bearer key of that server, if it wants one.")
-    model: str = Field("smollm2", description="Served model name.")
-    model_path: Path | None = Field(
-        None, description="Model folder for the embedded server. Unset: the bundled SmolLM2."
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Embedded server device.")
-    port: int = Field(8011, ge=1, le=65535, description="Loopback port of the embedded server.")
-    max_model_len: int = Field(4096, ge=256, description="Context length of the embedded server.")
-    kv_cache_gib: int = Field(2, ge=1, description="KV cache of the embedded CPU server (GiB).")
-    extra_args: list[str] = Field([], description="More `vllm serve` arguments (embedded).")
-    priority_scheduling: bool = Field(
-        True,
-        description="Send request priorities (server started with --scheduling-policy priority).",
-    )
-    timeout_s: float = Field(
-        60.0, gt=0, description="Longest a request may take, streaming or not."
-    )
-    connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to connect.")
-    max_retries: int = Field(2, ge=0, description="Retries (with backoff) of transient failures.")
-    bulk_concurrency: int = Field(
-        32,
-        ge=1,
-        description="Bulk requests in flight per host process; interactive ones skip the line.",
-    )
-    startup_timeout_s: float = Field(
-        900.0, gt=0, description="Longest wait for the embedded server."
-    )
-    merchant_models: dict[str, str] = Field(
-        {}, description="Per merchant slug: served model or LoRA adapter name."
-    )
-    lora_modules: dict[str, Path] = Field(
-        {}, description="LoRA adapters the embedded server loads: name = path."
-    )
+class ChatSettings(engine_settings.ChatSettings, Section):
+    """``[chat]``: the engines' chat settings; the URL and key may be ``env:`` references."""
+
+    @field_validator("url", "api_key", mode="before")
+    @classmethod
+    def _env_references(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve_env_ref(value, info)
 
 
-class SpeechSettings(Section):
-    model: str = Field("base", description='"base", "tiny.en", a CTranslate2 folder, or a hub id.')
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: cuda if present.")
-    compute_type: str = Field("auto", description="auto: float16 on cuda, int8 on cpu.")
-    beam_size: int = Field(5, ge=1, description="Beam search width.")
-    max_concurrency: int = Field(2, ge=1, description="Transcriptions at once per model.")
-    vad: bool = Field(True, description="Skip silence with Silero VAD.")
-    call_model: str = Field(
-        "", description='Model for live calls, e.g. "tiny.en" (faster, English only); empty: model.'
-    )
-    call_beam_size: int = Field(1, ge=1, description="Beam width in live calls (1: greedy).")
+class SpeechSettings(engine_settings.SpeechSettings, Section):
+    """``[speech]``: the engines' speech recognition settings."""
 
 
-class TtsSettings(Section):
-    voices: dict[str, str] = Field(
-        {"en_US": "bundled"},
-        description='Per locale: "bundled" (en_US joe) or the path of a Piper .onnx voice.',
-    )
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="cuda: onnxruntime CUDA.")
+class TtsSettings(engine_settings.TtsSettings, Section):
+    """``[tts]``: the engines' speech synthesis settings."""
 
 
 class LoggingSettings(Section):
@@ -239,10 +198,21 @@ class Settings(BaseModel):
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @property
+    def engines(self) -> engine_settings.EngineSettings:
+        """What the engines are built from: their sections, with the folders resolved."""
+        python = self.models.vllm_python
+        return engine_settings.EngineSettings(
+            models_dir=self.instance_file(self.models.cache_dir),
+            vllm_python=python if python.is_absolute() else PROJECT_ROOT / python,
+            logs_dir=self.instance_dir / "logs",
+            chat=self.chat,
+            speech=self.speech,
+            tts=self.tts,
+        )
+
+    @property
     def database_url(self) -> str:
         """The database URL with a relative SQLite path placed in the instance folder."""
-        from sqlalchemy.engine import make_url
-
         url = make_url(self.database.url)
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return self.database.url
@@ -355,8 +325,6 @@ def load_settings(
 
 def redacted(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets and URL passwords masked."""
-    from sqlalchemy.engine import make_url
-
     data: dict[str, Any] = settings.model_dump(mode="json")
     for section in data.values():
         for key, value in section.items():

@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask
@@ -33,10 +34,8 @@ from sqlalchemy import select
 from merchant_voice.config import ENV_REF_PREFIX, Settings
 from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError, CredentialUnreadable, NotFound, ValidationFailed
+from merchant_voice.plugin_declaration import Plugin
 from models.credential import Credential
-
-if TYPE_CHECKING:
-    from merchant_voice.plugin_manager import PluginManager
 
 log = logging.getLogger(__name__)
 
@@ -177,23 +176,23 @@ def _generated_key(path: Path) -> str:
 HOST_CREDENTIALS = ("shopify.webhook_secret", "woocommerce.webhook_secret")
 
 
-def declared(manager: PluginManager) -> list[str]:
-    """Every credential name: the host's, and those the loaded plugins declare."""
+def declared(plugins: Mapping[str, Plugin]) -> list[str]:
+    """Every credential name: the host's, and those the loaded ``plugins`` declare."""
     return sorted(
         [
             *HOST_CREDENTIALS,
             *(
                 f"{name}.{credential}"
-                for name, plugin in manager.plugins.items()
-                for credential in plugin.declaration.credentials
+                for name, plugin in plugins.items()
+                for credential in plugin.credentials
             ),
         ]
     )
 
 
-def check_declared(manager: PluginManager, name: str) -> None:
-    """ValidationFailed (field ``name``) unless a loaded plugin declares ``name``."""
-    names = declared(manager)
+def check_declared(plugins: Mapping[str, Plugin], name: str) -> None:
+    """ValidationFailed (field ``name``) unless the host or a loaded plugin declares ``name``."""
+    names = declared(plugins)
     if name not in names:
         known = ", ".join(names) or "none"
         _invalid("name", f"no credential is called {name[:60]!r} (known: {known})")

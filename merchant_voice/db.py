@@ -14,35 +14,19 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from merchant_voice.tenancy import MerchantInfo, TenantSession
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from merchant_voice.tenancy import MerchantInfo, TenantSession
-
 log = logging.getLogger(__name__)
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every table, the host's and the plugins'."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
 
 T = TypeVar("T")
 
@@ -87,8 +71,6 @@ class Database:
 
         With ``connection``, it joins that connection's transaction (through a savepoint).
         """
-        from merchant_voice.tenancy import TenantSession
-
         return TenantSession(connection if connection is not None else self.engine, merchant)
 
     @contextmanager
@@ -99,27 +81,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given; use merchant_voice.db.utcnow()")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def retry_when_busy(write: Callable[[], T], attempts: int = 5) -> T:

@@ -26,18 +26,34 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   └── UnknownPlugin        no plugin of that name is loaded
     ├── JobError                 a background job cannot be queued or run
     │   └── UnknownJobKind       no handler registered for that kind
-    └── EngineError              a model engine cannot serve the request
-        ├── EngineUnavailable    503 the engine is down, starting or overloaded
-        ├── EngineTimeout        504 the engine did not answer in time
-        ├── EngineCancelled      the caller cancelled (e.g. hung up)
-        ├── ModelNotPrepared     503 a model's files are missing: run `models prepare`
-        └── VoiceNotFound        422 no speech synthesis voice for a locale
+    └── EngineProblem            an engine's own error, as the host reports it
+
+The engines stand apart from the host and raise :mod:`engines.errors`
+(``EngineError`` and its subclasses). :class:`EngineProblem` gives each its
+status, title and code from :data:`ENGINE_PROBLEMS`:
+
+    InvalidAudio       400  unreadable or empty audio
+    VoiceNotFound      422  no speech synthesis voice for a locale
+    EngineCancelled    499  the caller cancelled (e.g. hung up)
+    EngineUnavailable  503  the engine is down, starting or overloaded
+    ModelNotPrepared   503  a model's files are missing: run `models prepare`
+    EngineTimeout      504  the engine did not answer in time
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
+
+from engines.errors import (
+    EngineCancelled,
+    EngineError,
+    EngineTimeout,
+    EngineUnavailable,
+    InvalidAudio,
+    ModelNotPrepared,
+    VoiceNotFound,
+)
 
 PROBLEM_TYPE_PREFIX = "urn:merchant-voice:problem:"
 
@@ -45,9 +61,9 @@ PROBLEM_TYPE_PREFIX = "urn:merchant-voice:problem:"
 class MerchantVoiceError(Exception):
     """Base of every deliberate error. ``detail`` is safe to show to the caller."""
 
-    status: ClassVar[int] = 500
-    title: ClassVar[str] = "Internal error"
-    code: ClassVar[str] = "internal-error"
+    status: int = 500
+    title: str = "Internal error"
+    code: str = "internal-error"
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(detail)
@@ -203,35 +219,24 @@ class UnknownJobKind(JobError):
     code = "unknown-job-kind"
 
 
-class EngineError(MerchantVoiceError):
-    status = 503
-    title = "Engine error"
-    code = "engine-error"
+ENGINE_PROBLEMS: dict[type[EngineError], tuple[int, str, str]] = {
+    InvalidAudio: (400, "Unreadable audio", "invalid-audio"),
+    VoiceNotFound: (422, "No voice for this locale", "voice-not-found"),
+    EngineCancelled: (499, "Cancelled", "cancelled"),
+    EngineUnavailable: (503, "Engine unavailable", "engine-unavailable"),
+    ModelNotPrepared: (503, "Model not prepared", "model-not-prepared"),
+    EngineTimeout: (504, "Engine timeout", "engine-timeout"),
+    EngineError: (503, "Engine error", "engine-error"),
+}
+"""Status, title and problem code of each engine error (the closest class listed wins)."""
 
 
-class EngineUnavailable(EngineError):
-    title = "Engine unavailable"
-    code = "engine-unavailable"
+class EngineProblem(MerchantVoiceError):
+    """An engine's error (:mod:`engines.errors`), with the status, title and code it
+    answers with (:data:`ENGINE_PROBLEMS`)."""
 
-
-class EngineTimeout(EngineError):
-    status = 504
-    title = "Engine timeout"
-    code = "engine-timeout"
-
-
-class EngineCancelled(EngineError):
-    status = 499
-    title = "Cancelled"
-    code = "cancelled"
-
-
-class ModelNotPrepared(EngineError):
-    title = "Model not prepared"
-    code = "model-not-prepared"
-
-
-class VoiceNotFound(EngineError):
-    status = 422
-    title = "No voice for this locale"
-    code = "voice-not-found"
+    def __init__(self, error: EngineError) -> None:
+        super().__init__(error.detail, **error.extensions)
+        self.error = error
+        kind = next(k for k in type(error).__mro__ if k in ENGINE_PROBLEMS)
+        self.status, self.title, self.code = ENGINE_PROBLEMS[kind]

@@ -1,16 +1,19 @@
 """The plugin contract: every hook a plugin may implement.
 
 Implement a hook with a function of the same name, decorated with
-``merchant_voice.plugin_api.hookimpl``, in the plugin's ``plugin.py``. A hook
+``hookimpl``, in the plugin's ``plugin.py`` or its ``hooks`` module. A hook
 may take any subset of the arguments listed here, by name.
 
 The host calls hooks through :meth:`PluginManager.call`, which contains
 failures: a plugin that raises is logged and reported, and the others - and
-the request, call or job that triggered the hook - carry on.
+the request, call or job that triggered the hook - carry on. Implementations
+run in load order (a plugin after those it requires); ``tryfirst=True`` and
+``trylast=True`` move one to the front or the back.
 
 Hooks that take a ``session`` are merchant hooks: they run only for plugins
-the merchant has enabled, and ``session`` is that merchant's
-:class:`~merchant_voice.tenancy.TenantSession`.
+the merchant has enabled, ``session`` is that merchant's
+:class:`~merchant_voice.tenancy.TenantSession`, and ``settings`` is the
+implementing plugin's own settings for that merchant, validated.
 
 Every hook is documented in ``docs/plugins.md`` and tested in
 ``tests/test_hooks.py``; a meta-test keeps those in step with this module.
@@ -26,15 +29,18 @@ if TYPE_CHECKING:
     import click
     from flask import Flask
 
-    from merchant_voice.jobs.registry import JobRegistry
+    from merchant_voice.call_tools import CallTool
+    from merchant_voice.customers import CustomerContacts, RedactedCustomer
+    from merchant_voice.job_kinds import JobRegistry
+    from merchant_voice.plugin_declaration import PluginSettings
     from merchant_voice.tenancy import TenantSession
-    from merchant_voice.web.shop_hooks import RedactedCustomer
     from models.job import Job
-    from plugins.support_calls.tools import CallTool
 
 PROJECT_NAME = "merchant_voice"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+"""Marks a plugin's hook implementation: ``@hookimpl`` or ``@hookimpl(tryfirst=True)``."""
 
 
 @hookspec
@@ -50,8 +56,9 @@ def startup(app: Flask) -> None:
 def register_jobs(registry: JobRegistry) -> None:
     """Register background job kinds with ``registry.add(kind, handler)``.
 
-    Kinds are named ``<plugin>.<action>``. The handler receives a
-    :class:`~merchant_voice.jobs.registry.JobContext` and returns a
+    Kinds are named ``<plugin>.<action>`` after the registering plugin. The
+    handler receives a :class:`~merchant_voice.job_kinds.JobContext`, whose
+    ``settings`` are that plugin's for the job's merchant, and returns a
     JSON-serialisable dict, stored as the job's result.
     """
 
@@ -62,7 +69,7 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def merchant_created(session: TenantSession) -> None:
+def merchant_created(session: TenantSession, settings: PluginSettings) -> None:
     """A merchant was just created; seed its data with ``session``.
 
     ``session.merchant`` describes the merchant. The host commits the session
@@ -72,7 +79,7 @@ def merchant_created(session: TenantSession) -> None:
 
 
 @hookspec
-def merchant_details(session: TenantSession) -> dict[str, Any] | None:
+def merchant_details(session: TenantSession, settings: PluginSettings) -> dict[str, Any] | None:
     """Contribute a section to ``GET /api/v1/merchant``, under ``plugins.<name>``.
 
     Return a small JSON-serialisable dict (counts, status), or None to add
@@ -81,7 +88,7 @@ def merchant_details(session: TenantSession) -> dict[str, Any] | None:
 
 
 @hookspec
-def job_finished(session: TenantSession, job: Job) -> None:
+def job_finished(session: TenantSession, settings: PluginSettings, job: Job) -> None:
     """A job of the merchant reached a final state: succeeded, or failed for good.
 
     ``job.status``, ``job.result`` and ``job.error`` tell how it ended. Called
@@ -90,29 +97,44 @@ def job_finished(session: TenantSession, job: Job) -> None:
 
 
 @hookspec
-def call_tools(session: TenantSession) -> list[CallTool] | None:
+def call_tools(session: TenantSession, settings: PluginSettings) -> list[CallTool[Any]] | None:
     """Tools the phone agent may use in this merchant's calls (the support-calls plugin).
 
-    Return :class:`~plugins.support_calls.tools.CallTool` objects: a name, a
+    Return :class:`~merchant_voice.call_tools.CallTool` objects: a name, a
     description, a JSON schema of the arguments, ``keywords`` that select it
     from the caller's words, and ``run(context)``. ``run`` gets a
-    :class:`~plugins.support_calls.tools.ToolContext` whose ``session`` is the
-    calling merchant's session - the only data it may touch - and returns a
-    :class:`~plugins.support_calls.tools.ToolResult` (``say`` is spoken word
-    for word). Without an ``extract`` function, the model fills in the
-    arguments under the schema. Names must not clash with the built-in tools
-    (``handoff``, ``end_call``, ``order_status``, ``product_info``, ``store_policy``).
+    :class:`~merchant_voice.call_tools.ToolContext` whose ``session`` is the
+    calling merchant's session - the only data it may touch - and whose
+    ``settings`` and ``gettext`` are the implementing plugin's; it returns a
+    :class:`~merchant_voice.call_tools.ToolResult` (``say`` is spoken word for
+    word). Without an ``extract`` function, the model fills in the arguments
+    under the schema. A name already taken by an earlier plugin's tool is skipped.
     """
 
 
 @hookspec
-def customer_redacted(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any] | None:
+def customer_contacts(
+    session: TenantSession, settings: PluginSettings, customer: RedactedCustomer
+) -> CustomerContacts | None:
+    """The phone numbers and e-mail addresses the plugin knows for ``customer``, who is
+    about to be forgotten (e.g. the numbers on their orders).
+
+    Called before ``customer_redacted`` for every loaded plugin, even one the merchant
+    switched off (its data is still there). ``customer_redacted`` then gets the customer
+    with every plugin's contacts in ``customer.known``, so that each plugin finds what it
+    keeps about them, whatever the others are about to erase.
+    """
+
+
+@hookspec
+def customer_redacted(
+    session: TenantSession, settings: PluginSettings, customer: RedactedCustomer
+) -> dict[str, Any] | None:
     """A shop platform asked the merchant to erase a customer's personal data.
 
-    ``customer`` holds their phone numbers, e-mail addresses and platform order ids
-    (``shopify:450789469``). Delete or blank what the plugin keeps about them with
+    ``customer`` holds the phone numbers, e-mail addresses and order ids
+    (``shopify:450789469``) the platform gave, and in ``known`` the contacts plugins
+    keep for them (``customer_contacts``). Delete or blank what the plugin keeps about them with
     ``session``, which the host commits, and return a small summary, e.g.
     ``{"deleted_calls": 2}``. Requests repeat: finding nothing is a normal answer.
-    Implementations that need data another plugin blanks (an order's phone) run
-    first with ``@hookimpl(tryfirst=True)``.
     """

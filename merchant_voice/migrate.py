@@ -23,7 +23,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from merchant_voice.db import Base, Database
+from merchant_voice.db import Database
+from merchant_voice.orm import Base
 from merchant_voice.plugin_manager import PluginManager
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,10 @@ class Migrations:
         config.attributes["include_table"] = (
             None if all_tables else _table_filter(self.plugins, plugin)
         )
+        # Column types a revision names come from the host's module, or, in a plugin's
+        # revision, from the plugin API: the only host module plugins import.
+        types = "merchant_voice.orm" if plugin is None else "merchant_voice.plugin_api"
+        config.attributes["types_module"] = types
         return config
 
     def branches(self) -> list[str]:

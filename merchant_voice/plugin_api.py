@@ -1,81 +1,196 @@
-"""What a plugin imports: its declaration, its settings base, the hook marker.
+"""The plugin API: everything a plugin may use of the host, and the only host module it imports.
 
-A plugin is a package whose ``plugin.py`` holds a module-level ``plugin``
-(a :class:`Plugin`) and any hook implementations::
+A plugin is a package whose ``plugin.py`` declares it::
 
-    from merchant_voice.plugin_api import Plugin, PluginSettings, hookimpl
+    from merchant_voice.plugin_api import Plugin, PluginSettings
 
     class Settings(PluginSettings):
         greeting: str = "Hello"
 
-    plugin = Plugin(name="notes", version="1.2.0", host_api=">=1.0,<2",
-                    settings=Settings, models=".models", blueprints=(".views:bp",),
-                    credentials=("api_token",))   # secrets: `credentials set`, never settings
+    plugin = Plugin(name="notes", version="1.2.0", host_api=">=1.0,<2", settings=Settings,
+                    requires=("catalog",), models=".models", hooks=".hooks",
+                    blueprints=(".views:bp",), credentials=("api_token",))
 
-    @hookimpl
-    def register_jobs(registry): ...
+Its other modules import what they need from here, and another plugin's
+``public`` module only when the declaration ``requires`` that plugin.
+Everything else in the host is private to it and may change without notice;
+``docs/plugins.md`` documents every name below (a test keeps it so), and
+import-linter keeps plugins to this module (the contracts in ``pyproject.toml``).
 
-Everything else is found by convention in the plugin's folder:
-``migrations/versions/`` (Alembic, branch labelled with the plugin's name),
-``templates/`` (Jinja2, for the blueprint), ``prompts/`` (Jinja2 prompt
-templates) and ``translations/<locale>/LC_MESSAGES/messages.po`` (Babel).
+The contract's version is :data:`HOST_API_VERSION`: a minor version adds to
+it, a major version may break it.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from engines import audio
+from engines.asr import Transcriber, Transcript
+from engines.audio import Audio
+from engines.chat import ChatEngine, ChatRequest, ChatResult, Priority
+from engines.errors import (
+    EngineCancelled,
+    EngineError,
+    EngineTimeout,
+    EngineUnavailable,
+    InvalidAudio,
+    ModelNotPrepared,
+    VoiceNotFound,
+)
+from engines.tts import SpeechChunk, Synthesizer
+from merchant_voice import HOST_API_VERSION
+from merchant_voice.accounts import normalize_currency
+from merchant_voice.call_tools import (
+    Action,
+    CallState,
+    CallTool,
+    Extractor,
+    ToolContext,
+    ToolResult,
+    fold,
+)
+from merchant_voice.cli.output import emit, handle_errors, json_option
+from merchant_voice.customers import CustomerContacts, RedactedCustomer, phone_key
+from merchant_voice.db import retry_when_busy
+from merchant_voice.errors import (
+    BadRequest,
+    ClientError,
+    Conflict,
+    Forbidden,
+    MerchantVoiceError,
+    NotFound,
+    StreamProtocolError,
+    TenancyViolation,
+    Unauthorized,
+    ValidationFailed,
+)
+from merchant_voice.extensions import engines
+from merchant_voice.hookspecs import hookimpl
+from merchant_voice.job_kinds import JobContext, JobRegistry
+from merchant_voice.orm import Base, UTCDateTime, utcnow
+from merchant_voice.plugin_declaration import Plugin, PluginSettings
+from merchant_voice.plugin_manager import Contribution
+from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.plugin_services import (
+    contributions,
+    credential,
+    data_dir,
+    enqueue_job,
+    external_url,
+    merchant_sessions,
+    plugin_resources,
+)
+from merchant_voice.spoken import compact, normalized_digits, spoken_code, spoken_date, spoken_money
+from merchant_voice.tenancy import MerchantInfo, MerchantOwned, TenantSession
+from merchant_voice.web import websocket
+from merchant_voice.web.api import (
+    MAX_ID,
+    ApiBlueprint,
+    current_merchant,
+    current_settings,
+    get_or_404,
+    query_int,
+    render,
+    tenant_session,
+)
+from merchant_voice.web.hooks import merchant_session
+from merchant_voice.web.shop_hooks import (
+    SHOPIFY,
+    WOOCOMMERCE,
+    Delivery,
+    DeliveryRecord,
+    Platform,
+    pong,
+    receive,
+)
+from models.job import Job, JobStatus
 
-import pluggy
-from pydantic import BaseModel, ConfigDict
-
-from merchant_voice.hookspecs import PROJECT_NAME
-
-if TYPE_CHECKING:
-    from merchant_voice.tenancy import TenantSession
-
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
-
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
-
-
-class PluginSettings(BaseModel):
-    """Base of a plugin's per-merchant settings. Every field needs a default."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-@dataclass(frozen=True)
-class Plugin:
-    """A plugin's declaration.
-
-    ``models`` and ``blueprints`` are import paths, relative to the plugin's
-    package when they start with a dot (``".views:bp"``). They are imported
-    only once the plugin is accepted, so a refused plugin adds no tables.
-    """
-
-    name: str
-    version: str
-    host_api: str
-    description: str = ""
-    settings: type[PluginSettings] = PluginSettings
-    models: str | None = None
-    blueprints: tuple[str, ...] = ()
-    credentials: tuple[str, ...] = ()
-    enabled_by_default: bool = True
-
-    def merchant_settings(self, session: TenantSession) -> PluginSettings:
-        """This plugin's settings for the session's merchant (in an app context)."""
-        from merchant_voice.extensions import plugin_manager
-        from merchant_voice.plugin_state import settings_for
-
-        return settings_for(plugin_manager(), session, self.name)
-
-    def credential(self, session: TenantSession, name: str) -> str | None:
-        """The session's merchant's credential ``name`` (declared in ``credentials``), or None."""
-        from merchant_voice.extensions import credentials
-
-        if name not in self.credentials:
-            raise KeyError(f"plugin {self.name} declares no credential {name!r}")
-        return credentials().get(session.merchant.id, f"{self.name}.{name}")
+__all__ = [
+    "HOST_API_VERSION",
+    "MAX_ID",
+    "SHOPIFY",
+    "WOOCOMMERCE",
+    "Action",
+    "ApiBlueprint",
+    "Audio",
+    "BadRequest",
+    "Base",
+    "CallState",
+    "CallTool",
+    "ChatEngine",
+    "ChatRequest",
+    "ChatResult",
+    "ClientError",
+    "Conflict",
+    "Contribution",
+    "CustomerContacts",
+    "Delivery",
+    "DeliveryRecord",
+    "EngineCancelled",
+    "EngineError",
+    "EngineTimeout",
+    "EngineUnavailable",
+    "Extractor",
+    "Forbidden",
+    "InvalidAudio",
+    "Job",
+    "JobContext",
+    "JobRegistry",
+    "JobStatus",
+    "MerchantInfo",
+    "MerchantOwned",
+    "MerchantVoiceError",
+    "ModelNotPrepared",
+    "NotFound",
+    "Platform",
+    "Plugin",
+    "PluginResources",
+    "PluginSettings",
+    "Priority",
+    "RedactedCustomer",
+    "SpeechChunk",
+    "StreamProtocolError",
+    "Synthesizer",
+    "TenancyViolation",
+    "TenantSession",
+    "ToolContext",
+    "ToolResult",
+    "Transcriber",
+    "Transcript",
+    "UTCDateTime",
+    "Unauthorized",
+    "ValidationFailed",
+    "VoiceNotFound",
+    "audio",
+    "compact",
+    "contributions",
+    "credential",
+    "current_merchant",
+    "current_settings",
+    "data_dir",
+    "emit",
+    "engines",
+    "enqueue_job",
+    "external_url",
+    "fold",
+    "get_or_404",
+    "handle_errors",
+    "hookimpl",
+    "json_option",
+    "merchant_session",
+    "merchant_sessions",
+    "normalize_currency",
+    "normalized_digits",
+    "phone_key",
+    "plugin_resources",
+    "pong",
+    "query_int",
+    "receive",
+    "render",
+    "retry_when_busy",
+    "spoken_code",
+    "spoken_date",
+    "spoken_money",
+    "tenant_session",
+    "utcnow",
+    "websocket",
+]

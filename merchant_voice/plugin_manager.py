@@ -1,28 +1,21 @@
-"""Finds, checks and loads plugins; calls their hooks with failures contained.
+"""The loaded plugins: loading them, each merchant's view of them, and calling their hooks.
 
 ``app.extensions["plugins"]`` holds the application's :class:`PluginManager`.
-Plugins come from two places:
-
-* built-in: every sub-package of the packages in ``[plugins] packages``
-  (``plugins/`` by default) that has a ``plugin.py``;
-* external: the ``merchant_voice.plugins`` entry-point group of installed
-  distributions, each entry naming the module that holds ``plugin``.
-
-A plugin that fails to import, is malformed, or needs another host API
-version is *refused*: logged with the reason, listed by ``plugins list``, and
-left out, while every other plugin loads.
+Loading goes in two passes (:mod:`merchant_voice.plugin_loading`): first
+every declaration is read and checked, then the plugins load in dependency
+order - each after the plugins it ``requires`` - importing their models,
+hooks and blueprints. A plugin that fails a check, or whose requirement is
+missing, disabled or refused, is *refused*: logged with the reason, listed by
+``plugins list``, and left out with nothing registered, while every other
+plugin loads.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
-import importlib.util
 import inspect
 import logging
-import pkgutil
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,21 +24,18 @@ from typing import Any
 
 import pluggy
 from flask import Blueprint
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
-from pydantic import ValidationError
 
-from merchant_voice import HOST_API_VERSION, hookspecs
+from merchant_voice import hookspecs, plugin_loading, plugin_state
 from merchant_voice.config import PluginsSettings
-from merchant_voice.db import Base, utcnow
 from merchant_voice.errors import PluginRefused, UnknownPlugin
-from merchant_voice.plugin_api import NAME_PATTERN, Plugin
+from merchant_voice.orm import Base, utcnow
+from merchant_voice.plugin_declaration import Plugin, PluginSettings
+from merchant_voice.plugin_loading import Candidate, Declared
 from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.plugin_state import PluginState
 from merchant_voice.tenancy import TenantSession
 
 log = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "merchant_voice.plugins"
 
 
 @dataclass
@@ -87,22 +77,15 @@ class HookFailure:
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    name: str
-    origin: str
-    module: str
-    load: Callable[[], Any]
+class Contribution:
+    """What one plugin's implementation of a merchant hook returned, with that plugin's
+    settings for the merchant and its files: what a consumer of the hook needs to use it
+    (support calls runs each plugin's call tools with that plugin's settings)."""
 
-    def migrations_dir(self) -> Path | None:
-        """The plugin's Alembic folder, found without importing the plugin."""
-        try:
-            spec = importlib.util.find_spec(self.module)
-        except (ImportError, ValueError):
-            return None
-        if spec is None or spec.origin is None:
-            return None
-        folder = Path(spec.origin).parent / "migrations" / "versions"
-        return folder if folder.is_dir() else None
+    plugin: str
+    value: Any
+    settings: PluginSettings
+    resources: PluginResources
 
 
 class PluginManager:
@@ -112,7 +95,7 @@ class PluginManager:
         self.settings = settings
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
-        self.plugins: dict[str, LoadedPlugin] = {}
+        self.plugins: dict[str, LoadedPlugin] = {}  # in load order: requirements first
         self.refused: dict[str, RefusedPlugin] = {}
         self.disabled: set[str] = set()
         self.unloaded_migrations: dict[str, Path] = {}  # disabled or refused plugins
@@ -121,73 +104,62 @@ class PluginManager:
     # -- loading ---------------------------------------------------------------
 
     def load(self) -> None:
-        """Discover and load every plugin. Never raises for a bad plugin."""
-        for candidate in self._candidates():
+        """Discover, check and load every plugin. Never raises for a bad plugin."""
+        declared: dict[str, Declared] = {}
+        for candidate in plugin_loading.candidates(self.settings):
             if candidate.name in self.settings.disabled:
                 self.disabled.add(candidate.name)
                 self._keep_migrations(candidate)
                 log.info("plugin %s is disabled on this host", candidate.name)
                 continue
             try:
-                self._load(candidate)
+                found = plugin_loading.declare(candidate)
+                if found.declaration.name in declared:
+                    other = declared[found.declaration.name].candidate.origin
+                    raise PluginRefused(
+                        f"a plugin named {found.declaration.name!r} was found first ({other})"
+                    )
             except PluginRefused as exc:
-                self._keep_migrations(candidate)
-                self.refused[candidate.name] = RefusedPlugin(
-                    candidate.name, candidate.origin, exc.detail
-                )
-                log.error(
-                    "plugin %s (%s) refused: %s", candidate.name, candidate.origin, exc.detail
-                )
+                self._refuse(candidate, exc.detail)
+                continue
+            declared[found.declaration.name] = found
+        for found in plugin_loading.dependency_order(declared):
+            try:
+                for required in found.declaration.requires:
+                    if required not in self.plugins:
+                        raise PluginRefused(self._unmet(required, declared))
+                self._load(found)
+            except PluginRefused as exc:
+                self._refuse(found.candidate, exc.detail)
 
-    def _keep_migrations(self, candidate: _Candidate) -> None:
+    def _refuse(self, candidate: Candidate, reason: str) -> None:
+        self._keep_migrations(candidate)
+        self.refused[candidate.name] = RefusedPlugin(candidate.name, candidate.origin, reason)
+        log.error("plugin %s (%s) refused: %s", candidate.name, candidate.origin, reason)
+
+    def _unmet(self, required: str, declared: dict[str, Declared]) -> str:
+        if required in self.refused:
+            return f"requires {required}, which is refused: {self.refused[required].reason}"
+        if required in self.disabled:
+            return f"requires {required}, which is disabled on this host"
+        if required in declared:
+            return f"requires {required}, which cannot load: its requirements form a cycle"
+        return f"requires {required}, which is not installed"
+
+    def _keep_migrations(self, candidate: Candidate) -> None:
         """Applied revisions of a plugin that is not loaded must stay resolvable."""
         folder = candidate.migrations_dir()
         if folder is not None:
             self.unloaded_migrations[candidate.name] = folder
 
-    def _candidates(self) -> Iterator[_Candidate]:
-        for package_name in self.settings.packages:
-            try:
-                package = importlib.import_module(package_name)
-            except ImportError as exc:
-                log.error("plugin package %s cannot be imported: %s", package_name, exc)
-                continue
-            for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-                if info.ispkg and not info.name.startswith("_"):
-                    module = f"{package_name}.{info.name}.plugin"
-                    yield _Candidate(info.name, f"built-in {module}", module, _importer(module))
-        if self.settings.entry_points:
-            for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-                dist = f"{entry.dist.name} {entry.dist.version}" if entry.dist else "?"
-                yield _Candidate(
-                    entry.name, f"entry point {entry.value} ({dist})", entry.module, entry.load
-                )
-
-    def _load(self, candidate: _Candidate) -> None:
-        try:
-            module = candidate.load()
-        except Exception as exc:
-            raise PluginRefused(f"failed to import: {type(exc).__name__}: {exc}") from exc
-        declaration = getattr(module, "plugin", None)
-        if not isinstance(declaration, Plugin):
-            raise PluginRefused("its module defines no `plugin = Plugin(...)` declaration")
-        _check_declaration(declaration, candidate.name)
-        if declaration.name in self.plugins:
-            other = self.plugins[declaration.name].origin
-            raise PluginRefused(f"a plugin named {declaration.name!r} is already loaded ({other})")
-        try:
-            self._pm.register(module, name=declaration.name)
-        except pluggy.PluginValidationError as exc:
-            raise PluginRefused(f"invalid hook implementation: {exc}") from exc
-        unknown = sorted(c.name for c in self._pm.get_hookcallers(module) or [] if c.spec is None)
-        if unknown:
-            self._pm.unregister(module)
-            raise PluginRefused(f"invalid hook implementation: no such hook {', '.join(unknown)}")
+    def _load(self, found: Declared) -> None:
+        """Import the accepted plugin's models, hooks and blueprints, and register them."""
+        declaration = found.declaration
         tables_before = set(Base.metadata.tables)
+        hooks: ModuleType | None = None
         try:
-            package = module.__name__.rpartition(".")[0] or module.__name__
             if declaration.models:
-                _import_path(declaration.models, package)
+                plugin_loading.import_path(declaration.models, found.package)
             foreign = sorted(
                 t
                 for t in set(Base.metadata.tables) - tables_before
@@ -197,23 +169,40 @@ class PluginManager:
                 raise PluginRefused(
                     f"its tables must be named {declaration.name}_...: {', '.join(foreign)}"
                 )
-            blueprints = tuple(_resolve_blueprint(path, package) for path in declaration.blueprints)
+            hooks = found.module
+            if declaration.hooks:
+                hooks = plugin_loading.import_path(declaration.hooks, found.package)
+            self._register(hooks, declaration.name)
+            blueprints = tuple(
+                plugin_loading.resolve_blueprint(path, found.package)
+                for path in declaration.blueprints
+            )
         except PluginRefused:
-            self._pm.unregister(module)
-            for table in set(Base.metadata.tables) - tables_before:
-                Base.metadata.remove(Base.metadata.tables[table])
+            if hooks is not None and self._pm.is_registered(hooks):
+                self._pm.unregister(hooks)
+            plugin_loading.drop_tables_since(tables_before)
             raise
-        root = Path(inspect.getfile(module)).parent
+        root = Path(inspect.getfile(found.module)).parent
         self.plugins[declaration.name] = LoadedPlugin(
             declaration,
-            module,
-            candidate.origin,
+            found.module,
+            found.candidate.origin,
             PluginResources(declaration.name, root),
             blueprints,
         )
-        log.info(
-            "plugin %s %s loaded (%s)", declaration.name, declaration.version, candidate.origin
-        )
+        origin = found.candidate.origin
+        log.info("plugin %s %s loaded (%s)", declaration.name, declaration.version, origin)
+
+    def _register(self, hooks: ModuleType, name: str) -> None:
+        try:
+            self._pm.register(hooks, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginRefused(f"invalid hook implementation: {exc}") from exc
+        except ValueError as exc:  # the module is another plugin's hooks already
+            raise PluginRefused(f"its hooks cannot be registered: {exc}") from exc
+        unknown = sorted(c.name for c in self._pm.get_hookcallers(hooks) or [] if c.spec is None)
+        if unknown:
+            raise PluginRefused(f"invalid hook implementation: no such hook {', '.join(unknown)}")
 
     # -- lookup ----------------------------------------------------------------
 
@@ -230,98 +219,121 @@ class PluginManager:
             )
             raise UnknownPlugin(detail) from None
 
+    @property
+    def declarations(self) -> Mapping[str, Plugin]:
+        """The loaded plugins' declarations, in load order."""
+        return {name: plugin.declaration for name, plugin in self.plugins.items()}
+
     def migration_dirs(self) -> list[Path]:
         """Alembic version folders of every loaded plugin that ships migrations."""
         return [
             p.resources.migrations_dir for p in self.plugins.values() if p.resources.migrations_dir
         ]
 
+    # -- each merchant's plugins (stored by plugin_state) ------------------------
+
+    def states(self, session: TenantSession) -> dict[str, PluginState]:
+        """Every loaded plugin as the session's merchant has it: enabled, settings."""
+        return plugin_state.states(self.declarations, session)
+
+    def is_enabled(self, session: TenantSession, name: str) -> bool:
+        state = self.states(session).get(name)
+        return state is not None and state.enabled
+
+    def settings_for(self, session: TenantSession, name: str) -> PluginSettings:
+        """The merchant's validated settings of plugin ``name``."""
+        return plugin_state.settings_for(self.get(name).declaration, session)
+
+    def set_enabled(self, session: TenantSession, name: str, enabled: bool) -> list[str]:
+        """See :func:`merchant_voice.plugin_state.set_enabled` (caller commits)."""
+        self.get(name)
+        return plugin_state.set_enabled(self.declarations, session, name, enabled)
+
+    def configure(
+        self, session: TenantSession, name: str, values: Mapping[str, Any]
+    ) -> PluginSettings:
+        """See :func:`merchant_voice.plugin_state.configure` (caller commits)."""
+        return plugin_state.configure(self.get(name).declaration, session, values)
+
     # -- hooks -----------------------------------------------------------------
 
     def call(
-        self, hook: str, *, session: TenantSession | None = None, **kwargs: Any
+        self,
+        hook: str,
+        *,
+        session: TenantSession | None = None,
+        every_plugin: bool = False,
+        **kwargs: Any,
     ) -> dict[str, Any]:
-        """Call ``hook`` on every plugin (with ``session``: every plugin the merchant enabled).
+        """Call ``hook`` on every plugin (with ``session``: every plugin the merchant enabled,
+        or with ``every_plugin`` every loaded one).
 
-        Returns ``{plugin: result}`` for implementations that returned something.
-        An implementation that raises is logged and recorded in ``failures``; with a
-        ``session``, its writes are rolled back to a savepoint. The others still run.
+        Returns ``{plugin: result}``, in call order, for implementations that returned
+        something. An implementation that raises is logged and recorded in ``failures``;
+        with a ``session``, its writes are rolled back to a savepoint. The others still run.
         """
-        caller = getattr(self._pm.hook, hook)
         if session is not None:
-            from merchant_voice.plugin_state import enabled_plugins
+            found = self.contributions(hook, session, every_plugin=every_plugin, **kwargs)
+            return {c.plugin: c.value for c in found}
+        return self.call_each(hook, lambda _plugin: kwargs)
 
-            kwargs["session"] = session
-            allowed: set[str] | None = enabled_plugins(self, session)
-        else:
-            allowed = None
-        expected = set(caller.spec.argnames) if caller.spec else set()
-        if set(kwargs) != expected:
-            raise TypeError(f"hook {hook} takes {sorted(expected)}, given {sorted(kwargs)}")
+    def call_each(self, hook: str, arguments: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+        """Call ``hook`` on every plugin with arguments of its own, ``arguments(plugin)``
+        (``register_jobs`` gets each plugin a registry in its name); as :meth:`call`."""
         results: dict[str, Any] = {}
-        for impl in reversed(caller.get_hookimpls()):
-            if allowed is not None and impl.plugin_name not in allowed:
-                continue
-            arguments = {name: kwargs[name] for name in impl.argnames}
+        for impl in self._implementations(hook):
+            given = arguments(impl.plugin_name)
+            self._check_arguments(hook, given)
             try:
-                if session is not None:
-                    with session.begin_nested():
-                        result = impl.function(**arguments)
-                else:
-                    result = impl.function(**arguments)
+                result = impl.function(**{name: given[name] for name in impl.argnames})
             except Exception as exc:
-                self.failures.append(
-                    HookFailure(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}")
-                )
-                log.exception("plugin %s failed in hook %s", impl.plugin_name, hook)
+                self._failed(impl.plugin_name, hook, exc)
                 continue
             if result is not None:
                 results[impl.plugin_name] = result
         return results
 
+    def contributions(
+        self, hook: str, session: TenantSession, *, every_plugin: bool = False, **kwargs: Any
+    ) -> list[Contribution]:
+        """Call merchant hook ``hook`` on every plugin the session's merchant enabled (with
+        ``every_plugin``: every loaded one), each with its own ``settings``; what each
+        returned (None aside), in call order."""
+        states = self.states(session)
+        self._check_arguments(hook, {**kwargs, "session": session, "settings": None})
+        found: list[Contribution] = []
+        for impl in self._implementations(hook):
+            state = states.get(impl.plugin_name)
+            if state is None or not (state.enabled or every_plugin):
+                continue
+            given = {**kwargs, "session": session, "settings": state.settings}
+            try:
+                with session.begin_nested():
+                    result = impl.function(**{name: given[name] for name in impl.argnames})
+            except Exception as exc:
+                self._failed(impl.plugin_name, hook, exc)
+                continue
+            if result is not None:
+                resources = self.plugins[impl.plugin_name].resources
+                found.append(Contribution(impl.plugin_name, result, state.settings, resources))
+        return found
 
-def _importer(module: str) -> Callable[[], ModuleType]:
-    return lambda: importlib.import_module(module)
+    def _check_arguments(self, hook: str, given: dict[str, Any]) -> None:
+        caller = getattr(self._pm.hook, hook)
+        expected = set(caller.spec.argnames) if caller.spec else set()
+        if set(given) != expected:
+            raise TypeError(f"hook {hook} takes {sorted(expected)}, given {sorted(given)}")
 
+    def _implementations(self, hook: str) -> list[pluggy.HookImpl]:
+        """``tryfirst`` ones, then the rest in load order, then ``trylast`` ones."""
+        order = {name: index for index, name in enumerate(self.plugins)}
 
-def _check_declaration(declaration: Plugin, expected_name: str) -> None:
-    if not NAME_PATTERN.match(declaration.name):
-        raise PluginRefused(f"name {declaration.name!r} must match {NAME_PATTERN.pattern}")
-    if declaration.name != expected_name:
-        raise PluginRefused(
-            f"declares the name {declaration.name!r}, but is installed as {expected_name!r}"
-        )
-    try:
-        Version(declaration.version)
-    except InvalidVersion:
-        raise PluginRefused(f"version {declaration.version!r} is not a valid version") from None
-    try:
-        supported = SpecifierSet(declaration.host_api)
-    except InvalidSpecifier:
-        raise PluginRefused(f"host_api {declaration.host_api!r} is not a version range") from None
-    if HOST_API_VERSION not in supported:
-        raise PluginRefused(
-            f"needs host API {declaration.host_api}, but this host provides {HOST_API_VERSION}"
-        )
-    try:
-        declaration.settings()
-    except ValidationError as exc:
-        raise PluginRefused(f"its settings schema has fields without defaults: {exc}") from None
+        def rank(impl: pluggy.HookImpl) -> tuple[int, int]:
+            group = 0 if impl.tryfirst else 2 if impl.trylast else 1
+            return group, order.get(impl.plugin_name, len(order))
 
+        return sorted(getattr(self._pm.hook, hook).get_hookimpls(), key=rank)
 
-def _import_path(path: str, package: str) -> Any:
-    module_name, _, attribute = path.partition(":")
-    try:
-        module = importlib.import_module(
-            module_name, package if module_name.startswith(".") else None
-        )
-        return getattr(module, attribute) if attribute else module
-    except Exception as exc:
-        raise PluginRefused(f"cannot import {path!r}: {type(exc).__name__}: {exc}") from exc
-
-
-def _resolve_blueprint(path: str, package: str) -> Blueprint:
-    blueprint = _import_path(path, package)
-    if not isinstance(blueprint, Blueprint):
-        raise PluginRefused(f"blueprint {path!r} is not a flask.Blueprint")
-    return blueprint
+    def _failed(self, plugin: str, hook: str, exc: Exception) -> None:
+        self.failures.append(HookFailure(plugin, hook, f"{type(exc).__name__}: {exc}"))
+        log.error("plugin %s failed in hook %s", plugin, hook, exc_info=exc)

@@ -31,7 +31,7 @@ def _post_fork(_server: Any, worker: Any) -> None:
     app: Flask = worker.app.application
     extensions.database(app).engine.dispose(close=False)  # never share the parent's connections
     extensions.job_service(app).start_workers()
-    app.extensions["engines"].warm_speech()
+    extensions.engines(app).warm_speech()
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
@@ -51,7 +51,7 @@ def run_server(app: Flask, bind: str | None = None) -> None:
         "graceful_timeout": 30,
         "timeout": 120,
     }
-    engines = app.extensions["engines"]
+    engines = extensions.engines(app)
     engines.start_chat_server()  # the host serves at once; /readyz turns ready with the engines
     options["on_exit"] = lambda _server: engines.stop()
     log.info("serving on http://%s", options["bind"])

@@ -48,6 +48,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.dml import Insert, Update
 
 from merchant_voice.errors import TenancyViolation
+from merchant_voice.orm import Base
 from merchant_voice.statement_guard import check_statement
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,6 @@ _scope_cache: tuple[int, _Scope] | None = None
 def _scope() -> _Scope:
     """Tables plugins may read and write, recomputed when a plugin adds models."""
     global _scope_cache
-    from merchant_voice.db import Base
-
     mappers = list(Base.registry.mappers)
     if _scope_cache is None or _scope_cache[0] != len(mappers):
         owned = [

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
+from merchant_voice.orm import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
 
 

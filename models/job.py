@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
+from merchant_voice.orm import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
 
 

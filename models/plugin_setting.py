@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
+from merchant_voice.orm import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
 
 

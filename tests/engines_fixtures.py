@@ -33,14 +33,14 @@ def engine_settings(tmp: Path, **sections: dict[str, Any]) -> Settings:
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = engine_settings(tmp_path_factory.mktemp("engines"))
-    prepare(settings)
+    prepare(settings.engines)
     return settings
 
 
 @pytest.fixture(scope="session")
 def engines(prepared: Settings) -> Iterator[Engines]:
     """The real engines, with the embedded vLLM server started once for the whole run."""
-    engines = Engines(prepared)
+    engines = Engines(prepared.engines)
     assert engines.supervisor is not None
     engines.supervisor.start()
     if not engines.supervisor.wait_ready(prepared.chat.startup_timeout_s):
@@ -48,8 +48,7 @@ def engines(prepared: Settings) -> Iterator[Engines]:
         log = engines.supervisor.log_path.read_text()[-3000:]
         pytest.fail(f"the vLLM server did not become ready:\n{log}")
     yield engines
-    engines.stop()
-    engines.chat.close()
+    engines.close()
 
 
 def words(text: str) -> list[str]:

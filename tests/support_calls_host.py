@@ -23,10 +23,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from app import create_app
 from engines.audio import Audio, resample, to_mulaw
 from engines.tts import Synthesizer
-from merchant_voice import plugin_state
+from merchant_voice.customers import phone_key
 from merchant_voice.migrate import Migrations
 from plugins.catalog.models import Listing
-from plugins.orders.models import Order, phone_key, postcode_key
+from plugins.orders.models import Order, postcode_key
 from plugins.support_calls.models import Call
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
 from tests.conftest import Shop, app_config, make_shop
@@ -72,7 +72,7 @@ class PhoneHost:
     def configure(self, slug: str, **values: Any) -> None:
         db, manager = self.app.extensions["db"], self.app.extensions["plugins"]
         with db.tenant_session(self.shops[slug].merchant) as session:
-            plugin_state.configure(manager, session, "support_calls", values)
+            manager.configure(session, "support_calls", values)
             session.commit()
 
 

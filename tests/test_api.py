@@ -138,10 +138,9 @@ def test_unknown_routes_and_methods_are_problems(client: FlaskClient, shop_a: Sh
 def test_plugin_settings_apply_per_merchant(
     app: Flask, client: FlaskClient, shop_a: Shop, shop_b: Shop
 ) -> None:
-    from merchant_voice import plugin_state
 
     with app.extensions["db"].tenant_session(shop_a.merchant) as session:
-        plugin_state.configure(app.extensions["plugins"], session, "notes", {"max_length": 5})
+        app.extensions["plugins"].configure(session, "notes", {"max_length": 5})
         session.commit()
     body = _problem(
         client.post("/api/v1/notes", headers=shop_a.headers, json={"text": "too long"}), 422

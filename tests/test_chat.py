@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engines import Engines
 from engines.chat import Admission, ChatRequest, Priority
-from merchant_voice.errors import EngineCancelled, EngineTimeout, EngineUnavailable
+from engines.errors import EngineCancelled, EngineTimeout, EngineUnavailable
 from tests.engines_fixtures import engines, prepared
 
 __all__ = ["engines", "prepared"]  # session fixtures, imported for pytest

@@ -16,6 +16,7 @@ from tests.test_catalog_webhooks import secrets
 
 __all__ = ["secrets"]  # fixture: shop A's webhook secrets
 from tests.plugins.notes.models import Note
+from tests.plugins.notes.plugin import NotesSettings
 
 
 def _note_texts(app: Flask, shop: Shop) -> list[str]:
@@ -71,26 +72,53 @@ def test_hook_job_finished(app: Flask, shop_a: Shop) -> None:
 
 
 def test_hook_call_tools(app: Flask, shop_a: Shop) -> None:
-    from merchant_voice import plugin_state
-    from plugins.support_calls.stream import call_tools
-    from plugins.support_calls.tools import CallState, ToolContext, choose
+    from merchant_voice.plugin_api import CallState
+    from plugins.support_calls.tools import choose, gather
 
-    manager = app.extensions["plugins"]
     db = app.extensions["db"]
     shop_b = make_shop(app, "shop-b")
     with app.app_context(), db.tenant_session(shop_a.merchant) as session:
-        settings = plugin_state.settings_for(manager, session, "support_calls")
-        tools = call_tools(session, settings)
+        tools = gather(session)
         names = [tool.name for tool in tools]
         assert names[-1] == "latest_note" and len(set(names)) == len(names)
         tool = choose(tools, "what does the latest note say?", CallState("", "en_US"))
         assert tool is not None and tool.name == "latest_note"
-        result = tool.run(
-            ToolContext(session, CallState("", "en_US"), {"topic": "x"}, "", str, settings)
-        )
+        assert tool.settings == NotesSettings()  # its own plugin's settings, not support calls'
+        result = tool.run(session, CallState("", "en_US"), {"topic": "x"}, "")
         assert result.data == {"note": "Welcome, Shop-A!", "topic": "x"}  # shop A's note only
         assert "flaky" not in names
     assert _note_texts(app, shop_b) == ["Welcome, Shop-B!"]
+
+
+def test_hook_customer_contacts(app: Flask, shop_a: Shop, secrets: None) -> None:
+    """Plugins tell what they know of a customer - the orders plugin, their orders' phones -
+    even when the merchant switched them off: the data is still there to forget."""
+    from merchant_voice.plugin_api import CustomerContacts, RedactedCustomer
+    from tests.test_orders_webhooks import SHOPIFY_ORDER, shopify
+
+    assert shopify(app, "orders/create", SHOPIFY_ORDER, "d-1").status_code == 200
+    manager = app.extensions["plugins"]
+    customer = RedactedCustomer(
+        "shopify", ("+1 555 0999",), (), (f"shopify:{SHOPIFY_ORDER['id']}",)
+    )
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        known = manager.call("customer_contacts", session=session, customer=customer)
+        stranger = manager.call(
+            "customer_contacts",
+            session=session,
+            customer=RedactedCustomer("shopify", (), (), ("shopify:1",)),
+        )
+        manager.set_enabled(session, "orders", False)
+        switched_off = manager.call("customer_contacts", session=session, customer=customer)
+        kept = manager.call(
+            "customer_contacts", session=session, customer=customer, every_plugin=True
+        )
+    assert known == {"orders": CustomerContacts(phones=("+1 (555) 010-0100",))}
+    assert stranger == {"orders": CustomerContacts()}
+    assert switched_off == {} and kept == known
+    enriched = customer.with_contacts(list(known.values()))
+    assert enriched.phones == ("+1 555 0999",)  # the platform's, as they were
+    assert enriched.all_phones == ("+1 555 0999", "+1 (555) 010-0100")
 
 
 def test_hook_customer_redacted(app: Flask, shop_a: Shop, secrets: None) -> None:
@@ -131,11 +159,10 @@ def test_hook_customer_redacted(app: Flask, shop_a: Shop, secrets: None) -> None
 
 
 def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> None:
-    from merchant_voice import plugin_state
 
     manager = app.extensions["plugins"]
     with app.extensions["db"].tenant_session(shop_a.merchant) as session:
-        plugin_state.set_enabled(manager, session, "flaky", False)
+        manager.set_enabled(session, "flaky", False)
         session.commit()
         before = len(manager.failures)
         results = manager.call("merchant_details", session=session)

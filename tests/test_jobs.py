@@ -18,8 +18,8 @@ import tomli_w
 from flask import Flask
 from sqlalchemy import select, update
 
-from merchant_voice.db import utcnow
 from merchant_voice.errors import UnknownJobKind, ValidationFailed
+from merchant_voice.orm import utcnow
 from models.job import Job, JobStatus
 from tests.conftest import ROOT, Shop, app_config, make_shop, new_database
 from tests.plugins.notes.models import Note

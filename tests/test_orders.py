@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from plugins.orders.models import Order, phone_key, postcode_key
+from merchant_voice.customers import phone_key
+from plugins.orders.models import Order, postcode_key
 from tests.conftest import Shop
 
 ORDER: dict[str, Any] = {

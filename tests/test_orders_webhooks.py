@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from merchant_voice import plugin_state
 from plugins.orders.models import Order
 from plugins.support_calls.models import Call
 from tests.conftest import Shop, make_shop
@@ -180,7 +181,7 @@ def test_retention_job_is_scheduled_daily_and_purges_old_calls(app: Flask, shop_
     _calls(app, shop_a, ("+15550001", now - timedelta(days=40)), ("+15550002", now))
     manager, db = app.extensions["plugins"], app.extensions["db"]
     with db.tenant_session(shop_a.merchant) as session:
-        plugin_state.configure(manager, session, "support_calls", {"retention_days": 30})
+        manager.configure(session, "support_calls", {"retention_days": 30})
         session.commit()
     jobs = app.extensions["jobs"]
     queued = jobs.schedules.run_due()
@@ -188,10 +189,32 @@ def test_retention_job_is_scheduled_daily_and_purges_old_calls(app: Flask, shop_
     jobs.run(queued[0])
     assert _callers(app, shop_a) == ["+15550002"]
     with db.tenant_session(shop_a.merchant) as session:
-        plugin_state.set_enabled(manager, session, "support_calls", False)
+        manager.set_enabled(session, "support_calls", False)
         session.commit()
     shop_b = make_shop(app, "shop-b")
     with db.tenant_session(shop_b.merchant) as session:
-        plugin_state.set_enabled(manager, session, "support_calls", False)
+        manager.set_enabled(session, "support_calls", False)
         session.commit()
     assert jobs.schedules.run_due() == []  # not for merchants without the plugin
+
+
+def test_recordings_kept_where_earlier_versions_put_them_move_and_are_redacted(
+    make_app: Callable[..., Flask], database_url: str, tmp_path: Path
+) -> None:
+    legacy = tmp_path / "instance" / "recordings" / "1"
+    legacy.mkdir(parents=True)
+    (legacy / "1.wav").write_bytes(b"RIFF")  # <instance>/recordings/<merchant>/<call>.wav
+    app = make_app(database_url)  # the support-calls plugin's startup adopts them
+    moved = tmp_path / "instance" / "plugins" / "support_calls" / "recordings" / "1" / "1.wav"
+    assert moved.read_bytes() == b"RIFF" and not (tmp_path / "instance" / "recordings").exists()
+    shop = make_shop(app, "shop-a")
+    assert shop.id == 1
+    _calls(app, shop, ("+1 555 010 0100", datetime.now(UTC)))
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        session.scalars(select(Call)).one().recording_path = "1/1.wav"
+        session.commit()
+    response = app.test_client().post(
+        "/api/v1/calls/redactions", json={"phone": "+1 555 010 0100"}, headers=shop.headers
+    )
+    assert response.get_json() == {"deleted_calls": 1}
+    assert not moved.exists()  # found where it now lives, and deleted with its call

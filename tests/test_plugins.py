@@ -83,8 +83,8 @@ def test_external_plugins_load_through_entry_points(
         plugin = Plugin(name="hello", version="2.0.1", host_api=">=1.0,<2", settings=Settings)
 
         @hookimpl
-        def merchant_details(session):
-            return {"word": plugin.merchant_settings(session).word}
+        def merchant_details(settings):
+            return {"word": settings.word}
     """,
     )
     _install(
@@ -124,7 +124,7 @@ def test_external_plugins_load_through_entry_points(
     (site / f"mv_badtable_{tag}" / "models.py").write_text(
         textwrap.dedent("""
         from sqlalchemy.orm import Mapped, mapped_column
-        from merchant_voice.db import Base
+        from merchant_voice.orm import Base
 
         class Stray(Base):
             __tablename__ = "stray_things"
@@ -140,7 +140,7 @@ def test_external_plugins_load_through_entry_points(
     assert "declares the name 'other'" in manager.refused["wrongname"].reason
     assert "invalid hook implementation" in manager.refused["badhook"].reason
     assert "must be named badtable_...: stray_things" in manager.refused["badtable"].reason
-    from merchant_voice.db import Base
+    from merchant_voice.orm import Base
 
     assert "stray_things" not in Base.metadata.tables
     assert {"notes", "flaky", "hello"} <= set(manager.plugins)  # the others keep working

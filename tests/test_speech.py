@@ -11,10 +11,11 @@ import pytest
 
 from engines import Engines
 from engines.audio import Audio, decode, decode_file, from_mulaw, resample, to_mulaw, to_pcm16
+from engines.errors import InvalidAudio, VoiceNotFound
 from engines.provision import MANIFEST, prepare, verify
 from engines.tts import speech_file
 from merchant_voice.config import Settings
-from merchant_voice.errors import BadRequest, VoiceNotFound
+from merchant_voice.errors import EngineProblem
 from tests.engines_fixtures import SPEECH, engine_settings, prepared, word_error_rate
 
 __all__ = ["prepared"]  # the session fixture, imported for pytest
@@ -25,7 +26,7 @@ WER_BOUNDS = {("base", "jfk"): 0.05, ("base", "phone"): 0.05, ("tiny.en", "phone
 
 @pytest.fixture(scope="module")
 def speech(prepared: Settings) -> Engines:
-    return Engines(prepared)
+    return Engines(prepared.engines)
 
 
 def _reference(name: str) -> str:
@@ -33,18 +34,18 @@ def _reference(name: str) -> str:
 
 
 def test_models_prepare_is_idempotent_and_verified(prepared: Settings, tmp_path: Path) -> None:
-    outcomes = {o.name: o for o in prepare(prepared)}
+    outcomes = {o.name: o for o in prepare(prepared.engines)}
     assert {o.status for o in outcomes.values()} == {"verified"}
     folder = outcomes["whisper-tiny.en"].path
     assert json.loads((folder / MANIFEST).read_text())["files"]["model.bin"]
     # A damaged copy is noticed and rebuilt.
     settings = engine_settings(tmp_path, models={"cache_dir": str(tmp_path / "models")})
-    [built] = prepare(settings, ["whisper-tiny.en"])
+    [built] = prepare(settings.engines, ["whisper-tiny.en"])
     assert built.status == "prepared"
     with (built.path / "config.json").open("a") as handle:
         handle.write(" ")
     assert not verify(built.path)
-    [again] = prepare(settings, ["whisper-tiny.en"])
+    [again] = prepare(settings.engines, ["whisper-tiny.en"])
     assert again.status == "prepared" and verify(again.path)
 
 
@@ -61,7 +62,7 @@ def test_transcribes_the_8khz_phone_recording_as_mulaw(prepared: Settings, model
     wav = decode_file((SPEECH / "OSR_us_000_0034_8k.wav").read_bytes())
     assert wav.rate == 8000
     mulaw = to_mulaw(wav.samples)  # as a telephony stream carries it
-    engines = Engines(engine_settings(prepared.instance_dir, speech={"model": model}))
+    engines = Engines(engine_settings(prepared.instance_dir, speech={"model": model}).engines)
     transcript = engines.asr.transcribe(decode(mulaw, "mulaw"), language="en")
     wer = word_error_rate(_reference("OSR_us_000_0034_8k.txt"), transcript.text)
     assert wer <= WER_BOUNDS[(model, "phone")], transcript.text
@@ -72,9 +73,9 @@ def test_accepts_pcm_wav_and_flac(speech: Engines) -> None:
     pcm = to_pcm16(audio.samples)
     from_pcm = decode(pcm, "pcm16", rate=16000)
     assert np.abs(from_pcm.samples - np.clip(audio.samples, -1, 1)).max() < 1e-3
-    with pytest.raises(BadRequest, match="sample rate"):
+    with pytest.raises(InvalidAudio, match="sample rate"):
         decode(pcm, "pcm16")
-    with pytest.raises(BadRequest, match="unreadable audio"):
+    with pytest.raises(InvalidAudio, match="unreadable audio"):
         decode(b"not audio at all", "wav")
 
 
@@ -124,14 +125,15 @@ def test_a_locale_without_a_voice_is_a_clear_error(speech: Engines) -> None:
     message = caught.value.detail
     assert "'de_DE'" in message and "installed voices: en_US" in message
     assert "[tts] voices" in message and ".onnx" in message
-    assert caught.value.status == 422
+    assert EngineProblem(caught.value).status == 422  # how the host answers it
 
 
 def test_bad_audio_is_a_clear_error() -> None:
-    with pytest.raises(BadRequest, match="sample rate"):
+    with pytest.raises(InvalidAudio, match="sample rate") as caught:
         decode(b"\x00\x00" * 100, "pcm16", rate=0)
+    assert EngineProblem(caught.value).status == 400
     assert decode(b"", "mulaw").seconds == 0.0
     from engines.audio import encode_file
 
-    with pytest.raises(BadRequest, match="no audio"):
+    with pytest.raises(InvalidAudio, match="no audio"):
         encode_file(Audio(np.zeros(0, np.float32), 22050), "mp3")

@@ -187,6 +187,36 @@ def test_keypad_order_number_from_the_ordering_phone_then_0_transfers(
     assert call.outcome == "handed_off"
 
 
+def test_without_the_orders_plugin_the_order_tool_is_gone_from_calls(
+    host: PhoneHost, lines: dict[str, bytes]
+) -> None:
+    """The order tools come from the orders plugin (``call_tools``), not from support calls."""
+    db, manager = host.app.extensions["db"], host.app.extensions["plugins"]
+
+    def orders(enabled: bool) -> None:
+        with db.tenant_session(host.shops["acme"].merchant) as session:
+            manager.set_enabled(session, "orders", enabled)
+            session.commit()
+
+    orders(False)
+    try:
+        caller = host.call("acme", caller="+1 555 0177")  # the phone on order 2051
+        caller.wait_reply(0, timeout=30)
+        exchange(caller, lines["order"])
+        pressed = time.monotonic()
+        caller.press("2051#")
+        caller.wait_reply(pressed, timeout=60)
+        caller.hang_up()
+        call = host.settle("acme", caller.call_sid)
+    finally:
+        orders(True)
+    _, spoken, keyed = call.turns
+    assert keyed.source == "dtmf" and keyed.transcript == "2051"
+    used = [c["name"] for turn in (spoken, keyed) for c in turn.tool_calls]
+    assert "order_status" not in used  # no order tool to choose, nor to take the digits
+    assert "prepared for shipping" not in keyed.reply and "shipped" not in spoken.reply
+
+
 def test_without_a_handoff_number_a_message_is_taken(
     host: PhoneHost, lines: dict[str, bytes]
 ) -> None:

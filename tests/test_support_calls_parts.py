@@ -12,29 +12,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from flask import Flask
 
 from engines.audio import decode_file, resample
 from engines.tts import PiperSynthesizer
+from merchant_voice.call_tools import CallState
 from merchant_voice.errors import StreamProtocolError
 from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.spoken import compact, spoken_code, spoken_date, spoken_money
 from merchant_voice.tenancy import MerchantInfo
-from plugins.support_calls import plugin as plugin_module
+from plugins.orders.call_tools import extract, spoken_postcode
+from plugins.support_calls import settings as settings_module
 from plugins.support_calls.conversation import reply_locale
 from plugins.support_calls.lines import has_voice
-from plugins.support_calls.plugin import SupportCallsSettings
-from plugins.support_calls.speech import (
-    SentenceSplitter,
-    compact,
-    speakable,
-    spoken_code,
-    spoken_date,
-    spoken_money,
-)
+from plugins.support_calls.settings import SupportCallsSettings
+from plugins.support_calls.speech import SentenceSplitter, speakable
 from plugins.support_calls.telephony import media
-from plugins.support_calls.tools import CallState, choose
-from plugins.support_calls.tools.orders import extract, spoken_postcode
-from plugins.support_calls.tools.service import builtin_tools, is_yes
+from plugins.support_calls.tools import choose, gather
+from plugins.support_calls.tools.service import is_yes
 from plugins.support_calls.vad import Endpointer, VadEvent
+from tests.conftest import Shop
 from tests.engines_fixtures import SPEECH
 
 
@@ -117,8 +114,11 @@ def test_prices_dates_and_codes_are_spoken_per_locale() -> None:
     assert compact("s w one a, one a a") == "SW1A1AA"
 
 
-def test_tools_are_chosen_on_the_callers_words() -> None:
-    tools = builtin_tools(SupportCallsSettings(policies={"returns": "30 days."}))
+def test_tools_are_chosen_on_the_callers_words(app: Flask, shop_a: Shop) -> None:
+    manager = app.extensions["plugins"]
+    with app.app_context(), app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        manager.configure(session, "support_calls", {"policies": {"returns": "30"}})
+        tools = gather(session)  # from every plugin: support calls, orders, catalog, notes
     state = CallState(caller="+15550100", locale="en_US")
 
     def chosen(words: str) -> str | None:
@@ -162,7 +162,7 @@ def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:
 def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:
     from plugins.support_calls.prompting import system_prompt
 
-    resources = PluginResources("support_calls", Path(plugin_module.__file__).parent)
+    resources = PluginResources("support_calls", Path(settings_module.__file__).parent)
     context = {"store": "Acme", "language": "English", "policies": {}, "facts": []}
     own = system_prompt(resources, "You answer calls for {{ store }} in {{ language }}.", **context)
     assert own == "You answer calls for Acme in English."

@@ -205,9 +205,8 @@ def test_eager_loads_work_and_stay_inside_the_merchant(
 def test_jobs_and_plugin_settings_are_read_only_for_plugins(
     app: Flask, scoped: TenantSession
 ) -> None:
-    from merchant_voice import plugin_state
 
-    plugin_state.set_enabled(app.extensions["plugins"], scoped, "notes", False)
+    app.extensions["plugins"].set_enabled(scoped, "notes", False)
     scoped.commit()
     row = scoped.scalars(select(MerchantPlugin)).one()
     assert (row.plugin, row.enabled) == ("notes", False)

@@ -21,7 +21,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from engines import Engines
-from merchant_voice import plugin_state
 from plugins.translation.markup import plain_text, tag_signature
 from plugins.translation.models import MemoryEntry
 from tests.conftest import Shop, make_shop, new_database
@@ -123,7 +122,7 @@ def assert_guarantees(stored: dict[str, Any]) -> None:
 def configure(app: Flask, shop: Shop, values: dict[str, Any]) -> None:
     db = app.extensions["db"]
     with app.app_context(), db.tenant_session(shop.merchant) as session:
-        plugin_state.configure(app.extensions["plugins"], session, "translation", values)
+        app.extensions["plugins"].configure(session, "translation", values)
         session.commit()
 
 

@@ -35,7 +35,7 @@ def set_credential(
     slug: str, name: str, env_name: str | None, from_stdin: bool, as_json: bool
 ) -> None:
     """Set NAME (e.g. shopify.webhook_secret) for merchant SLUG; asks for the value."""
-    check_declared(plugin_manager(), name)
+    check_declared(plugin_manager().declarations, name)
     merchant_id = _merchant_id(slug)
     if env_name:
         value = f"env:{env_name}"

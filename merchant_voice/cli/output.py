@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
-from merchant_voice.errors import MerchantVoiceError, ValidationFailed
+from engines.errors import EngineError
+from merchant_voice.errors import EngineProblem, MerchantVoiceError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +26,7 @@ def emit(data: Any, as_json: bool, text: str | Callable[[], str]) -> None:
 
 
 def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
-    """Turn host errors into ``Error: <field>: <reason>`` and exit status 1.
+    """Turn host and engine errors into ``Error: <field>: <reason>`` and exit status 1.
 
     ``fields`` renames model fields to the command's own options, e.g.
     ``{"default_locale": "--locale"}``, so the message names what the user typed.
@@ -42,6 +43,8 @@ def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
                 _fail("\n  ".join(lines) or exc.detail, exc, kwargs)
             except MerchantVoiceError as exc:
                 _fail(exc.detail, exc, kwargs)
+            except EngineError as exc:
+                _fail(exc.detail, EngineProblem(exc), kwargs)
 
         return wrapper  # type: ignore[return-value]
 

@@ -8,10 +8,10 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from merchant_voice import accounts, plugin_state
+from merchant_voice import plugin_state
 from merchant_voice.cli.output import emit, handle_errors, json_option
-from merchant_voice.extensions import database, plugin_manager
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.extensions import plugin_manager
+from merchant_voice.web.hooks import merchant_session
 
 
 @click.group(cls=AppGroup)
@@ -61,25 +61,17 @@ def list_plugins(as_json: bool) -> None:
     emit(rows, as_json, text)
 
 
-def _merchant_session(slug: str) -> TenantSession:
-    """A session scoped to merchant SLUG; NotFound when there is no such merchant."""
-    db = database()
-    with db.host_session() as session:
-        merchant = accounts.merchant_by_slug(session, slug).info()
-    return db.tenant_session(merchant)
-
-
 def _set_enabled(slug: str, plugin: str, enabled: bool, as_json: bool) -> None:
     manager = plugin_manager()
-    with _merchant_session(slug) as session:
-        plugin_state.set_enabled(manager, session, plugin, enabled)
+    with merchant_session(slug) as session:
+        off = manager.set_enabled(session, plugin, enabled)
         session.commit()
     word = "Enabled" if enabled else "Disabled"
-    emit(
-        {"merchant": slug, "plugin": plugin, "enabled": enabled},
-        as_json,
-        f"{word} {plugin} for {slug}.",
+    text = f"{word} {plugin} for {slug}." + (
+        f" Off with it, as they require it: {', '.join(off)}." if off else ""
     )
+    data = {"merchant": slug, "plugin": plugin, "enabled": enabled, "off_with_it": off}
+    emit(data, as_json, text)
 
 
 @plugins.command("enable")
@@ -122,8 +114,8 @@ def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) 
     """Set PLUGIN's settings for merchant SLUG: key=value ... (values may be JSON)."""
     values = dict(_parse_assignment(item) for item in settings)
     manager = plugin_manager()
-    with _merchant_session(slug) as session:
-        validated = plugin_state.configure(manager, session, plugin, values)
+    with merchant_session(slug) as session:
+        validated = manager.configure(session, plugin, values)
         session.commit()
     data = validated.model_dump(mode="json")
     emit(
@@ -140,8 +132,8 @@ def configure(slug: str, plugin: str, settings: tuple[str, ...], as_json: bool) 
 def show(slug: str, as_json: bool) -> None:
     """Merchant SLUG's plugins: enabled or not, and their settings."""
     manager = plugin_manager()
-    with _merchant_session(slug) as session:
-        rows = plugin_state.describe(manager, session)
+    with merchant_session(slug) as session:
+        rows = plugin_state.describe(manager.declarations, session)
     emit(
         rows,
         as_json,

@@ -15,6 +15,7 @@ from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.config import redacted
 from merchant_voice.extensions import database, job_service, plugin_manager, settings
 from merchant_voice.migrate import Migrations
+from merchant_voice.server import run_server
 
 
 @click.group(cls=AppGroup)
@@ -133,8 +134,6 @@ def worker(threads: int | None) -> None:
 @click.option("--bind", help="host:port (default: [server] bind).")
 def serve(bind: str | None) -> None:
     """Run the host: web server plus, by default, the job workers."""
-    from merchant_voice.server import run_server
-
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     migrations = _migrations()
     if migrations.pending():

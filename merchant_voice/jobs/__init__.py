@@ -1,11 +1,13 @@
 """Background jobs: durable records in SQL, delivered by a queue (Huey).
 
-* :mod:`.registry` - job kinds and the context a handler runs with;
 * :mod:`.queue` - the one delivery interface and its Huey backends;
-* :mod:`.service` - enqueue, claim, run, retry and recover jobs.
+* :mod:`.service` - enqueue, claim, run, retry and recover jobs;
+* :mod:`.schedule` - periodic kinds, queued once per period;
+* :mod:`.workers` - worker threads and the heartbeat/recovery loop.
+
+The kinds themselves, and what a handler receives, are :mod:`merchant_voice.job_kinds`.
 """
 
-from merchant_voice.jobs.registry import JobContext, JobHandler, JobRegistry
 from merchant_voice.jobs.service import JobService
 
-__all__ = ["JobContext", "JobHandler", "JobRegistry", "JobService"]
+__all__ = ["JobService"]

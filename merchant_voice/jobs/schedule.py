@@ -10,29 +10,36 @@ merchants that have the kind's plugin enabled get it.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from merchant_voice import plugin_state
-from merchant_voice.db import utcnow
-from models.job import JobSchedule
+from merchant_voice.db import Database
+from merchant_voice.job_kinds import JobKinds
+from merchant_voice.orm import utcnow
+from merchant_voice.plugin_manager import PluginManager
+from merchant_voice.tenancy import TenantSession
+from models.job import Job, JobSchedule
 from models.merchant import Merchant
-
-if TYPE_CHECKING:
-    from datetime import datetime, timedelta
-
-    from merchant_voice.jobs.service import JobService
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY_S = 60.0
 
 
+Enqueue = Callable[[TenantSession, str], Job]
+
+
 class Schedules:
-    def __init__(self, service: JobService) -> None:
-        self.service = service
+    def __init__(
+        self, registry: JobKinds, db: Database, plugins: PluginManager, enqueue: Enqueue
+    ) -> None:
+        self.registry = registry
+        self.db = db
+        self.plugins = plugins
+        self.enqueue = enqueue
         self._checked_at = 0.0
 
     def check(self, now_s: float) -> list[str]:
@@ -43,7 +50,7 @@ class Schedules:
         return self.run_due()
 
     def run_due(self) -> list[str]:
-        registry, db = self.service.registry, self.service.db
+        registry, db = self.registry, self.db
         periodic = [registry.get(kind) for kind in registry.kinds() if registry.get(kind).every]
         if not periodic:
             return []
@@ -52,15 +59,15 @@ class Schedules:
         queued = []
         for kind in periodic:
             assert kind.every is not None
-            plugin = kind.name.split(".", 1)[0]
+            plugin = kind.plugin
             for merchant in merchants:
                 with db.tenant_session(merchant) as tenant:
-                    enabled = plugin_state.is_enabled(self.service.plugins, tenant, plugin)
+                    enabled = self.plugins.is_enabled(tenant, plugin)
                     tenant.rollback()  # end this read before the claim writes (SQLite)
                     if not enabled or not self._claim(kind.name, merchant.id, kind.every):
                         continue
                     try:
-                        job = self.service.enqueue(tenant, kind.name)
+                        job = self.enqueue(tenant, kind.name)
                         tenant.commit()
                     except Exception:  # give the period back: the next check tries again
                         log.exception("could not queue %s for %s", kind.name, merchant.slug)
@@ -71,7 +78,7 @@ class Schedules:
         return queued
 
     def _release(self, kind: str, merchant_id: int) -> None:
-        with self.service.db.host_transaction() as session:
+        with self.db.host_transaction() as session:
             session.execute(
                 update(JobSchedule)
                 .where(JobSchedule.kind == kind, JobSchedule.merchant_id == merchant_id)
@@ -82,7 +89,7 @@ class Schedules:
     def _claim(self, kind: str, merchant_id: int, every: timedelta) -> bool:
         now: datetime = utcnow()
         try:
-            with self.service.db.host_transaction() as session:
+            with self.db.host_transaction() as session:
                 row = session.scalars(
                     select(JobSchedule).where(
                         JobSchedule.kind == kind, JobSchedule.merchant_id == merchant_id

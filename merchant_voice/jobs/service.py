@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,14 +34,17 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select, update
 
+from engines.errors import InvalidAudio
 from merchant_voice.config import Settings
-from merchant_voice.db import Database, on_commit, utcnow
+from merchant_voice.db import Database, on_commit
 from merchant_voice.errors import ClientError, ValidationFailed
+from merchant_voice.job_kinds import JobKinds
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
-from merchant_voice.jobs.registry import JobRegistry
 from merchant_voice.jobs.schedule import Schedules
 from merchant_voice.jobs.workers import Workers
 from merchant_voice.logs import log_context
+from merchant_voice.orm import utcnow
+from merchant_voice.plugin_declaration import PluginSettings
 from merchant_voice.plugin_manager import PluginManager
 from merchant_voice.tenancy import MerchantInfo, TenantSession, host_writes
 from models.job import Job, JobStatus
@@ -59,6 +63,7 @@ class _RunContext:
     payload: dict[str, Any]
     attempt: int
     session: TenantSession
+    settings: PluginSettings
     service: JobService = field(repr=False)
 
     def progress(self, fraction: float, message: str = "") -> None:
@@ -78,10 +83,10 @@ class JobService:
         self.settings = settings.jobs
         self.db = db
         self.plugins = plugins
-        self.registry = JobRegistry()
+        self.registry = JobKinds()
         self.queue: JobQueue = queue or HueyQueue(settings, self.run)
-        self.workers = Workers(self)
-        self.schedules = Schedules(self)
+        self.schedules = Schedules(self.registry, db, plugins, self.enqueue)
+        self.workers = Workers(self.queue, self.settings.heartbeat_s, self.maintain)
         self._running: dict[Attempt, tuple[float, str]] = {}  # attempt -> progress
         self._lock = threading.Lock()
         self._app: Flask | None = None
@@ -188,17 +193,20 @@ class JobService:
         log.info("job %s (%s) attempt %d/%d", job.id, job.kind, job.attempts, job.max_attempts)
         try:
             merchant = self._merchant(job.merchant_id)
-            handler = self.registry.get(job.kind).handler
+            kind = self.registry.get(job.kind)
         except Exception as exc:
             self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
             return
         with self.db.tenant_session(merchant) as session:
-            context = _RunContext(job.id, job.kind, job.payload, job.attempts, session, self)
             try:
-                result = handler(context) or {}
+                settings = self.plugins.settings_for(session, kind.plugin)
+                context = _RunContext(
+                    job.id, job.kind, job.payload, job.attempts, session, settings, self
+                )
+                result = kind.handler(context) or {}
                 json.dumps(result)
                 session.commit()
-            except ClientError as exc:  # bad input: another attempt cannot succeed
+            except (ClientError, InvalidAudio) as exc:  # bad input: no attempt can succeed
                 session.rollback()
                 log.warning("job %s (%s) refused its input: %s", job.id, job.kind, exc.detail)
                 self.finish(
@@ -340,6 +348,13 @@ class JobService:
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     # -- worker lifecycle (see .workers) ----------------------------------------------
+
+    def maintain(self) -> None:
+        """What a worker process does every ``heartbeat_s``: heartbeats, recovery, and the
+        periodic jobs that are due."""
+        self.heartbeat()
+        self.recover()
+        self.schedules.check(time.monotonic())
 
     def start_workers(self, workers: int | None = None) -> None:
         self.workers.start(self.settings.workers if workers is None else workers)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from merchant_voice.jobs.queue import HueyQueue
-
-if TYPE_CHECKING:
-    from merchant_voice.jobs.service import JobService
+from merchant_voice.jobs.queue import HueyQueue, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +20,15 @@ class Workers:
     are due.
     """
 
-    def __init__(self, service: JobService) -> None:
-        self.service = service
+    def __init__(self, queue: JobQueue, every_s: float, maintain: Callable[[], None]) -> None:
+        self.queue = queue
+        self.every_s = every_s
+        self.maintain = maintain  # heartbeats, recovery, periodic jobs
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, count: int) -> None:
-        queue = self.service.queue
+        queue = self.queue
         if count < 1 or not isinstance(queue, HueyQueue):
             return
         queue.start_workers(count)
@@ -42,7 +40,7 @@ class Workers:
             self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        queue = self.service.queue
+        queue = self.queue
         if isinstance(queue, HueyQueue):
             queue.stop_workers(timeout_s)
         self._stop.set()
@@ -51,11 +49,9 @@ class Workers:
             self._thread = None
 
     def _maintain(self) -> None:
-        interval = self.service.settings.heartbeat_s
+        interval = self.every_s
         while not self._stop.wait(interval):
             try:
-                self.service.heartbeat()
-                self.service.recover()
-                self.service.schedules.check(time.monotonic())
+                self.maintain()
             except Exception:
                 log.exception("job maintenance failed; trying again in %ss", interval)

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
 
-from merchant_voice import accounts, extensions, plugin_state
+from merchant_voice import accounts, extensions
 from merchant_voice.errors import (
     BadRequest,
     NotFound,
@@ -36,10 +36,12 @@ from merchant_voice.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from merchant_voice.plugin_declaration import PluginSettings
 from merchant_voice.tenancy import MerchantInfo, TenantSession
 
 API_PREFIX = "/api/v1"
 F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S", bound=PluginSettings)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _authenticate(plugin: str | None) -> None:
     g.merchant = merchant
     if plugin is not None:
         manager = extensions.plugin_manager()
-        if not plugin_state.is_enabled(manager, tenant_session(), plugin):
+        if not manager.is_enabled(tenant_session(), plugin):
             raise NotFound(f"the {plugin} plugin is not enabled for this merchant")
 
 
@@ -158,6 +160,21 @@ def tenant_session() -> TenantSession:
         session = extensions.database().tenant_session(current_merchant())
         g.tenant_session = session
     return session
+
+
+def current_settings(schema: type[S]) -> S:
+    """The current merchant's settings of the plugin whose settings class is ``schema``,
+    validated: ``current_settings(TranslationSettings)``, read through the request's session.
+    For request handlers, and for webhooks and commands once ``merchant_session`` has named
+    the merchant."""
+    manager = extensions.plugin_manager()
+    owners = [p.name for p in manager.plugins.values() if p.declaration.settings is schema]
+    if len(owners) != 1:
+        raise TypeError(f"{schema.__name__} is the settings class of no one loaded plugin")
+    settings = manager.settings_for(tenant_session(), owners[0])
+    if not isinstance(settings, schema):
+        raise TypeError(f"{owners[0]}'s settings are not a {schema.__name__}")
+    return settings
 
 
 def _close_tenant_session(_exc: BaseException | None) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from merchant_voice import extensions
-from merchant_voice.credentials import MAX_VALUE, check_declared
+from merchant_voice.credentials import MAX_VALUE, check_declared, declared
 from merchant_voice.web.api import ApiBlueprint, current_merchant
 
 bp = ApiBlueprint("credentials_api", __name__, "/credentials")
@@ -46,9 +46,9 @@ def _listed(name: str | None = None) -> list[CredentialOut]:
 
 @bp.operation("", "GET", summary="The merchant's credentials: names only", response=CredentialList)
 def list_credentials() -> CredentialList:
-    from merchant_voice.credentials import declared
-
-    return CredentialList(credentials=_listed(), declared=declared(extensions.plugin_manager()))
+    return CredentialList(
+        credentials=_listed(), declared=declared(extensions.plugin_manager().declarations)
+    )
 
 
 @bp.operation(
@@ -59,7 +59,7 @@ def list_credentials() -> CredentialList:
     response=CredentialOut,
 )
 def put_credential(name: str, body: CredentialIn) -> CredentialOut:
-    check_declared(extensions.plugin_manager(), name)
+    check_declared(extensions.plugin_manager().declarations, name)
     extensions.credentials().set(current_merchant().id, name, body.value)
     return _listed(name)[0]
 

@@ -1,33 +1,34 @@
-"""What every incoming webhook (shop platforms, telephony) starts with."""
+"""What every incoming webhook (shop platforms, telephony) and plugin command starts with."""
 
 from __future__ import annotations
 
-from merchant_voice import accounts, extensions, plugin_state
+from flask import g
+
+from merchant_voice import accounts, extensions
 from merchant_voice.errors import NotFound
 from merchant_voice.tenancy import TenantSession
 
 
-def merchant_session(slug: str, plugin: str | None) -> TenantSession:
+def merchant_session(slug: str, plugin: str | None = None) -> TenantSession:
     """A session for merchant ``slug``; 404 if it does not exist or has ``plugin`` disabled
-    (None: a host endpoint, for any merchant).
+    (None: any merchant). The merchant and this session become the current ones
+    (``current_merchant()``, ``tenant_session()``, ``current_settings()``) for the rest of
+    the webhook or command.
 
     The caller closes it (``with merchant_session(...) as session``).
     """
     db = extensions.database()
     with db.host_session() as session:
-        try:
-            merchant = accounts.merchant_by_slug(session, slug).info()
-        except NotFound:
-            raise NotFound(f"no merchant {slug!r}") from None
+        merchant = accounts.merchant_by_slug(session, slug).info()
     tenant: TenantSession = db.tenant_session(merchant)
-    if plugin is None:
-        return tenant
-    try:
-        enabled = plugin_state.is_enabled(extensions.plugin_manager(), tenant, plugin)
-    except Exception:
-        tenant.close()
-        raise
-    if not enabled:
-        tenant.close()
-        raise NotFound(f"the {plugin} plugin is not enabled for {slug!r}")
+    if plugin is not None:
+        try:
+            enabled = extensions.plugin_manager().is_enabled(tenant, plugin)
+        except Exception:
+            tenant.close()
+            raise
+        if not enabled:
+            tenant.close()
+            raise NotFound(f"the {plugin} plugin is not enabled for {slug!r}")
+    g.merchant, g.tenant_session = merchant, tenant
     return tenant

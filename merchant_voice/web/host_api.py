@@ -65,7 +65,7 @@ def get_merchant() -> MerchantOut:
         entry["name"]: PluginEntry(
             version=entry["version"], enabled=entry["enabled"], details=details.get(entry["name"])
         )
-        for entry in plugin_state.describe(manager, session)
+        for entry in plugin_state.describe(manager.declarations, session)
     }
     return MerchantOut(
         id=merchant.id,

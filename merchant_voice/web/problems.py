@@ -1,4 +1,6 @@
-"""Every error becomes an RFC 9457 ``application/problem+json`` response, here only."""
+"""Every error becomes an RFC 9457 ``application/problem+json`` response, here only:
+the host's :class:`MerchantVoiceError`, the engines' errors (as :class:`EngineProblem`),
+Werkzeug's HTTP errors, a busy SQLite database, and anything unexpected (logged)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from flask import Flask, Response, json, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from engines.errors import EngineError
 from merchant_voice.errors import (
     PROBLEM_TYPE_PREFIX,
     DatabaseBusy,
+    EngineProblem,
     MerchantVoiceError,
     PayloadTooLarge,
     TenancyViolation,
@@ -60,6 +64,10 @@ def _from_merchant_voice(exc: MerchantVoiceError) -> Response:
     return problem_response(exc)
 
 
+def _from_engine(exc: EngineError) -> Response:
+    return _from_merchant_voice(EngineProblem(exc))
+
+
 def _database(exc: OperationalError) -> Response:
     if "database is locked" not in str(exc.orig):
         return _unexpected(exc)
@@ -76,6 +84,7 @@ def _unexpected(exc: Exception) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(MerchantVoiceError, _from_merchant_voice)
+    app.register_error_handler(EngineError, _from_engine)
     app.register_error_handler(HTTPException, _from_http)
     app.register_error_handler(OperationalError, _database)
     app.register_error_handler(Exception, _unexpected)

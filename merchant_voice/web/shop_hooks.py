@@ -35,8 +35,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from merchant_voice import extensions
-from merchant_voice.db import UTCDateTime, utcnow
+from merchant_voice.customers import CustomerContacts, RedactedCustomer
 from merchant_voice.errors import BadRequest, Unauthorized, ValidationFailed
+from merchant_voice.orm import UTCDateTime, utcnow
 from merchant_voice.tenancy import TenantSession
 from merchant_voice.web.hooks import merchant_session
 
@@ -164,24 +165,14 @@ def receive(
         yield delivery
 
 
-@dataclass(frozen=True)
-class RedactedCustomer:
-    """Whom a platform asked to forget (``customer_redacted`` hook): their phone numbers,
-    e-mail addresses and orders (platform-qualified ids, ``shopify:450789469``)."""
-
-    platform: str
-    phones: tuple[str, ...]
-    emails: tuple[str, ...]
-    order_ids: tuple[str, ...]
-
-
 bp = Blueprint("shop_hooks", __name__, url_prefix="/hooks")
 
 
 @bp.post("/shopify/<merchant>/customers/redact")
 def shopify_customers_redact(merchant: str) -> Response:
     """Shopify's ``customers/redact``: every enabled plugin forgets the customer
-    (``customer_redacted``). Idempotent: a repeat finds nothing left."""
+    (``customer_contacts``, then ``customer_redacted``). Idempotent: a repeat finds
+    nothing left."""
     topics = {"customers/redact": "redact"}
     with receive(merchant, None, SHOPIFY, topics, None, "customer") as delivery:
         payload = delivery.payload
@@ -196,8 +187,13 @@ def shopify_customers_redact(merchant: str) -> Response:
                 f"{SHOPIFY.name}:{o}" for o in (orders if isinstance(orders, list) else [])
             ),
         )
-        results = extensions.plugin_manager().call(
-            "customer_redacted", session=delivery.session, customer=redacted
+        manager = extensions.plugin_manager()
+        known = manager.call(  # what any plugin keeps of them, switched on for them or not
+            "customer_contacts", session=delivery.session, customer=redacted, every_plugin=True
         )
+        redacted = redacted.with_contacts(
+            [contacts for contacts in known.values() if isinstance(contacts, CustomerContacts)]
+        )
+        results = manager.call("customer_redacted", session=delivery.session, customer=redacted)
         delivery.session.commit()
     return jsonify(status="redacted", plugins=results)

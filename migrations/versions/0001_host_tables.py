@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.orm
 
 revision: str = "0001_host"
 down_revision: str | Sequence[str] | None = None
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("market_locales", sa.JSON(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_merchants")),
         sa.UniqueConstraint("slug", name=op.f("uq_merchants_slug")),
     )
@@ -39,9 +39,9 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=16), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=100), nullable=False),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -80,11 +80,11 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("worker", sa.String(length=200), nullable=True),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("run_after", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("started_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("heartbeat_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("finished_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("run_after", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=True),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -104,7 +104,7 @@ def upgrade() -> None:
         sa.Column("plugin", sa.String(length=63), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
-        sa.Column("updated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -127,7 +127,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

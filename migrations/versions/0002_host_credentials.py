@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.orm
 
 revision: str = "0002_host"
 down_revision: str | Sequence[str] | None = "0001_host"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("ciphertext", sa.LargeBinary(), nullable=True),
         sa.Column("env_ref", sa.String(length=200), nullable=True),
-        sa.Column("updated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

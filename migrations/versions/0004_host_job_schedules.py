@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.orm
 
 revision: str = "0004_host"
 down_revision: str | Sequence[str] | None = "0003_host"
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "job_schedules",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=100), nullable=False),
-        sa.Column("next_run_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_run_at", merchant_voice.orm.UTCDateTime(timezone=True), nullable=False),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

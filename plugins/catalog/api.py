@@ -5,14 +5,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from flask import current_app, request
+from flask import request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.accounts import normalize_currency
-from merchant_voice.errors import Conflict, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, get_or_404, query_int, tenant_session
+from merchant_voice.plugin_api import (
+    ApiBlueprint,
+    Conflict,
+    ValidationFailed,
+    enqueue_job,
+    get_or_404,
+    normalize_currency,
+    query_int,
+    tenant_session,
+)
 from plugins.catalog.importers import PARSERS, parse
 from plugins.catalog.models import CatalogImport, Listing, Variant
 
@@ -187,8 +194,6 @@ def create_import() -> ImportQueued:
     record = CatalogImport(filename=upload.filename[:255], format=parsed.format, content=content)
     session.add(record)
     session.flush()
-    job = current_app.extensions["jobs"].enqueue(
-        session, "catalog.import", {"import_id": record.id}
-    )
+    job = enqueue_job(session, "catalog.import", {"import_id": record.id})
     session.commit()
     return ImportQueued(import_id=record.id, job_id=job.id, format=parsed.format, rows=parsed.rows)

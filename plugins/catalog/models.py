@@ -9,9 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
-from merchant_voice.tenancy import MerchantOwned
-from merchant_voice.web.shop_hooks import DeliveryRecord
+from merchant_voice.plugin_api import Base, DeliveryRecord, MerchantOwned, UTCDateTime, utcnow
 
 
 class Listing(MerchantOwned, Base):

@@ -16,8 +16,14 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from merchant_voice.errors import ValidationFailed
-from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, pong, receive
+from merchant_voice.plugin_api import (
+    SHOPIFY,
+    WOOCOMMERCE,
+    Platform,
+    ValidationFailed,
+    pong,
+    receive,
+)
 from plugins.catalog.importers import checked, store
 from plugins.catalog.importers.base import (
     Parsed,

@@ -11,10 +11,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.accounts import normalize_currency
-from merchant_voice.errors import Conflict, NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, query_int, render, tenant_session
-from plugins.orders.models import Order, phone_key, postcode_key
+from merchant_voice.plugin_api import (
+    ApiBlueprint,
+    Conflict,
+    NotFound,
+    ValidationFailed,
+    normalize_currency,
+    phone_key,
+    query_int,
+    render,
+    tenant_session,
+)
+from plugins.orders.models import Order, postcode_key
 
 bp = ApiBlueprint("orders", __name__, plugin="orders")
 

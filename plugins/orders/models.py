@@ -1,7 +1,7 @@
 """Orders, as the shop platform or the merchant's system reports them.
 
-The support-calls plugin reads them to tell a verified caller where an order
-is; ``postcode_key`` and ``phone_key`` are the normalised forms it matches.
+The ``order_status`` call tool reads them to tell a verified caller where an
+order is; ``postcode_key`` and ``phone_key`` are the normalised forms it matches.
 """
 
 from __future__ import annotations
@@ -14,20 +14,12 @@ from typing import Any
 from sqlalchemy import JSON, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
-from merchant_voice.tenancy import MerchantOwned
-from merchant_voice.web.shop_hooks import DeliveryRecord
+from merchant_voice.plugin_api import Base, DeliveryRecord, MerchantOwned, UTCDateTime, utcnow
 
 
 def postcode_key(value: str | None) -> str:
     """``"sw1a 1aa"`` -> ``"SW1A1AA"``: how callers' postcodes are compared."""
     return re.sub(r"[^0-9A-Z]", "", (value or "").upper())
-
-
-def phone_key(value: str | None) -> str:
-    """The last 9 digits of a phone number: ``+49 151 2345-678`` and ``0151 2345678`` match."""
-    digits = re.sub(r"\D", "", value or "")
-    return digits[-9:] if len(digits) >= 6 else ""
 
 
 class Order(MerchantOwned, Base):

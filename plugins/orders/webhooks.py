@@ -23,8 +23,15 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.errors import Conflict, ValidationFailed
-from merchant_voice.web.shop_hooks import SHOPIFY, WOOCOMMERCE, Platform, pong, receive
+from merchant_voice.plugin_api import (
+    SHOPIFY,
+    WOOCOMMERCE,
+    Conflict,
+    Platform,
+    ValidationFailed,
+    pong,
+    receive,
+)
 from plugins.orders.api import OrderIn, apply_order
 from plugins.orders.models import Order, WebhookDelivery
 

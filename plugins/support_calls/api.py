@@ -9,8 +9,7 @@ from flask import Response, send_file
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
-from merchant_voice.errors import NotFound
-from merchant_voice.web.api import ApiBlueprint, get_or_404, query_int, tenant_session
+from merchant_voice.plugin_api import ApiBlueprint, NotFound, get_or_404, query_int, tenant_session
 from plugins.support_calls.models import Call
 from plugins.support_calls.records import recording_file
 

@@ -23,23 +23,24 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
-from engines.chat import ChatEngine, ChatRequest, Priority
-from merchant_voice.db import Database
-from merchant_voice.errors import EngineCancelled, EngineError
-from merchant_voice.plugin_resources import PluginResources
-from merchant_voice.tenancy import MerchantInfo
-from plugins.support_calls.prompting import system_prompt
-from plugins.support_calls.speech import SentenceSplitter
-from plugins.support_calls.tools import (
+from merchant_voice.plugin_api import (
     Action,
     CallState,
-    CallTool,
-    ToolContext,
+    ChatEngine,
+    ChatRequest,
+    EngineCancelled,
+    EngineError,
+    MerchantInfo,
+    PluginResources,
+    Priority,
+    TenantSession,
     ToolResult,
-    choose,
-    schema_for_arguments,
 )
-from plugins.support_calls.tools.service import HANDOFF, is_yes
+from plugins.support_calls.prompting import system_prompt
+from plugins.support_calls.settings import SupportCallsSettings
+from plugins.support_calls.speech import SentenceSplitter
+from plugins.support_calls.tools import BoundTool, choose, named, schema_for_arguments
+from plugins.support_calls.tools.service import is_yes
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,10 @@ class CallDeps:
     """What a call needs from the host, resolved once when the call connects."""
 
     merchant: MerchantInfo
-    settings: Any  # SupportCallsSettings
-    tools: Sequence[CallTool]
+    settings: SupportCallsSettings
+    tools: Sequence[BoundTool]
     chat: ChatEngine
-    db: Database
+    sessions: Callable[[], TenantSession]  # new sessions of the merchant's, for any thread
     resources: PluginResources
     llm_timeout_s: float = 8.0
 
@@ -161,7 +162,7 @@ class Conversation:
         text: str,
         record: TurnRecord,
         cancel: threading.Event,
-        tool: CallTool | None = None,
+        tool: BoundTool | None = None,
     ) -> Iterator[str]:
         """The reply's sentences; ``record`` collects what happened. ``tool``: use that one."""
         locale = record.reply_locale or self.state.locale
@@ -198,27 +199,21 @@ class Conversation:
             record.sentences.append(sentence)
             yield sentence
 
-    def _use_tool(self, text: str, record: TurnRecord, tool: CallTool | None) -> ToolResult | None:
+    def _use_tool(self, text: str, record: TurnRecord, tool: BoundTool | None) -> ToolResult | None:
         state = self.state
         if state.scratch.pop("offered_handoff", False) and is_yes(text):
-            tool = HANDOFF
+            tool = named(self.deps.tools, "handoff")
         elif tool is None:
             tool = choose(self.deps.tools, text, state)
         if tool is None:
             return None
-        arguments = tool.extract(text, state) if tool.extract else self._arguments(tool, text)
+        arguments = tool.extract(text, state)
+        if arguments is None:
+            arguments = self._arguments(tool, text)
         started = time.monotonic()
         try:
-            with self.deps.db.tenant_session(self.deps.merchant) as session:
-                context = ToolContext(
-                    session=session,
-                    state=state,
-                    arguments=arguments or {},
-                    utterance=text,
-                    gettext=self.gettext(state.locale),
-                    settings=self.deps.settings,
-                )
-                result = tool.run(context)
+            with self.deps.sessions() as session:
+                result = tool.run(session, state, arguments, text)
                 session.commit()
         except Exception:
             log.exception("call tool %s failed", tool.name)
@@ -234,20 +229,20 @@ class Conversation:
         )
         return result
 
-    def _arguments(self, tool: CallTool, text: str) -> dict[str, Any]:
+    def _arguments(self, tool: BoundTool, text: str) -> dict[str, Any]:
         """A plugin tool's arguments, filled in by the model under the tool's JSON schema."""
         request = ChatRequest(
             messages=[
                 {
                     "role": "system",
                     "content": f"Fill in the arguments of the function {tool.name}: "
-                    f"{tool.description} Use only what the caller said.",
+                    f"{tool.tool.description} Use only what the caller said.",
                 },
                 {"role": "user", "content": text},
             ],
             max_tokens=120,
             temperature=0.0,
-            json_schema=schema_for_arguments(tool),
+            json_schema=schema_for_arguments(tool.tool),
             priority=Priority.INTERACTIVE,
             merchant=self.deps.merchant.slug,
             timeout_s=self.deps.llm_timeout_s,

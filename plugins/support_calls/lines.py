@@ -11,8 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from engines.tts import PiperSynthesizer, Synthesizer
-from merchant_voice.errors import VoiceNotFound
+from merchant_voice.plugin_api import Synthesizer, VoiceNotFound
 
 MAX_CACHED = 256
 
@@ -40,7 +39,7 @@ def prerender(tts: Synthesizer, text: str, locale: str) -> bytes:
     return audio
 
 
-def has_voice(tts: PiperSynthesizer, locale: str) -> bool:
+def has_voice(tts: Synthesizer, locale: str) -> bool:
     try:
         tts.voice_for(locale)
     except VoiceNotFound:

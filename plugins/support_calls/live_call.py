@@ -29,10 +29,16 @@ from typing import Any
 
 from simple_websocket import ConnectionClosed
 
-from engines.asr import Transcriber
-from engines.audio import Audio, from_mulaw
-from engines.tts import PiperSynthesizer
-from merchant_voice.errors import EngineError, StreamProtocolError
+from merchant_voice.plugin_api import (
+    Action,
+    Audio,
+    CallState,
+    EngineError,
+    StreamProtocolError,
+    Synthesizer,
+    Transcriber,
+    audio,
+)
 from plugins.support_calls import records
 from plugins.support_calls.conversation import (
     CONFIDENT_LANGUAGE,
@@ -45,9 +51,7 @@ from plugins.support_calls.lines import has_voice, prerender, speak
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
-from plugins.support_calls.tools import Action, CallState, CallTool
-from plugins.support_calls.tools import orders as order_tools
-from plugins.support_calls.tools.service import HANDOFF
+from plugins.support_calls.tools import BoundTool, keypad, named
 from plugins.support_calls.vad import Endpointer, VadEvent
 
 log = logging.getLogger(__name__)
@@ -79,7 +83,7 @@ class LiveCall:
         deps: CallDeps,
         call: records.CallRef,
         asr: Transcriber,
-        tts: PiperSynthesizer,
+        tts: Synthesizer,
         recordings_dir: Path,
     ) -> None:
         self.ws = ws
@@ -155,7 +159,7 @@ class LiveCall:
         if isinstance(event, media.Media):
             if self.recorder is not None:
                 self.recorder.caller(event.payload)
-            for vad_event in self.endpointer.feed(from_mulaw(event.payload).samples):
+            for vad_event in self.endpointer.feed(audio.from_mulaw(event.payload).samples):
                 self._on_vad(vad_event)
         elif isinstance(event, media.Mark):
             self.player.heard(event.name)
@@ -311,11 +315,11 @@ class LiveCall:
             prerender(self.tts, greeting, self.state.locale)
             threading.Thread(target=self._prerender_fallback, daemon=True).start()
             return iter([greeting])
-        tool: CallTool | None = None
-        if record.source == "dtmf":
-            tool = HANDOFF if text == "0" else None
-            if tool is None and self.state.expecting is None:
-                tool = order_tools.TOOL  # digits typed out of the blue: an order number
+        tool: BoundTool | None = None
+        if record.source == "dtmf" and text == "0":
+            tool = named(self.deps.tools, "handoff")
+        elif record.source == "dtmf" and self.state.expecting is None:
+            tool = keypad(self.deps.tools)  # digits out of the blue: an order number, say
         return self.conversation.respond(text, record, turn.cancel, tool)
 
     def _prerender_fallback(self) -> None:

@@ -6,7 +6,7 @@
                                                      for the customer's and their orders' phones
     job support_calls.retention                      daily: calls older than retention_days
 
-Callers are matched on the last nine digits of their number, as orders are.
+Callers are matched on ``phone_key`` (the last nine digits of their number), as orders are.
 """
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from merchant_voice.db import utcnow
-from merchant_voice.errors import ValidationFailed
-from merchant_voice.jobs import JobContext
-from merchant_voice.tenancy import TenantSession
-from merchant_voice.web.api import ApiBlueprint, tenant_session
-from merchant_voice.web.shop_hooks import RedactedCustomer
-from plugins.orders.models import Order, phone_key
+from merchant_voice.plugin_api import (
+    ApiBlueprint,
+    JobContext,
+    TenantSession,
+    ValidationFailed,
+    phone_key,
+    tenant_session,
+    utcnow,
+)
 from plugins.support_calls.models import Call
 from plugins.support_calls.records import recording_file
+from plugins.support_calls.settings import SupportCallsSettings
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +81,10 @@ def redact(body: RedactionIn) -> RedactionOut:
     return RedactionOut(deleted_calls=deleted)
 
 
-def redact_customer(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any]:
-    """The ``customer_redacted`` hook: their calls, by their phones and their orders' phones
-    (read before the orders plugin blanks them: this runs first)."""
-    phones = list(customer.phones)
-    if customer.order_ids:
-        phones += session.scalars(
-            select(Order.phone).where(Order.external_id.in_(customer.order_ids))
-        )
-    return {"deleted_calls": redact_phones(session, phones)}
-
-
-def purge_expired(context: JobContext) -> dict[str, Any]:
+def purge_expired(context: JobContext[SupportCallsSettings]) -> dict[str, Any]:
     """Job ``support_calls.retention``: calls older than the merchant's ``retention_days``."""
-    from plugins.support_calls.plugin import SupportCallsSettings, plugin
-
     session = context.session
-    settings = plugin.merchant_settings(session)
-    assert isinstance(settings, SupportCallsSettings)
-    cutoff = utcnow() - timedelta(days=settings.retention_days)
+    cutoff = utcnow() - timedelta(days=context.settings.retention_days)
     expired = list(session.scalars(select(Call).where(Call.started_at < cutoff)))
     deleted = delete_calls(session, expired)
     session.commit()

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.plugin_api import PluginResources
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import wave
 
 import numpy as np
 
-from engines.audio import from_mulaw, to_pcm16
+from merchant_voice.plugin_api import audio
 from plugins.support_calls.telephony.media import SAMPLE_RATE
 
 
@@ -36,8 +36,8 @@ class Recorder:
 
     def wav(self) -> bytes:
         with self._lock:
-            left = from_mulaw(bytes(self._caller)).samples
-            right = from_mulaw(bytes(self._agent)).samples
+            left = audio.from_mulaw(bytes(self._caller)).samples
+            right = audio.from_mulaw(bytes(self._agent)).samples
         length = max(len(left), len(right))
         stereo = np.zeros((length, 2), np.float32)
         stereo[: len(left), 0] = left
@@ -47,5 +47,5 @@ class Recorder:
             out.setnchannels(2)
             out.setsampwidth(2)
             out.setframerate(SAMPLE_RATE)
-            out.writeframes(to_pcm16(stereo.reshape(-1)))
+            out.writeframes(audio.to_pcm16(stereo.reshape(-1)))
         return buffer.getvalue()

@@ -11,11 +11,10 @@ from typing import Any
 
 from sqlalchemy import func, update
 
-from merchant_voice.db import retry_when_busy
+from merchant_voice.plugin_api import Action, CallState, data_dir, retry_when_busy
 from plugins.support_calls.conversation import CallDeps, TurnRecord
 from plugins.support_calls.models import Call, Outcome, Turn
 from plugins.support_calls.recording import Recorder
-from plugins.support_calls.tools import Action, CallState
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,30 @@ def _ms(value: int | None) -> int | None:
 
 
 def recordings_dir() -> Path:
-    """Where call recordings are kept: ``<instance>/recordings/<merchant id>/<call id>.wav``."""
-    from merchant_voice import extensions
+    """Where call recordings are kept: ``recordings/<merchant id>/<call id>.wav`` in the
+    plugin's data folder (``<instance>/plugins/support_calls``)."""
+    return data_dir("support_calls") / "recordings"
 
-    return extensions.settings().instance_dir / "recordings"
+
+def adopt_recordings(legacy: Path) -> int:
+    """Move the recordings an earlier version kept in ``legacy`` (``<instance>/recordings``)
+    into :func:`recordings_dir`, file by file, so that an interrupted move completes on the
+    next start. Returns how many moved."""
+    if not legacy.is_dir():
+        return 0
+    target, moved = recordings_dir(), 0
+    for path in sorted(legacy.rglob("*.wav")):
+        destination = target / path.relative_to(legacy)
+        if not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            path.replace(destination)
+            moved += 1
+    for folder in sorted(legacy.rglob("*"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    if not any(legacy.iterdir()):
+        legacy.rmdir()
+    return moved
 
 
 def recording_file(call: Call) -> Path | None:
@@ -47,7 +66,7 @@ def recording_file(call: Call) -> Path | None:
 
 def _update(deps: CallDeps, call: CallRef, *conditions: Any, **values: Any) -> int:
     def write() -> int:
-        with deps.db.tenant_session(deps.merchant) as session:
+        with deps.sessions() as session:
             result = session.execute(
                 update(Call).where(Call.id == call.id, *conditions).values(**values)
             )
@@ -71,7 +90,7 @@ def _save_turn(
     deps: CallDeps, call: CallRef, index: int, record: TurnRecord, language: str | None
 ) -> None:
     timings = record.timings
-    with deps.db.tenant_session(deps.merchant) as session:
+    with deps.sessions() as session:
         session.add(
             Turn(
                 call_id=call.id,

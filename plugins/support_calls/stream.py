@@ -14,19 +14,25 @@ import logging
 from flask import Blueprint, Response
 from sqlalchemy import update
 
-from merchant_voice import extensions
-from merchant_voice.db import retry_when_busy, utcnow
-from merchant_voice.errors import Forbidden
-from merchant_voice.tenancy import TenantSession
-from merchant_voice.web import websocket
-from merchant_voice.web.hooks import merchant_session
+from merchant_voice.plugin_api import (
+    Forbidden,
+    TenantSession,
+    current_settings,
+    engines,
+    merchant_session,
+    merchant_sessions,
+    plugin_resources,
+    retry_when_busy,
+    utcnow,
+    websocket,
+)
+from plugins.support_calls import tools
 from plugins.support_calls.conversation import CallDeps
 from plugins.support_calls.live_call import LiveCall
 from plugins.support_calls.models import Call
 from plugins.support_calls.records import CallRef, recordings_dir
+from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.telephony.media import MAX_MESSAGE_BYTES
-from plugins.support_calls.tools import CallTool
-from plugins.support_calls.tools.service import builtin_tools
 
 log = logging.getLogger(__name__)
 
@@ -59,45 +65,23 @@ def _claim(session: TenantSession, token: str) -> Call:
     return call
 
 
-def call_tools(session: TenantSession, settings: object) -> list[CallTool]:
-    """The built-in tools, then those other plugins add for this merchant (``call_tools``)."""
-    tools = builtin_tools(settings)
-    names = {tool.name for tool in tools}
-    for plugin, added in extensions.plugin_manager().call("call_tools", session=session).items():
-        for tool in added or []:
-            if not isinstance(tool, CallTool) or tool.name in names:
-                log.warning(
-                    "plugin %s: call tool %r ignored (not a CallTool, or a taken name)",
-                    plugin,
-                    tool,
-                )
-                continue
-            names.add(tool.name)
-            tools.append(tool)
-    return tools
-
-
 @bp.route("/<merchant>/stream/<token>", websocket=True)
 def stream(merchant: str, token: str) -> Response:
-    from plugins.support_calls.plugin import plugin
-
-    manager = extensions.plugin_manager()
     with merchant_session(merchant, "support_calls") as session:
         call = _claim(session, token)
-        settings = plugin.merchant_settings(session)
         deps = CallDeps(
             merchant=session.merchant,
-            settings=settings,
-            tools=call_tools(session, settings),
-            chat=extensions.engines().chat,
-            db=extensions.database(),
-            resources=manager.get("support_calls").resources,
+            settings=current_settings(SupportCallsSettings),
+            tools=tools.gather(session),
+            chat=engines().chat,
+            sessions=merchant_sessions(session.merchant),
+            resources=plugin_resources("support_calls"),
         )
         ref = CallRef(call.id, call.call_sid, call.caller)
         session.commit()
-    engines = extensions.engines()
+    speech = engines()
     ws = websocket.accept(MAX_MESSAGE_BYTES)
     log.info("call %s for %s: media stream connected", ref.sid, merchant)
-    LiveCall(ws, deps, ref, engines.call_asr, engines.tts, recordings_dir()).run()
+    LiveCall(ws, deps, ref, speech.call_asr, speech.tts, recordings_dir()).run()
     log.info("call %s for %s: media stream closed", ref.sid, merchant)
     return websocket.finished(ws)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from faster_whisper.vad import get_vad_model
 
-from engines.audio import Audio, Samples
+from merchant_voice.plugin_api import Audio, audio
 
 VAD_RATE = 16_000
 WINDOW = 512  # samples at 16 kHz: 32 ms
@@ -48,7 +48,7 @@ class StreamingVad:
         self._context = np.zeros(CONTEXT, np.float32)
         self._pending = np.zeros(0, np.float32)
 
-    def feed(self, samples_8k: Samples) -> list[float]:
+    def feed(self, samples_8k: audio.Samples) -> list[float]:
         """Probabilities for every whole window completed by these samples."""
         upsampled = np.interp(
             np.arange(len(samples_8k) * 2) / 2, np.arange(len(samples_8k)), samples_8k
@@ -89,8 +89,8 @@ class Endpointer:
     def __init__(self, settings: EndpointSettings | None = None) -> None:
         self.settings = settings or EndpointSettings()
         self.vad = StreamingVad()
-        self._audio: list[Samples] = []  # the utterance so far, pre-roll included
-        self._preroll: list[Samples] = []
+        self._audio: list[audio.Samples] = []  # the utterance so far, pre-roll included
+        self._preroll: list[audio.Samples] = []
         self._speech_s = 0.0
         self._silence_s = 0.0
         self._state = "idle"  # idle -> speaking -> eager -> idle
@@ -102,7 +102,7 @@ class Endpointer:
         samples = np.concatenate(self._audio) if self._audio else np.zeros(0, np.float32)
         return Audio(samples, 8_000)
 
-    def feed(self, samples: Samples) -> list[VadEvent]:
+    def feed(self, samples: audio.Samples) -> list[VadEvent]:
         s = self.settings
         self.received_s += len(samples) / 8_000
         if self._state == "idle":

@@ -21,13 +21,21 @@ from datetime import timedelta
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from merchant_voice import extensions
-from merchant_voice.db import utcnow
-from merchant_voice.errors import Conflict, Forbidden, ValidationFailed
-from merchant_voice.tenancy import TenantSession
-from merchant_voice.web.hooks import merchant_session
-from plugins.orders.models import phone_key
+from merchant_voice.plugin_api import (
+    Conflict,
+    Forbidden,
+    TenantSession,
+    ValidationFailed,
+    credential,
+    current_settings,
+    external_url,
+    merchant_session,
+    phone_key,
+    utcnow,
+)
 from plugins.support_calls.models import FINAL_STATUSES, Call, CallStatus
+from plugins.support_calls.plugin import plugin
+from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.telephony import twilio
 
 log = logging.getLogger(__name__)
@@ -37,12 +45,6 @@ bp = Blueprint("support_calls_hooks", __name__, url_prefix="/hooks/twilio")
 STREAM_TOKEN_TTL = timedelta(seconds=60)
 
 
-def _public_url(path: str) -> str:
-    """The URL Twilio called (or is to call): ``host.public_url`` + path, else this request's."""
-    base = extensions.settings().host.public_url
-    return (base.rstrip("/") if base else request.host_url.rstrip("/")) + path
-
-
 def _websocket_url(url: str) -> str:
     """https://host/... -> wss://host/... (http -> ws)."""
     scheme, _, rest = url.partition("://")
@@ -50,16 +52,14 @@ def _websocket_url(url: str) -> str:
 
 
 def _verify(session: TenantSession, slug: str) -> None:
-    from plugins.support_calls.plugin import plugin
-
-    token = plugin.credential(session, "twilio_auth_token")
+    token = credential(session, plugin, "twilio_auth_token")
     if not token:
         raise Forbidden(
             f"no Twilio auth token is set for {slug!r}: PUT /api/v1/credentials/"
             "support_calls.twilio_auth_token"
         )
     query = request.query_string.decode()
-    url = _public_url(request.path + (f"?{query}" if query else ""))
+    url = external_url(request.path + (f"?{query}" if query else ""))
     params = list(request.form.items(multi=True))
     if not twilio.valid(token, url, params, request.headers.get("X-Twilio-Signature", "")):
         log.warning("refused a Twilio request for %s: bad signature (url %s)", slug, url)
@@ -103,8 +103,8 @@ def voice(merchant: str) -> Response:
         call.stream_token_expires_at = utcnow() + STREAM_TOKEN_TTL
         session.commit()
         log.info("call %s for %s: connecting its media stream", call_sid, merchant)
-    stream_url = _websocket_url(_public_url(f"/hooks/twilio/{merchant}/stream/{token}"))
-    action_url = _public_url(f"/hooks/twilio/{merchant}/next")
+    stream_url = _websocket_url(external_url(f"/hooks/twilio/{merchant}/stream/{token}"))
+    action_url = external_url(f"/hooks/twilio/{merchant}/next")
     twiml = twilio.connect_stream(stream_url, {"call_sid": call_sid}, action=action_url)
     return Response(twiml, mimetype="text/xml")
 
@@ -145,14 +145,10 @@ def status(merchant: str) -> Response:
 @bp.post("/<merchant>/next")
 def next_step(merchant: str) -> Response:
     """What Twilio does once our media stream has closed: the call's ``next_action``."""
-    from plugins.support_calls.plugin import SupportCallsSettings, plugin
-
     with merchant_session(merchant, "support_calls") as session:
         _verify(session, merchant)
         call = _call(session, _required("CallSid"))
-        settings = plugin.merchant_settings(session)
-        assert isinstance(settings, SupportCallsSettings)
-        number = settings.handoff_number
+        number = current_settings(SupportCallsSettings).handoff_number
         action = call.next_action if call is not None else None
         if call is not None:
             call.next_action = None

@@ -9,21 +9,29 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from flask import Response, current_app
+from flask import Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from merchant_voice.errors import NotFound, ValidationFailed
-from merchant_voice.web.api import MAX_ID, ApiBlueprint, get_or_404, tenant_session
-from plugins.catalog.models import Listing
+from merchant_voice.plugin_api import (
+    MAX_ID,
+    ApiBlueprint,
+    NotFound,
+    ValidationFailed,
+    current_settings,
+    enqueue_job,
+    get_or_404,
+    tenant_session,
+)
+from plugins.catalog.public import Listing
 from plugins.translation import service
 from plugins.translation.checks import check_field
 from plugins.translation.document import FIELDS, build
 from plugins.translation.locales import fallbacks, language, normalize, parse_locales
 from plugins.translation.markup import InvalidHtml, tag_signature
 from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
-from plugins.translation.plugin import JOB_KIND
 from plugins.translation.protect import Glossary
+from plugins.translation.settings import TranslationSettings
 
 bp = ApiBlueprint("translation", __name__, plugin="translation")
 
@@ -122,7 +130,7 @@ def _listing(listing_id: int) -> Listing:
 
 def _enqueue(payload: dict[str, Any]) -> str:
     session = tenant_session()
-    job = current_app.extensions["jobs"].enqueue(session, JOB_KIND, payload)
+    job = enqueue_job(session, service.JOB_KIND, payload)
     session.commit()
     return str(job.id)
 
@@ -138,7 +146,7 @@ def _enqueue(payload: dict[str, Any]) -> str:
 def translate_listing(listing_id: int, body: TranslateIn) -> JobQueued:
     session = tenant_session()
     listing = _listing(listing_id)
-    locales = service.target_locales(session, body.locales)
+    locales = service.target_locales(session, current_settings(TranslationSettings), body.locales)
     doc = build(listing, locales[0], language(locales[0]), Glossary(), {})
     if "description_html" in doc.flags:
         reason = doc.flags["description_html"]
@@ -163,7 +171,7 @@ def translate_listing(listing_id: int, body: TranslateIn) -> JobQueued:
 )
 def translate_catalog(body: CatalogTranslateIn) -> JobQueued:
     session = tenant_session()
-    locales = service.target_locales(session, body.locales)
+    locales = service.target_locales(session, current_settings(TranslationSettings), body.locales)
     count = len(service.listing_ids(session, body.listing_ids))
     payload = {
         "listing_ids": body.listing_ids,
@@ -186,7 +194,7 @@ def list_translations(listing_id: int) -> TranslationList:
     rows = service.rows_by_locale(session, listing_id)
     return TranslationList(
         listing_id=listing_id,
-        source_locale=service.source_locale(session),
+        source_locale=service.source_locale(session, current_settings(TranslationSettings)),
         translations=[
             TranslationOut.model_validate(service.view(rows[locale], listing, glossary))
             for locale in sorted(rows)
@@ -232,7 +240,7 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
     if not edits and body.review is None:
         message = "send review: reviewed, or fields to edit"
         raise ValidationFailed(message, [{"field": "body", "message": message}])
-    limits = service.settings(session).limits_for(row.locale)
+    limits = current_settings(TranslationSettings).limits_for(row.locale)
     for name, value in edits.items():
         reason = _edit_problem(name, value, listing, limits.get(name))
         if reason is not None:

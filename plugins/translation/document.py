@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugins.catalog.models import Listing
+from plugins.catalog.public import Listing
 from plugins.translation.checks import check_field
 from plugins.translation.markup import MAX_SEGMENT_CHARS, InvalidHtml, Run, skeleton
 from plugins.translation.protect import Glossary, Segment, original_text, run_segment, text_segment

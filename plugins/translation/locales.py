@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from babel import Locale, UnknownLocaleError
 
-from merchant_voice.errors import ValidationFailed
+from merchant_voice.plugin_api import ValidationFailed
 
 MAX_LOCALE_LENGTH = 35  # the width of the locale columns
 

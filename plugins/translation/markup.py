@@ -19,7 +19,7 @@ import html
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from merchant_voice.errors import ValidationFailed
+from merchant_voice.plugin_api import ValidationFailed
 
 VOID_TAGS = frozenset(
     [

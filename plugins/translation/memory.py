@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.plugin_api import TenantSession
 from plugins.translation.document import Document
 from plugins.translation.models import MemoryEntry
 from plugins.translation.protect import Segment

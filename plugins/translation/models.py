@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from merchant_voice.db import Base, UTCDateTime, utcnow
-from merchant_voice.tenancy import MerchantOwned
+from merchant_voice.plugin_api import Base, MerchantOwned, UTCDateTime, utcnow
 
 
 class Review(enum.StrEnum):

@@ -1,80 +1,36 @@
-"""What the job, the CLI, the API and the benchmark share: settings, runs, views."""
+"""What the job, the CLI, the API and the benchmark share: locales, runs, views."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from flask import current_app
-from pydantic import AfterValidator, Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from merchant_voice import extensions
-from merchant_voice.errors import NotFound
-from merchant_voice.plugin_api import PluginSettings
-from merchant_voice.tenancy import TenantSession
-from plugins.catalog.models import Listing
+from merchant_voice.plugin_api import NotFound, TenantSession, engines, plugin_resources
+from plugins.catalog.public import Listing
 from plugins.translation import memory
 from plugins.translation.document import build, source_hashes
-from plugins.translation.locales import display_name, language, normalize, parse_locales
+from plugins.translation.locales import display_name, language, parse_locales
 from plugins.translation.memory import CHUNK
 from plugins.translation.models import GlossaryEntry, ListingTranslation
 from plugins.translation.protect import glossary_for
+from plugins.translation.settings import TranslationSettings
 from plugins.translation.translator import Report, Translator
 
-LimitedField = Literal["title", "description_html", "bullet_points"]
+JOB_KIND = "translation.translate"
 
 
-def _limit_key(value: str) -> str:
-    return value if value == "*" else normalize(value)
+def source_locale(session: TenantSession, settings: TranslationSettings) -> str:
+    return settings.source_locale or session.merchant.default_locale
 
 
-def _source_locale(value: str) -> str:
-    return value and normalize(value)
-
-
-def _default_limits() -> dict[str, dict[LimitedField, int]]:
-    return {"*": {"title": 255}}
-
-
-class TranslationSettings(PluginSettings):
-    """Per merchant: ``flask --app app plugins configure MERCHANT translation KEY=VALUE``."""
-
-    source_locale: str = Field(
-        "", description="The listings' locale; empty: the merchant's default"
-    )
-    max_lengths: dict[
-        Annotated[str, AfterValidator(_limit_key)], dict[LimitedField, Annotated[int, Field(gt=0)]]
-    ] = Field(
-        default_factory=_default_limits,
-        description='Characters per field, by locale, language or "*": {"de": {"title": 150}}',
-    )
-    retries: int = Field(2, ge=0, le=5, description="Retries of a segment that fails a check")
-
-    def limits_for(self, locale: str) -> dict[str, int]:
-        """``*``, then the language's, then the locale's own limits."""
-        limits: dict[str, int] = {}
-        for key in ("*", language(locale), locale):
-            limits.update({str(name): n for name, n in self.max_lengths.get(key, {}).items()})
-        return limits
-
-
-def settings(session: TenantSession) -> TranslationSettings:
-    from plugins.translation.plugin import plugin
-
-    value = plugin.merchant_settings(session)
-    assert isinstance(value, TranslationSettings)
-    return value
-
-
-def source_locale(session: TenantSession) -> str:
-    return settings(session).source_locale or session.merchant.default_locale
-
-
-def target_locales(session: TenantSession, requested: Sequence[str] | None) -> list[str]:
+def target_locales(
+    session: TenantSession, settings: TranslationSettings, requested: Sequence[str] | None
+) -> list[str]:
     """The requested locales (or the merchant's market locales), checked by Babel."""
-    source = source_locale(session)
+    source = source_locale(session, settings)
     if requested:
         return parse_locales(requested, source)
     return parse_locales([m for m in session.merchant.market_locales if m != source], source)
@@ -110,23 +66,22 @@ def listings(session: TenantSession, wanted: Sequence[int] | None) -> list[Listi
     ]
 
 
-def translator(session: TenantSession) -> Translator:
-    chosen = settings(session)
-    engines = current_app.extensions["engines"]
-    resources = extensions.plugin_manager().get("translation").resources
+def translator(session: TenantSession, settings: TranslationSettings) -> Translator:
+    chat = engines().chat
     return Translator(
-        engines.chat,
+        chat,
         session,
-        resources.render_prompt,
-        source_locale=source_locale(session),
-        limits=chosen.limits_for,
-        retries=chosen.retries,
-        concurrency=extensions.settings().chat.bulk_concurrency,
+        plugin_resources("translation").render_prompt,
+        source_locale=source_locale(session, settings),
+        limits=settings.limits_for,
+        retries=settings.retries,
+        concurrency=chat.bulk_concurrency,
     )
 
 
 def run(
     session: TenantSession,
+    settings: TranslationSettings,
     wanted: Sequence[int] | None,
     locales: Sequence[str] | None,
     *,
@@ -134,8 +89,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Translate the listings (None: all) into the locales (None: the market locales)."""
-    targets = target_locales(session, locales)
-    return translator(session).translate(
+    targets = target_locales(session, settings, locales)
+    return translator(session, settings).translate(
         listings(session, wanted), targets, overwrite_edits=overwrite_edits, progress=progress
     )
 

@@ -26,11 +26,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from engines.chat import ChatRequest, Priority, VllmChat
-from merchant_voice.db import utcnow
-from merchant_voice.errors import EngineCancelled, EngineError, EngineTimeout, EngineUnavailable
-from merchant_voice.tenancy import TenantSession
-from plugins.catalog.models import Listing
+from merchant_voice.plugin_api import (
+    ChatEngine,
+    ChatRequest,
+    EngineCancelled,
+    EngineError,
+    EngineTimeout,
+    EngineUnavailable,
+    Priority,
+    TenantSession,
+    utcnow,
+)
+from plugins.catalog.public import Listing
 from plugins.translation import memory
 from plugins.translation.checks import check_segment
 from plugins.translation.document import Document, build
@@ -90,7 +97,7 @@ class Translator:
 
     def __init__(
         self,
-        chat: VllmChat,
+        chat: ChatEngine,
         session: TenantSession,
         render_prompt: Callable[..., str],
         *,

@@ -12,8 +12,7 @@ from typing import Literal, Protocol
 
 from sqlalchemy import select
 
-from merchant_voice.errors import BadRequest
-from merchant_voice.tenancy import TenantSession
+from merchant_voice.plugin_api import BadRequest, TenantSession
 from plugins.catalog.importers import shopify, woocommerce
 from plugins.catalog.importers.base import (
     Parsed,

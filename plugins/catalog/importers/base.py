@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from merchant_voice.errors import BadRequest
+from merchant_voice.plugin_api import BadRequest
 
 
 @dataclass

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from merchant_voice.errors import StreamProtocolError
+from merchant_voice.plugin_api import StreamProtocolError
 
 SAMPLE_RATE = 8_000
 FRAME_MS = 20

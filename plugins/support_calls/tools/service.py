@@ -1,17 +1,17 @@
-"""Store service tools: policies from the merchant's settings, hand-off, ending the call."""
+"""Support calls' own tools: the store's policies (from its settings), hand-off, ending the call.
+
+They reach calls through the plugin's ``call_tools`` hook, as every other plugin's do.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from plugins.support_calls.tools import (
-    Action,
-    CallTool,
-    ToolContext,
-    ToolResult,
-    fold,
-)
+from merchant_voice.plugin_api import Action, CallTool, ToolContext, ToolResult, fold
+from plugins.support_calls.settings import SupportCallsSettings
+
+Context = ToolContext[SupportCallsSettings]
+Tool = CallTool[SupportCallsSettings]
 
 # Policy topic -> the words that ask about it. A merchant's own topics match on their name.
 POLICY_WORDS: dict[str, tuple[str, ...]] = {
@@ -45,9 +45,9 @@ def _policy_topic(utterance: str, policies: dict[str, str]) -> str | None:
     return best[1] if best[0] else None
 
 
-def run_policy(ctx: ToolContext) -> ToolResult:
+def run_policy(ctx: Context) -> ToolResult:
     _ = ctx.gettext
-    policies: dict[str, str] = ctx.settings.policies
+    policies = ctx.settings.policies
     topic = ctx.arguments.get("topic") or _policy_topic(ctx.utterance, policies)
     text = policies.get(topic or "", "").strip()
     if not text:
@@ -62,7 +62,7 @@ def run_policy(ctx: ToolContext) -> ToolResult:
     return ToolResult({"topic": topic, "policy": text}, say=text, answer=False)
 
 
-def policy_tool(policies: dict[str, str]) -> CallTool:
+def policy_tool(policies: dict[str, str]) -> Tool:
     """The ``store_policy`` tool for a merchant's policies (and its own topics)."""
     keywords = {word for topic in {*POLICY_WORDS, *policies} for word in _topic_words(topic)}
     return CallTool(
@@ -76,10 +76,11 @@ def policy_tool(policies: dict[str, str]) -> CallTool:
         run=run_policy,
         extract=lambda utterance, _state: {"topic": _policy_topic(utterance, policies)},
         keywords=tuple(sorted(keywords)),
+        priority=-1,  # general words ("open", "return"): a more specific tool wins a tie
     )
 
 
-def run_handoff(ctx: ToolContext) -> ToolResult:
+def run_handoff(ctx: Context) -> ToolResult:
     _ = ctx.gettext
     state = ctx.state
     if state.expecting == "handoff":  # this utterance is the caller's message
@@ -110,12 +111,13 @@ def run_handoff(ctx: ToolContext) -> ToolResult:
     )
 
 
-HANDOFF = CallTool(
+HANDOFF: Tool = CallTool(
     name="handoff",
     description="Hand the call to a person: transfer it, or take a message.",
     parameters={"type": "object", "properties": {}},
     run=run_handoff,
     extract=lambda _utterance, _state: {},
+    priority=2,  # call control wins ties
     keywords=(
         "human", "person", "agent", "representative", "operator", "someone", "somebody",
         "colleague", "manager", "speak to", "talk to", "mitarbeiter", "mensch", "berater",
@@ -125,7 +127,7 @@ HANDOFF = CallTool(
 )  # fmt: skip
 
 
-def run_end_call(ctx: ToolContext) -> ToolResult:
+def run_end_call(ctx: Context) -> ToolResult:
     return ToolResult(
         {"ended": True},
         say=ctx.gettext("Thank you for calling. Goodbye!"),
@@ -134,12 +136,13 @@ def run_end_call(ctx: ToolContext) -> ToolResult:
     )
 
 
-END_CALL = CallTool(
+END_CALL: Tool = CallTool(
     name="end_call",
     description="End the call when the caller says goodbye or needs nothing else.",
     parameters={"type": "object", "properties": {}},
     run=run_end_call,
     extract=lambda _utterance, _state: {},
+    priority=2,
     keywords=(
         "goodbye", "bye", "that's all", "that is all", "nothing else", "no thanks",
         "hang up", "tschuss", "auf wiederhoren", "au revoir", "adios", "arrivederci",
@@ -154,8 +157,6 @@ def is_yes(utterance: str) -> bool:
     return not set(re.findall(r"\w+", fold(utterance))).isdisjoint(fold(w) for w in YES_WORDS)
 
 
-def builtin_tools(settings: Any) -> list[CallTool]:
-    """The built-in tools, in order of precedence on equal matches."""
-    from plugins.support_calls.tools import orders, products
-
-    return [HANDOFF, END_CALL, orders.TOOL, products.TOOL, policy_tool(settings.policies)]
+def service_tools(settings: SupportCallsSettings) -> list[Tool]:
+    """Support calls' own tools, in order of precedence on equal matches."""
+    return [HANDOFF, END_CALL, policy_tool(settings.policies)]

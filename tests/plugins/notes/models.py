@@ -3,8 +3,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from merchant_voice.db import Base
-from merchant_voice.tenancy import MerchantOwned
+from merchant_voice.plugin_api import Base, MerchantOwned
 
 
 class Note(MerchantOwned, Base):

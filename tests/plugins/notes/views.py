@@ -1,13 +1,21 @@
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from merchant_voice import plugin_state
-from merchant_voice.errors import NotFound, ValidationFailed
-from merchant_voice.web.api import ApiBlueprint, current_merchant, tenant_session
+from merchant_voice.plugin_api import (
+    ApiBlueprint,
+    NotFound,
+    ValidationFailed,
+    current_merchant,
+    current_settings,
+    enqueue_job,
+    plugin_resources,
+    tenant_session,
+)
 from tests.plugins.notes.models import Note, Tag
+from tests.plugins.notes.plugin import NotesSettings
 
 bp = ApiBlueprint("notes", __name__, "/notes")
 
@@ -47,7 +55,7 @@ def _note(note_id: int) -> Note:
 @bp.operation("", "POST", summary="Add a note", body=NoteIn, response=NoteOut, status=201)
 def create_note(body: NoteIn) -> NoteOut:
     session = tenant_session()
-    settings = plugin_state.settings_for(current_app.extensions["plugins"], session, "notes")
+    settings = current_settings(NotesSettings)
     if len(body.text) > settings.max_length:
         raise ValidationFailed(
             "text is too long",
@@ -91,7 +99,7 @@ def delete_note(note_id: int) -> None:
 )
 def count_job() -> JobOut:
     session = tenant_session()
-    job = current_app.extensions["jobs"].enqueue(session, "notes.count", {})
+    job = enqueue_job(session, "notes.count")
     session.commit()
     return JobOut(job_id=job.id)
 
@@ -101,10 +109,8 @@ def summary() -> dict[str, str]:
     session = tenant_session()
     count = len(session.scalars(select(Note.id)).all())
     merchant = current_merchant()
-    resources = current_app.extensions["plugins"].get("notes").resources
-    greeting = plugin_state.settings_for(
-        current_app.extensions["plugins"], session, "notes"
-    ).greeting
+    resources = plugin_resources("notes")
+    greeting = current_settings(NotesSettings).greeting
     return {
         "html": render_template("notes/summary.html", count=count, merchant=merchant.name),
         "prompt": resources.render_prompt("summary.j2", count=count, merchant=merchant.name),

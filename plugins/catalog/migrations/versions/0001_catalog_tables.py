@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "catalog_0001"
 down_revision: str | Sequence[str] | None = None
@@ -34,8 +34,12 @@ def upgrade() -> None:
         sa.Column("image_urls", sa.JSON(), nullable=False),
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("extra", sa.JSON(), nullable=False),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

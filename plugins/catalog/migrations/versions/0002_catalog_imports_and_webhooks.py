@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "catalog_0002"
 down_revision: str | Sequence[str] | None = "catalog_0001"
@@ -27,7 +27,9 @@ def upgrade() -> None:
         sa.Column("format", sa.String(length=20), nullable=True),
         sa.Column("content", sa.LargeBinary(), nullable=True),
         sa.Column("report", sa.JSON(), nullable=True),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -48,7 +50,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("delivery_id", sa.String(length=100), nullable=False),
         sa.Column("topic", sa.String(length=100), nullable=False),
-        sa.Column("received_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "received_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

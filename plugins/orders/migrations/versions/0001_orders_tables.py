@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "orders_0001"
 down_revision: str | Sequence[str] | None = None
@@ -39,10 +39,16 @@ def upgrade() -> None:
         sa.Column("carrier", sa.String(length=100), nullable=False),
         sa.Column("tracking_numbers", sa.JSON(), nullable=False),
         sa.Column("tracking_urls", sa.JSON(), nullable=False),
-        sa.Column("placed_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("shipped_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("placed_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "shipped_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "created_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],

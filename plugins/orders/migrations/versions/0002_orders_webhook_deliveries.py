@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "orders_0002"
 down_revision: str | Sequence[str] | None = "orders_0001"
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("delivery_id", sa.String(length=100), nullable=False),
         sa.Column("topic", sa.String(length=100), nullable=False),
-        sa.Column("received_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "received_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -47,7 +49,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("orders_orders", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("source_updated_at", merchant_voice.db.UTCDateTime(timezone=True))
+            sa.Column("source_updated_at", merchant_voice.plugin_api.UTCDateTime(timezone=True))
         )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "support_calls_0001"
 down_revision: str | Sequence[str] | None = None
@@ -32,11 +32,17 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=20), nullable=True),
         sa.Column("stream_token_hash", sa.String(length=64), nullable=True),
         sa.Column(
-            "stream_token_expires_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True
+            "stream_token_expires_at",
+            merchant_voice.plugin_api.UTCDateTime(timezone=True),
+            nullable=True,
         ),
-        sa.Column("stream_started_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("started_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "stream_started_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column(
+            "started_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("ended_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=True),
         sa.Column("duration_s", sa.Integer(), nullable=True),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "support_calls_0002"
 down_revision: str | Sequence[str] | None = "support_calls_0001"
@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("asr_ms", sa.Integer(), nullable=True),
         sa.Column("llm_first_token_ms", sa.Integer(), nullable=True),
         sa.Column("first_audio_ms", sa.Integer(), nullable=True),
-        sa.Column("started_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "started_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["call_id"],
@@ -79,7 +81,7 @@ def upgrade() -> None:
     connection = op.get_bind()
     for call_id, caller in connection.execute(sa.select(calls.c.id, calls.c.caller)).all():
         digits = re.sub(r"\D", "", caller or "")
-        key = digits[-9:] if len(digits) >= 6 else ""  # as plugins.orders.models.phone_key
+        key = digits[-9:] if len(digits) >= 6 else ""  # as the plugin API's phone_key
         connection.execute(calls.update().where(calls.c.id == call_id).values(caller_key=key))
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import merchant_voice.db
+import merchant_voice.plugin_api
 
 revision: str = "translation_0001"
 down_revision: str | Sequence[str] | None = None
@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("source_hash", sa.String(length=64), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("target", sa.Text(), nullable=False),
-        sa.Column("created_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "created_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -84,8 +86,12 @@ def upgrade() -> None:
         sa.Column("source_hashes", sa.JSON(), nullable=False),
         sa.Column("review", sa.String(length=10), nullable=False),
         sa.Column("model", sa.String(length=200), nullable=False),
-        sa.Column("translated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", merchant_voice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "translated_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column(
+            "updated_at", merchant_voice.plugin_api.UTCDateTime(timezone=True), nullable=False
+        ),
         sa.Column("merchant_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["listing_id"],

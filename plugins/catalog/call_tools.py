@@ -1,4 +1,4 @@
-"""The ``product_info`` tool: a product from the merchant's catalog, its price and stock.
+"""The ``product_info`` call tool: a product from the merchant's catalog, its price and stock.
 
 The caller's words are matched against listing titles (words of three letters
 or more, common words left out); the listing sharing the most words wins.
@@ -11,9 +11,16 @@ from typing import Any
 
 from sqlalchemy import select
 
+from merchant_voice.plugin_api import (
+    CallState,
+    CallTool,
+    PluginSettings,
+    ToolContext,
+    ToolResult,
+    fold,
+    spoken_money,
+)
 from plugins.catalog.models import Listing
-from plugins.support_calls.speech import spoken_money
-from plugins.support_calls.tools import CallState, CallTool, ToolContext, ToolResult, fold
 
 MAX_TITLES = 50_000
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
@@ -99,7 +106,7 @@ def extract(utterance: str, _state: CallState) -> dict[str, Any]:
     return {"query": utterance}
 
 
-def search(ctx: ToolContext, query: str) -> Listing | None:
+def search(ctx: ToolContext[PluginSettings], query: str) -> Listing | None:
     """The listing whose title shares most words with ``query`` (accents and case aside).
 
     Titles are compared in Python, not with SQL LIKE, which folds neither accents
@@ -121,7 +128,7 @@ def search(ctx: ToolContext, query: str) -> Listing | None:
     return ctx.session.get(Listing, best) if best is not None else None
 
 
-def _stock_sentence(ctx: ToolContext, listing: Listing) -> str:
+def _stock_sentence(ctx: ToolContext[PluginSettings], listing: Listing) -> str:
     _ = ctx.gettext
     if listing.stock_quantity is not None:
         if listing.stock_quantity <= 0:
@@ -132,7 +139,7 @@ def _stock_sentence(ctx: ToolContext, listing: Listing) -> str:
     return ""
 
 
-def run(ctx: ToolContext) -> ToolResult:
+def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
     _ = ctx.gettext
     listing = search(ctx, str(ctx.arguments.get("query") or ctx.utterance))
     if listing is None:
@@ -163,7 +170,7 @@ def run(ctx: ToolContext) -> ToolResult:
     return ToolResult(data, say=" ".join(sentences), answer=False)  # the facts are the answer
 
 
-TOOL = CallTool(
+PRODUCT_INFO: CallTool[PluginSettings] = CallTool(
     name="product_info",
     description="A product from the catalog: its price, stock and options.",
     parameters={

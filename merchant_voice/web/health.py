@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-bp = Blueprint("engines", __name__)
+from merchant_voice.extensions import engines
+
+bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
@@ -18,7 +20,7 @@ def healthz() -> ResponseReturnValue:
 
 @bp.get("/readyz")
 def readyz() -> ResponseReturnValue:
-    statuses = current_app.extensions["engines"].status()
+    statuses = engines().status()
     ready = all(status.healthy for status in statuses)
     body = {"status": "ready" if ready else "not ready", "engines": [asdict(s) for s in statuses]}
     return jsonify(body), 200 if ready else 503

@@ -1,4 +1,4 @@
-"""The ``order_status`` tool: where an order is, told only to a verified caller.
+"""The ``order_status`` call tool: where an order is, told only to a verified caller.
 
 A caller is verified for an order when the number they call from matches the
 order's phone, or when they say the order number and then the delivery
@@ -15,9 +15,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plugins.orders.models import Order, phone_key
-from plugins.support_calls.speech import compact, normalized_digits, spoken_code, spoken_date
-from plugins.support_calls.tools import CallState, CallTool, ToolContext, ToolResult
+from merchant_voice.plugin_api import (
+    CallState,
+    CallTool,
+    PluginSettings,
+    ToolContext,
+    ToolResult,
+    compact,
+    normalized_digits,
+    phone_key,
+    spoken_code,
+    spoken_date,
+)
+from plugins.orders.models import Order
 
 MAX_ATTEMPTS = 3
 _NUMBER = re.compile(r"\d(?:[\s.-]?\d){2,}")
@@ -46,11 +56,11 @@ def extract(utterance: str, state: CallState) -> dict[str, Any]:
     return {"order_number": number, "postcode": None}
 
 
-def _find(ctx: ToolContext, number: str) -> Order | None:
+def _find(ctx: ToolContext[PluginSettings], number: str) -> Order | None:
     return ctx.session.scalars(select(Order).where(Order.number == number)).first()
 
 
-def _by_caller(ctx: ToolContext) -> Order | None:
+def _by_caller(ctx: ToolContext[PluginSettings]) -> Order | None:
     key = phone_key(ctx.state.caller)
     if not key:
         return None
@@ -59,7 +69,7 @@ def _by_caller(ctx: ToolContext) -> Order | None:
     ).first()
 
 
-def _caller_matches(ctx: ToolContext, order: Order) -> bool:
+def _caller_matches(ctx: ToolContext[PluginSettings], order: Order) -> bool:
     key = phone_key(ctx.state.caller)
     return bool(key) and order.phone_key == key
 
@@ -116,14 +126,14 @@ def spoken_postcode(words: str) -> str:
     return "".join(tokens[start : end + 1])
 
 
-def _postcode_said(ctx: ToolContext, order: Order | None) -> bool:
+def _postcode_said(ctx: ToolContext[PluginSettings], order: Order | None) -> bool:
     if order is None or not order.postcode_key:
         return False
     given = compact(ctx.arguments.get("postcode") or "")
     return order.postcode_key in (spoken_postcode(ctx.utterance), given)
 
 
-def status_sentence(ctx: ToolContext, order: Order) -> str:
+def status_sentence(ctx: ToolContext[PluginSettings], order: Order) -> str:
     _ = ctx.gettext
     locale = ctx.state.locale
     on_date = with_carrier = ""
@@ -136,7 +146,7 @@ def status_sentence(ctx: ToolContext, order: Order) -> str:
     return _("Order {number} {tail}").format(number=spoken_code(order.number), tail=tail)
 
 
-def _verified(ctx: ToolContext, order: Order, how: str) -> ToolResult:
+def _verified(ctx: ToolContext[PluginSettings], order: Order, how: str) -> ToolResult:
     ctx.state.verified_orders.add(order.number)
     ctx.state.expecting = None
     ctx.state.scratch.pop("order_status", None)
@@ -151,7 +161,7 @@ def _verified(ctx: ToolContext, order: Order, how: str) -> ToolResult:
     return ToolResult(data, say=status_sentence(ctx, order), answer=False)
 
 
-def run(ctx: ToolContext) -> ToolResult:
+def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
     _ = ctx.gettext
     scratch = ctx.state.scratch.setdefault("order_status", {})
     number = ctx.arguments.get("order_number")
@@ -217,7 +227,7 @@ def run(ctx: ToolContext) -> ToolResult:
     )
 
 
-TOOL = CallTool(
+ORDER_STATUS: CallTool[PluginSettings] = CallTool(
     name="order_status",
     description="Where a caller's order is. Needs the order number; verifies the caller first.",
     parameters={
@@ -230,6 +240,8 @@ TOOL = CallTool(
     },
     run=run,
     extract=extract,
+    keypad=True,  # digits typed out of the blue: an order number
+    priority=1,  # "was the backpack delivered?" is about an order, not the product
     keywords=(
         "order", "package", "parcel", "delivery", "delivered", "shipped", "tracking",
         "where is my", "bestellung", "paket", "lieferung", "sendung", "commande", "colis",

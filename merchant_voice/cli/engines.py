@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from engines import provision
+from merchant_voice import extensions
 from merchant_voice.cli.output import emit, handle_errors, json_option
 
 
@@ -21,7 +21,7 @@ def models() -> None:
 @handle_errors()
 def prepare(names: tuple[str, ...], as_json: bool) -> None:
     """Build and verify the bundled models (all, or NAMES); idempotent."""
-    outcomes = provision.prepare(current_app.extensions["settings"], list(names) or None)
+    outcomes = provision.prepare(extensions.settings().engines, list(names) or None)
     rows = [
         {"name": o.name, "kind": o.kind, "status": o.status, "path": str(o.path)} for o in outcomes
     ]
@@ -43,7 +43,7 @@ def engines() -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Each engine's model, device and health (exit 1 if one is unhealthy)."""
-    statuses = current_app.extensions["engines"].status()
+    statuses = extensions.engines().status()
     rows = [
         {
             "engine": s.name,

@@ -1,0 +1,95 @@
+"""The engines' own settings: what each engine needs, and nothing of the host.
+
+The host builds an :class:`EngineSettings` from its configuration (the
+``[chat]``, ``[speech]`` and ``[tts]`` tables are these models; ``[models]``
+gives the folders), so the engines run the same inside the host, in a
+benchmark or in a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class EngineSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChatSettings(EngineSection):
+    url: str | None = Field(
+        None, description="An existing vLLM server (OpenAI API). Unset: the host runs its own."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="Bearer key of that server, if it wants one."
+    )
+    model: str = Field("smollm2", description="Served model name.")
+    model_path: Path | None = Field(
+        None, description="Model folder for the embedded server. Unset: the bundled SmolLM2."
+    )
+    device: Device = Field("auto", description="Embedded server device.")
+    port: int = Field(8011, ge=1, le=65535, description="Loopback port of the embedded server.")
+    max_model_len: int = Field(4096, ge=256, description="Context length of the embedded server.")
+    kv_cache_gib: int = Field(2, ge=1, description="KV cache of the embedded CPU server (GiB).")
+    extra_args: list[str] = Field([], description="More `vllm serve` arguments (embedded).")
+    priority_scheduling: bool = Field(
+        True,
+        description="Send request priorities (server started with --scheduling-policy priority).",
+    )
+    timeout_s: float = Field(
+        60.0, gt=0, description="Longest a request may take, streaming or not."
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to connect.")
+    max_retries: int = Field(2, ge=0, description="Retries (with backoff) of transient failures.")
+    bulk_concurrency: int = Field(
+        32,
+        ge=1,
+        description="Bulk requests in flight per host process; interactive ones skip the line.",
+    )
+    startup_timeout_s: float = Field(
+        900.0, gt=0, description="Longest wait for the embedded server."
+    )
+    merchant_models: dict[str, str] = Field(
+        {}, description="Per merchant slug: served model or LoRA adapter name."
+    )
+    lora_modules: dict[str, Path] = Field(
+        {}, description="LoRA adapters the embedded server loads: name = path."
+    )
+
+
+class SpeechSettings(EngineSection):
+    model: str = Field("base", description='"base", "tiny.en", a CTranslate2 folder, or a hub id.')
+    device: Device = Field("auto", description="auto: cuda if present.")
+    compute_type: str = Field("auto", description="auto: float16 on cuda, int8 on cpu.")
+    beam_size: int = Field(5, ge=1, description="Beam search width.")
+    max_concurrency: int = Field(2, ge=1, description="Transcriptions at once per model.")
+    vad: bool = Field(True, description="Skip silence with Silero VAD.")
+    call_model: str = Field(
+        "", description='Model for live calls, e.g. "tiny.en" (faster, English only); empty: model.'
+    )
+    call_beam_size: int = Field(1, ge=1, description="Beam width in live calls (1: greedy).")
+
+
+class TtsSettings(EngineSection):
+    voices: dict[str, str] = Field(
+        {"en_US": "bundled"},
+        description='Per locale: "bundled" (en_US joe) or the path of a Piper .onnx voice.',
+    )
+    device: Device = Field("auto", description="cuda: onnxruntime CUDA.")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything the engines are built from; folders are absolute."""
+
+    models_dir: Path  # prepared models (`models prepare`)
+    vllm_python: Path  # the Python of the vLLM environment (.venv-vllm)
+    logs_dir: Path  # the embedded vLLM server's log
+    chat: ChatSettings = field(default_factory=ChatSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
