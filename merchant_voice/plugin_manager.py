@@ -110,7 +110,7 @@ class PluginManager:
             if candidate.name in self.settings.disabled:
                 self.disabled.add(candidate.name)
                 self._keep_migrations(candidate)
-                log.info("plugin %s is disabled on this host", candidate.name)
+                log.debug("plugin %s is disabled on this host", candidate.name)
                 continue
             try:
                 found = plugin_loading.declare(candidate)
@@ -191,7 +191,7 @@ class PluginManager:
             blueprints,
         )
         origin = found.candidate.origin
-        log.info("plugin %s %s loaded (%s)", declaration.name, declaration.version, origin)
+        log.debug("plugin %s %s loaded (%s)", declaration.name, declaration.version, origin)
 
     def _register(self, hooks: ModuleType, name: str) -> None:
         try:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from merchant_voice.logs import ContextFilter, JsonFormatter, TextFormatter, log_context
-from tests.conftest import Shop
+from tests.conftest import ROOT, Shop
 
 
 def _record(message: str) -> logging.LogRecord:
@@ -44,3 +49,32 @@ def test_each_request_gets_an_id(
         app.extensions["jobs"].run(job.id)
     tagged = [r for r in caplog.records if getattr(r, "job_id", None) == job.id]
     assert any("succeeded" in r.getMessage() for r in tagged)
+
+
+def test_a_command_prints_its_own_output_and_plugin_loading_stays_quiet(
+    make_app: Callable[..., Flask],
+    database_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Loading is logged at debug level, refusals as errors; a command's output stands alone."""
+    with caplog.at_level(logging.DEBUG, logger="merchant_voice.plugin_manager"):
+        make_app(database_url)
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    loaded = {level for level, text in messages if text.startswith("plugin ") and "loaded" in text}
+    refused = {level for level, text in messages if " refused: " in text}
+    assert loaded == {logging.DEBUG}
+    assert refused == {logging.ERROR}  # the test plugins broken and future
+    environment = {**os.environ, "MV_HOST_INSTANCE_PATH": str(tmp_path / "cli")}
+    environment.pop("MV_CONFIG", None)
+    listed = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", str(ROOT / "app.py"), "plugins", "list"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "catalog" in listed.stdout and "loaded" in listed.stdout
+    assert listed.stderr == ""  # no log lines around the command's own output
