@@ -250,10 +250,10 @@ class PluginManager:
         return plugin_state.set_enabled(self.declarations, session, name, enabled)
 
     def configure(
-        self, session: TenantSession, name: str, values: Mapping[str, Any]
+        self, session: TenantSession, name: str, values: Mapping[str, Any], *, merge: bool = True
     ) -> PluginSettings:
         """See :func:`merchant_voice.plugin_state.configure` (caller commits)."""
-        return plugin_state.configure(self.get(name).declaration, session, values)
+        return plugin_state.configure(self.get(name).declaration, session, values, merge=merge)
 
     # -- hooks -----------------------------------------------------------------
 

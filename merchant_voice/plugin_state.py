@@ -142,8 +142,11 @@ def _switched_off(plugins: Declarations, states: Mapping[str, PluginState], name
     return [other for other in plugins if other in needed and not states[other].chosen]
 
 
-def configure(plugin: Plugin, session: TenantSession, values: Mapping[str, Any]) -> PluginSettings:
-    """Merge ``values`` into the merchant's settings for ``plugin``, validated (caller commits).
+def configure(
+    plugin: Plugin, session: TenantSession, values: Mapping[str, Any], *, merge: bool = True
+) -> PluginSettings:
+    """Merge ``values`` into the merchant's settings for ``plugin`` (or, without ``merge``,
+    make them the whole settings, defaults for the rest), validated (caller commits).
 
     Raises :class:`ValidationFailed` naming each bad field; nothing is written then.
     """
@@ -151,7 +154,7 @@ def configure(plugin: Plugin, session: TenantSession, values: Mapping[str, Any])
     row = _rows(session).get(plugin.name)
     stored = {k: v for k, v in (row.settings if row else {}).items() if k in schema.model_fields}
     try:
-        validated = schema.model_validate({**stored, **values})
+        validated = schema.model_validate({**stored, **values} if merge else dict(values))
     except ValidationError as exc:
         raise ValidationFailed.from_pydantic(exc) from None
     _save(plugin, session, settings=validated.model_dump(mode="json", exclude_defaults=True))

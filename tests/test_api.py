@@ -205,3 +205,30 @@ def test_key_use_is_recorded_at_most_once_a_minute(
     assert first is not None
     client.get("/api/v1/merchant", headers=shop_a.headers)
     assert last_used() == first  # no write on every request
+
+
+def test_plugin_settings_are_read_and_replaced_over_the_api(
+    client: FlaskClient, shop_a: Shop, shop_b: Shop
+) -> None:
+    url = "/api/v1/plugins/notes/settings"
+    read = client.get(url, headers=shop_a.headers)
+    assert read.status_code == 200
+    defaults = {"max_length": 200, "greeting": "Hello", "welcome_note": True}
+    assert read.get_json() == {"plugin": "notes", "enabled": True, "settings": defaults}
+    put = client.put(url, json={"max_length": 50, "greeting": "Moin"}, headers=shop_a.headers)
+    assert put.status_code == 200
+    assert put.get_json()["settings"] == {**defaults, "max_length": 50, "greeting": "Moin"}
+    too_long = client.post("/api/v1/notes", json={"text": "x" * 51}, headers=shop_a.headers)
+    assert too_long.status_code == 422  # the new setting is in force
+    bad = _problem(
+        client.put(url, json={"max_length": "lots", "colour": "red"}, headers=shop_a.headers),
+        422,
+    )
+    assert {e["field"] for e in bad["errors"]} == {"max_length", "colour"}  # type: ignore[union-attr]
+    assert client.get(url, headers=shop_a.headers).get_json()["settings"]["max_length"] == 50
+    replaced = client.put(url, json={"greeting": "Hi"}, headers=shop_a.headers).get_json()
+    assert replaced["settings"] == {**defaults, "greeting": "Hi"}  # the rest back to defaults
+    assert client.get(url, headers=shop_b.headers).get_json()["settings"] == defaults
+    _problem(client.get("/api/v1/plugins/nothere/settings", headers=shop_a.headers), 404)
+    _problem(client.put(url, json=[1, 2], headers=shop_a.headers), 422)
+    _problem(client.get(url), 401)

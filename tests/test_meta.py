@@ -1,9 +1,13 @@
-"""The plugin contract stays documented and tested: every hook, both places."""
+"""The docs stay true: every hook documented and tested, every endpoint they name served."""
 
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
+
+from flask import Flask
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from merchant_voice import hookspecs
 
@@ -38,3 +42,32 @@ def test_every_hook_is_documented() -> None:
 def test_every_hook_has_a_docstring() -> None:
     for hook in _hooks():
         assert (getattr(hookspecs, hook).__doc__ or "").strip(), hook
+
+
+METHODS = "GET|POST|PUT|PATCH|DELETE"
+ENDPOINT = re.compile(
+    rf"(?:((?:{METHODS})(?:\|(?:{METHODS}))*)\s+)?"  # GET, or GET|PUT
+    r"(/(?:api/v1|hooks)/[^\s`\"'),;]+)"  # the path, up to the end of the code span
+)
+
+
+def test_every_endpoint_the_docs_name_is_served(app: Flask) -> None:
+    """Each ``METHOD /path`` (or bare path) in README.md and docs/*.md against the URL map,
+    ``<placeholders>`` and ``[/optional]`` parts filled in."""
+    adapter = app.url_map.bind("localhost")
+    missing = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for methods, path in ENDPOINT.findall(doc.read_text()):
+            if path.endswith("..."):
+                continue
+            for variant in {re.sub(r"\[[^\]]*\]", "", path), re.sub(r"[\[\]]", "", path)}:
+                concrete = re.sub(r"<[^>]*>", "1", variant).rstrip(".:")
+                for method in (methods or "GET").split("|"):
+                    try:
+                        adapter.match(concrete, method=method)
+                    except MethodNotAllowed:
+                        if methods:  # the path exists, but not for the method the docs name
+                            missing.append(f"{doc.name}: {method} {path}")
+                    except NotFound:
+                        missing.append(f"{doc.name}: {method} {path}")
+    assert not missing, f"endpoints the docs name that the app does not serve: {missing}"

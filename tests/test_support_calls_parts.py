@@ -172,3 +172,23 @@ def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:
     assert system_prompt(resources, escape, **context) == built_in  # refused by the sandbox
     with pytest.raises(ValueError, match="not a valid Jinja2 template: line 1"):
         SupportCallsSettings(system_prompt="{% if %}")
+
+
+def test_a_merchants_own_policy_topic_is_the_one_read(app: Flask, shop_a: Shop) -> None:
+    """A policy written under "hours" answers "what are your hours?", not the built-in,
+    unwritten "opening_hours" topic that the same word also names."""
+    manager, db = app.extensions["plugins"], app.extensions["db"]
+    policies = {"hours": "We are open from nine to five.", "returns": "Thirty days."}
+    with app.app_context(), db.tenant_session(shop_a.merchant) as session:
+        manager.configure(session, "support_calls", {"policies": policies})
+        tools = gather(session)
+        state = CallState(caller="+15550100", locale="en_US")
+        for words, said in [
+            ("What are your hours?", policies["hours"]),
+            ("Can I return it?", policies["returns"]),
+        ]:
+            tool = choose(tools, words, state)
+            assert tool is not None and tool.name == "store_policy"
+            arguments = tool.extract(words, state)
+            assert arguments is not None
+            assert tool.run(session, state, arguments, words).say == said

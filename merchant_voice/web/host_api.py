@@ -1,4 +1,5 @@
-"""The host's own ``/api/v1`` endpoints: the merchant, its jobs, the OpenAPI document."""
+"""The host's own ``/api/v1`` endpoints: the merchant, its plugins' settings, its jobs,
+the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, RootModel
 
 from merchant_voice import extensions, plugin_state
 from merchant_voice.errors import NotFound
@@ -77,6 +78,48 @@ def get_merchant() -> MerchantOut:
         timezone=merchant.timezone,
         plugins=plugins,
     )
+
+
+class PluginSettingsIn(RootModel[dict[str, Any]]):
+    """A plugin's settings: every field the plugin's schema has; left out, its default."""
+
+
+class PluginSettingsOut(BaseModel):
+    plugin: str
+    enabled: bool
+    settings: dict[str, Any]
+
+
+def _plugin_settings(name: str) -> PluginSettingsOut:
+    manager = extensions.plugin_manager()
+    manager.get(name)  # 404 for a plugin that is not loaded
+    entries = plugin_state.describe(manager.declarations, tenant_session())
+    entry = next(entry for entry in entries if entry["name"] == name)
+    return PluginSettingsOut(plugin=name, enabled=entry["enabled"], settings=entry["settings"])
+
+
+@bp.operation(
+    "/plugins/<plugin>/settings",
+    "GET",
+    summary="The merchant's settings of a plugin (also while it is disabled)",
+    response=PluginSettingsOut,
+)
+def get_plugin_settings(plugin: str) -> PluginSettingsOut:
+    return _plugin_settings(plugin)
+
+
+@bp.operation(
+    "/plugins/<plugin>/settings",
+    "PUT",
+    summary="Replace the merchant's settings of a plugin, validated by the plugin's schema",
+    body=PluginSettingsIn,
+    response=PluginSettingsOut,
+)
+def put_plugin_settings(plugin: str, body: PluginSettingsIn) -> PluginSettingsOut:
+    session = tenant_session()
+    extensions.plugin_manager().configure(session, plugin, body.root, merge=False)
+    session.commit()
+    return _plugin_settings(plugin)
 
 
 @bp.operation("/jobs/<job_id>", "GET", summary="A background job and its progress", response=JobOut)

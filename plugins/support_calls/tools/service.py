@@ -36,13 +36,19 @@ def _topic_words(topic: str) -> tuple[str, ...]:
 
 
 def _policy_topic(utterance: str, policies: dict[str, str]) -> str | None:
+    """The topic the words ask about; on equal words, one the merchant has written a policy
+    for wins (a merchant's own "hours" over the built-in, unwritten "opening_hours")."""
     words = fold(utterance)
     scored = [
-        (sum(1 for w in _topic_words(topic) if fold(w) in words), topic)
+        (
+            sum(1 for w in _topic_words(topic) if fold(w) in words),
+            bool(policies.get(topic, "").strip()),
+            topic,
+        )
         for topic in {*POLICY_WORDS, *policies}
     ]
-    best = max(scored, default=(0, ""))
-    return best[1] if best[0] else None
+    hits, _written, topic = max(scored, default=(0, False, ""))
+    return topic if hits else None
 
 
 def run_policy(ctx: Context) -> ToolResult:
