@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from engines import provision
+from engines import provision, voices
 from engines.asr import Transcriber, WhisperTranscriber, choose_device
 from engines.chat import ChatEngine, VllmChat
 from engines.errors import EngineUnavailable
@@ -106,17 +106,20 @@ class Engines:
 
     @cached_property
     def tts(self) -> Synthesizer:
-        voices: dict[str, Path] = {}
+        """Piper, with the voices installed in the models folder (``models voices add``) and
+        those ``[tts] voices`` names, which win for their locale."""
+        installed = voices.installed(self.settings.models_dir)
+        voices_by_locale = {locale: voice.path for locale, voice in installed.items()}
         for locale, voice in self.settings.tts.voices.items():
             if voice == "bundled":
-                voices[locale] = (
+                voices_by_locale[locale] = (
                     provision.require(self.settings, BUNDLED_VOICE) / "en_US-joe-medium.onnx"
                 )
             else:
-                voices[locale] = Path(voice)
+                voices_by_locale[locale] = Path(voice)
         device = self.settings.tts.device
         return PiperSynthesizer(
-            voices, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
+            voices_by_locale, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
         )
 
     def start_chat_server(self) -> None:

@@ -6,6 +6,7 @@ EngineError              a model engine cannot serve the request
 ├── EngineCancelled      the caller cancelled (e.g. hung up)
 ├── ModelNotPrepared     a model's files are missing: run `models prepare`
 ├── VoiceNotFound        no speech synthesis voice for a locale
+├── InvalidVoice         a voice to install that cannot be found or used
 └── InvalidAudio         audio that cannot be read or encoded
 """
 
@@ -41,6 +42,10 @@ class ModelNotPrepared(EngineError):
 
 
 class VoiceNotFound(EngineError):
+    pass
+
+
+class InvalidVoice(EngineError):
     pass
 
 

@@ -48,6 +48,9 @@ class Synthesizer(Protocol):
     def voice_for(self, locale: str) -> str:
         """The configured locale whose voice speaks ``locale``; :class:`VoiceNotFound` if none."""
 
+    def locales(self) -> list[str]:
+        """The locales that have a voice of their own."""
+
     def warm(self) -> None:
         """Load every configured voice now (they load on first use otherwise)."""
 
@@ -71,6 +74,9 @@ class PiperSynthesizer:
         self._loaded: dict[str, PiperVoice] = {}
         self._lock = threading.Lock()
 
+    def locales(self) -> list[str]:
+        return sorted(self.voices)
+
     def voice_for(self, locale: str) -> str:
         """The configured locale whose voice speaks ``locale``."""
         if locale in self.voices:
@@ -81,9 +87,10 @@ class PiperSynthesizer:
                 return candidate
         installed = ", ".join(sorted(self.voices)) or "none"
         raise VoiceNotFound(
-            f"no voice speaks {locale!r} (installed voices: {installed}); add one in config.toml:"
-            f' [tts] voices = {{ {locale} = "/path/to/voice.onnx" }}, a Piper voice with its'
-            " .onnx.json beside it",
+            f"no voice speaks {locale!r} (installed voices: {installed}); add one with"
+            f" `flask --app app models voices add {locale}-<voice>-<quality>` (Piper's"
+            " downloader) or `... --from PATH` (a .onnx with its .onnx.json), or in"
+            f' config.toml: [tts] voices = {{ {locale} = "/path/to/voice.onnx" }}',
             locale=locale,
             installed=sorted(self.voices),
         )

@@ -34,6 +34,7 @@ status, title and code from :data:`ENGINE_PROBLEMS`:
 
     InvalidAudio       400  unreadable or empty audio
     VoiceNotFound      422  no speech synthesis voice for a locale
+    InvalidVoice       422  a voice to install that cannot be found or used
     EngineCancelled    499  the caller cancelled (e.g. hung up)
     EngineUnavailable  503  the engine is down, starting or overloaded
     ModelNotPrepared   503  a model's files are missing: run `models prepare`
@@ -51,6 +52,7 @@ from engines.errors import (
     EngineTimeout,
     EngineUnavailable,
     InvalidAudio,
+    InvalidVoice,
     ModelNotPrepared,
     VoiceNotFound,
 )
@@ -222,6 +224,7 @@ class UnknownJobKind(JobError):
 ENGINE_PROBLEMS: dict[type[EngineError], tuple[int, str, str]] = {
     InvalidAudio: (400, "Unreadable audio", "invalid-audio"),
     VoiceNotFound: (422, "No voice for this locale", "voice-not-found"),
+    InvalidVoice: (422, "Unusable voice", "invalid-voice"),
     EngineCancelled: (499, "Cancelled", "cancelled"),
     EngineUnavailable: (503, "Engine unavailable", "engine-unavailable"),
     ModelNotPrepared: (503, "Model not prepared", "model-not-prepared"),

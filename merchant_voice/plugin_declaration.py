@@ -46,3 +46,4 @@ class Plugin:
     blueprints: tuple[str, ...] = ()
     credentials: tuple[str, ...] = ()
     enabled_by_default: bool = True
+    speaks: bool = False  # to merchants' customers: enabling it warns of locales without a voice

@@ -69,6 +69,14 @@ class PhoneHost:
                 return call
             time.sleep(0.1)
 
+    def add_shop(self, slug: str, **fields: Any) -> Shop:
+        """Another merchant, set up for calls."""
+        shop = self.shops[slug] = make_shop(self.app, slug, **fields)
+        self.app.extensions["credentials"].set(
+            shop.id, "support_calls.twilio_auth_token", AUTH_TOKEN
+        )
+        return shop
+
     def configure(self, slug: str, **values: Any) -> None:
         db, manager = self.app.extensions["db"], self.app.extensions["plugins"]
         with db.tenant_session(self.shops[slug].merchant) as session:
@@ -76,12 +84,15 @@ class PhoneHost:
             session.commit()
 
 
-def start_host(tmp: Path, database_url: str, chat_url: str) -> Iterator[PhoneHost]:
+def start_host(
+    tmp: Path, database_url: str, chat_url: str, **sections: dict[str, Any]
+) -> Iterator[PhoneHost]:
     config = app_config(
         tmp,
         database_url,
         chat={"url": chat_url, "timeout_s": 30.0},
         models={"cache_dir": str(MODELS_CACHE)},
+        **sections,
     )
     app = create_app(config)
     Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()

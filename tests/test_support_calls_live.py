@@ -255,6 +255,46 @@ def test_caller_hanging_up_after_the_greeting_abandons_the_call(host: PhoneHost)
     assert call.outcome == "abandoned" and [t.source for t in call.turns] == ["greeting"]
 
 
+def test_a_merchant_whose_locale_has_no_voice_still_gets_a_spoken_call(
+    host: PhoneHost, engines: Engines
+) -> None:
+    """A de_DE merchant on the default install (an English voice only): the call opens in
+    English with an apology, is heard, and its outcome says so."""
+    if "kaufhaus" not in host.shops:
+        host.add_shop("kaufhaus", name="Kaufhaus", default_locale="de_DE")
+    caller = host.call("kaufhaus")
+    greeting_audio = caller.wait_reply(0, timeout=30)
+    caller.hang_up()
+    call = host.settle("kaufhaus", caller.call_sid)
+    [greeting] = call.turns
+    assert greeting.reply.startswith("Sorry, I can only speak English on this line.")
+    assert "Thank you for calling Kaufhaus" in greeting.reply and not greeting.fallback
+    assert "sorry" in heard_text(engines, greeting_audio)  # the caller heard it
+    assert call.outcome == "abandoned"  # hung up before asking anything; not silent
+
+
+@pytest.fixture(scope="module")
+def mute_host(tmp_path_factory: pytest.TempPathFactory, engines: Engines) -> Iterator[PhoneHost]:
+    """A host with no voice at all: its calls cannot speak."""
+    tmp = tmp_path_factory.mktemp("mute")
+    yield from start_host(
+        tmp,
+        f"sqlite:///{tmp}/calls.sqlite",
+        f"http://127.0.0.1:{TEST_CHAT_PORT}",
+        tts={"voices": {}},
+    )
+
+
+def test_a_call_that_could_not_speak_is_recorded_as_silent(mute_host: PhoneHost) -> None:
+    caller = mute_host.call("acme")
+    time.sleep(3.0)  # the greeting and the fallback line both fail: nothing is sent
+    caller.hang_up()
+    call = mute_host.settle("acme", caller.call_sid)
+    assert not caller.heard.frames
+    assert call.outcome == "silent"  # not "resolved", not "abandoned"
+    assert call.turns[0].source == "greeting" and call.turns[0].fallback
+
+
 def test_bad_messages_and_tokens_are_refused_and_other_calls_go_on(host: PhoneHost) -> None:
     answer = place_call(host.url, "acme", AUTH_TOKEN, "CA" + "e" * 32, "+15550111", "+15550000")
     with pytest.raises(Refused) as wrong:  # a wrong token: 403 before the upgrade

@@ -24,7 +24,7 @@ from merchant_voice.tenancy import MerchantInfo
 from plugins.orders.call_tools import extract, spoken_postcode
 from plugins.support_calls import settings as settings_module
 from plugins.support_calls.conversation import reply_locale
-from plugins.support_calls.lines import has_voice
+from plugins.support_calls.lines import has_voice, opening_locale
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.speech import SentenceSplitter, speakable
 from plugins.support_calls.telephony import media
@@ -192,3 +192,14 @@ def test_a_merchants_own_policy_topic_is_the_one_read(app: Flask, shop_a: Shop) 
             arguments = tool.extract(words, state)
             assert arguments is not None
             assert tool.run(session, state, arguments, words).say == said
+
+
+def test_a_call_opens_in_a_locale_a_voice_speaks() -> None:
+    voices = PiperSynthesizer({"en_US": Path("en.onnx"), "fr_FR": Path("fr.onnx")})
+    german = MerchantInfo(1, "kaufhaus", "Kaufhaus", "de_DE", market_locales=("de_AT",))
+    assert opening_locale(german, voices, "CA1") == "en_US"  # no German voice: an installed one
+    swiss = MerchantInfo(2, "uhren", "Uhren", "de_CH", market_locales=("fr_CH",))
+    assert opening_locale(swiss, voices, "CA2") == "fr_CH"  # a market locale a voice speaks
+    assert opening_locale(swiss, PiperSynthesizer({}), "CA3") == "de_CH"  # none: it cannot speak
+    speaks = partial(has_voice, voices)
+    assert reply_locale(german, "en_US", "de", speaks) == ("en_US", True)  # stays in its voice

@@ -9,9 +9,9 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from merchant_voice import accounts
+from merchant_voice import accounts, voices
 from merchant_voice.cli.output import emit, handle_errors, json_option
-from merchant_voice.extensions import database, plugin_manager
+from merchant_voice.extensions import database, engines, plugin_manager
 from models import ApiKey, Merchant
 
 
@@ -77,6 +77,10 @@ def create_merchant(
         timezone=timezone,
     )
     data = asdict(merchant)
+    note = voices.warning(engines(), merchant)
+    data["warnings"] = [note] if note else []
+    if note and not as_json:  # in --json, the warnings are part of the data
+        click.echo(note, err=True)
     emit(data, as_json, f"Created merchant {slug} (id {data['id']}).")
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from merchant_voice import plugin_state
+from merchant_voice import plugin_state, voices
 from merchant_voice.cli.output import emit, handle_errors, json_option
-from merchant_voice.extensions import plugin_manager
+from merchant_voice.extensions import engines, plugin_manager
 from merchant_voice.web.hooks import merchant_session
 
 
@@ -66,12 +66,16 @@ def _set_enabled(slug: str, plugin: str, enabled: bool, as_json: bool) -> None:
     with merchant_session(slug) as session:
         off = manager.set_enabled(session, plugin, enabled)
         session.commit()
+        speaks = enabled and manager.get(plugin).declaration.speaks
+        note = voices.warning(engines(), session.merchant) if speaks else None
+    if note and not as_json:  # in --json, the warnings are part of the data
+        click.echo(note, err=True)
     word = "Enabled" if enabled else "Disabled"
     text = f"{word} {plugin} for {slug}." + (
         f" Off with it, as they require it: {', '.join(off)}." if off else ""
     )
     data = {"merchant": slug, "plugin": plugin, "enabled": enabled, "off_with_it": off}
-    emit(data, as_json, text)
+    emit({**data, "warnings": [note] if note else []}, as_json, text)
 
 
 @plugins.command("enable")

@@ -107,7 +107,9 @@ def reply_locale(
     locale = next(c for c in candidates if c.split("_")[0] == language)
     if has_voice(locale):
         return locale, False
-    return merchant.default_locale, True
+    if has_voice(merchant.default_locale):
+        return merchant.default_locale, True
+    return current, True  # the call's own voice: it has one
 
 
 class Conversation:
@@ -138,11 +140,20 @@ class Conversation:
         return apology
 
     def greeting(self, record: TurnRecord) -> str:
-        """The merchant's greeting, or the default one in the merchant's language."""
-        default = self.gettext(self.state.locale)(
-            "Thank you for calling {store}. How can I help you?"
-        )
-        greeting = self.deps.settings.greeting or default.format(store=self.deps.merchant.name)
+        """The merchant's greeting, or the default one in the merchant's language. A call that
+        cannot speak the merchant's language (no voice) opens with an apology in the language
+        it speaks, and the default greeting in it."""
+        _ = self.gettext(self.state.locale)
+        default = _("Thank you for calling {store}. How can I help you?")
+        default = default.format(store=self.deps.merchant.name)
+        own = self.deps.merchant.default_locale.split("_")[0]
+        if self.state.locale.split("_")[0] == own:
+            greeting = self.deps.settings.greeting or default
+        else:
+            self.state.scratch["apologised_for"] = own
+            apology = _("Sorry, I can only speak {language} on this line.")
+            language = language_name(self.state.locale, self.state.locale)
+            greeting = f"{apology.format(language=language)} {default}"
         record.sentences.append(greeting)
         return greeting
 

@@ -7,36 +7,59 @@ the chat engine is down.
 
 from __future__ import annotations
 
+import logging
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from merchant_voice.plugin_api import Synthesizer, VoiceNotFound
+from merchant_voice.plugin_api import MerchantInfo, Synthesizer, VoiceNotFound
+
+log = logging.getLogger(__name__)
 
 MAX_CACHED = 256
 
-_cache: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+Lines = OrderedDict[tuple[str, str], bytes]  # (locale, text) -> µ-law, oldest first
+_caches: weakref.WeakKeyDictionary[Synthesizer, Lines] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _cached(locale: str, text: str) -> bytes | None:
+def _cached(tts: Synthesizer, locale: str, text: str) -> bytes | None:
     with _lock:
-        audio = _cache.get((locale, text))
-        if audio is not None:
-            _cache.move_to_end((locale, text))
+        lines = _caches.get(tts)
+        audio = lines.get((locale, text)) if lines is not None else None
+        if audio is not None and lines is not None:
+            lines.move_to_end((locale, text))
         return audio
 
 
 def prerender(tts: Synthesizer, text: str, locale: str) -> bytes:
-    """The whole line as µ-law, rendered once per (locale, text) and process."""
-    audio = _cached(locale, text)
+    """The whole line as µ-law, rendered once per (locale, text) by each synthesizer."""
+    audio = _cached(tts, locale, text)
     if audio is None:
         audio = b"".join(chunk.mulaw() for chunk in tts.synthesize(text, locale))
         with _lock:
-            _cache[(locale, text)] = audio
-            while len(_cache) > MAX_CACHED:
-                _cache.popitem(last=False)
+            lines = _caches.setdefault(tts, OrderedDict())
+            lines[(locale, text)] = audio
+            while len(lines) > MAX_CACHED:
+                lines.popitem(last=False)
     return audio
+
+
+def opening_locale(merchant: MerchantInfo, tts: Synthesizer, call_sid: str) -> str:
+    """The locale a call opens in: the merchant's own where a voice speaks it, else one of
+    its market locales', else any installed voice's, after an apology (see
+    ``Conversation.greeting``). Logged once per call when it is not the merchant's."""
+    candidates = [merchant.default_locale, *merchant.market_locales, *tts.locales()]
+    locale = next((c for c in candidates if has_voice(tts, c)), None)
+    if locale is None:
+        log.error("call %s: no voice is installed, so the call cannot speak", call_sid)
+        return merchant.default_locale
+    if locale.split("_")[0] != merchant.default_locale.split("_")[0]:
+        log.warning(
+            "call %s: no voice speaks %s; speaking %s", call_sid, merchant.default_locale, locale
+        )
+    return locale
 
 
 def has_voice(tts: Synthesizer, locale: str) -> bool:
@@ -49,7 +72,7 @@ def has_voice(tts: Synthesizer, locale: str) -> bool:
 
 def speak(tts: Synthesizer, text: str, locale: str) -> Iterator[bytes]:
     """µ-law audio for ``text``: the cached line, or Piper's chunks as they come."""
-    audio = _cached(locale, text)
+    audio = _cached(tts, locale, text)
     if audio is not None:
         yield audio
         return

@@ -47,7 +47,7 @@ from plugins.support_calls.conversation import (
     Conversation,
     TurnRecord,
 )
-from plugins.support_calls.lines import has_voice, prerender, speak
+from plugins.support_calls.lines import has_voice, opening_locale, prerender, speak
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
@@ -92,7 +92,9 @@ class LiveCall:
         self.asr = asr
         self.tts = tts
         self.recordings_dir = recordings_dir
-        self.state = CallState(caller=call.caller, locale=deps.merchant.default_locale)
+        self.state = CallState(
+            caller=call.caller, locale=opening_locale(deps.merchant, tts, call.sid)
+        )
         self.conversation = Conversation(deps, self.state)
         self.endpointer = Endpointer()
         self.recorder = Recorder() if deps.settings.record_calls else None
@@ -110,6 +112,7 @@ class LiveCall:
         self._saved_turns = 0
         self._save_lock = threading.Lock()
         self._conversation_lock = threading.Lock()  # one turn at a time talks to the tools
+        self._mute = False  # set when even the fallback line could not be spoken
 
     # -- the socket -------------------------------------------------------------
 
@@ -354,6 +357,7 @@ class LiveCall:
         try:
             self._say(turn, line, locale=self.state.locale)
         except Exception:
+            self._mute = True
             log.exception("call %s: the fallback line could not be played", self.call.sid)
 
     def _act(self, action: Action) -> None:
@@ -392,8 +396,9 @@ class LiveCall:
         if worker is not None and worker is not threading.current_thread():
             worker.join(timeout=30)  # its Turn row is written before the call's end
         try:
-            records.call_ended(
-                self.deps, self.call, self.state, self.replied, self.recorder, self.recordings_dir
-            )
+            spoke = self.player is not None and self.player.frames_sent > 0
+            heard = spoke or not self._mute
+            replied, recorder, folder = self.replied and spoke, self.recorder, self.recordings_dir
+            records.call_ended(self.deps, self.call, self.state, replied, heard, recorder, folder)
         except Exception:
             log.exception("call %s: could not record the end of the call", self.call.sid)

@@ -39,6 +39,7 @@ class Outcome(enum.StrEnum):
     RESOLVED = "resolved"
     HANDED_OFF = "handed_off"
     ABANDONED = "abandoned"
+    SILENT = "silent"  # the host could not speak: no audio ever reached the caller
 
 
 class Call(MerchantOwned, Base):

@@ -61,6 +61,7 @@ class Player:
         self._busy = False
         self._closed = False
         self._due = 0.0
+        self.frames_sent = 0  # a call that sent none was never heard
         self._thread = threading.Thread(target=self._run, name="call-player", daemon=True)
         self._thread.start()
 
@@ -161,6 +162,7 @@ class Player:
                 return
             frame = item.mulaw[start : start + FRAME_BYTES]
             self._send(media_message(self._stream_sid, frame))
+            self.frames_sent += 1
             if first and item.on_first_frame is not None:
                 item.on_first_frame(time.monotonic())
                 first = False

@@ -15,4 +15,5 @@ plugin = Plugin(
     hooks=".hooks",
     blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api"),
     credentials=("twilio_auth_token",),
+    speaks=True,
 )

@@ -128,11 +128,13 @@ def call_ended(
     call: CallRef,
     state: CallState,
     replied: bool,
+    heard: bool,
     recorder: Recorder | None,
     recordings: Path,
 ) -> None:
     """One write: the recording's path, the message left, and the outcome (unless the status
-    callback already told it)."""
+    callback already told it). ``heard``: audio reached the caller; a call that sent none is
+    ``silent``, whatever its turns say."""
     values: dict[str, Any] = {"message": state.message} if state.message else {}
     path = None
     if recorder is not None:
@@ -143,6 +145,8 @@ def call_ended(
         values["recording_path"] = str(path.relative_to(recordings))
     if state.handed_off:
         values["outcome"] = Outcome.HANDED_OFF.value
+    elif not heard:
+        values["outcome"] = Outcome.SILENT.value
     else:
         outcome = Outcome.RESOLVED if replied else Outcome.ABANDONED
         values["outcome"] = func.coalesce(Call.outcome, outcome.value)
