@@ -51,7 +51,7 @@ from plugins.support_calls.lines import has_voice, opening_locale, prerender, sp
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
-from plugins.support_calls.tools import BoundTool, keypad, named
+from plugins.support_calls.tools import for_keys
 from plugins.support_calls.vad import Endpointer, VadEvent
 
 log = logging.getLogger(__name__)
@@ -318,11 +318,7 @@ class LiveCall:
             prerender(self.tts, greeting, self.state.locale)
             threading.Thread(target=self._prerender_fallback, daemon=True).start()
             return iter([greeting])
-        tool: BoundTool | None = None
-        if record.source == "dtmf" and text == "0":
-            tool = named(self.deps.tools, "handoff")
-        elif record.source == "dtmf" and self.state.expecting is None:
-            tool = keypad(self.deps.tools)  # digits out of the blue: an order number, say
+        tool = for_keys(self.deps.tools, text, self.state) if record.source == "dtmf" else None
         return self.conversation.respond(text, record, turn.cancel, tool)
 
     def _prerender_fallback(self) -> None:

@@ -114,8 +114,13 @@ def named(tools: Sequence[BoundTool], name: str) -> BoundTool | None:
     return next((tool for tool in tools if tool.name == name), None)
 
 
-def keypad(tools: Sequence[BoundTool]) -> BoundTool | None:
-    """The tool that takes digits the caller types when nothing is expected."""
+def for_keys(tools: Sequence[BoundTool], digits: str, state: CallState) -> BoundTool | None:
+    """The tool for keyed digits: ``0`` asks for a person; other digits go to the keypad
+    tool (an order number, say) unless a tool expects the caller's next words."""
+    if digits == "0":
+        return named(tools, "handoff")
+    if state.expecting is not None:
+        return None
     return next((tool for tool in tools if tool.tool.keypad), None)
 
 
