@@ -162,16 +162,19 @@ def configure(
 
 
 def describe(plugins: Declarations, session: TenantSession) -> list[dict[str, Any]]:
-    """One entry per loaded plugin: name, version, enabled, settings."""
-    return [
-        {
-            "name": state.plugin.name,
-            "version": state.plugin.version,
-            "enabled": state.enabled,
-            "settings": {
-                key: "**********" if "secret" in key and value else value
-                for key, value in state.settings.model_dump(mode="json").items()
-            },
-        }
-        for state in sorted(states(plugins, session).values(), key=lambda s: s.plugin.name)
-    ]
+    """One entry per loaded plugin (see :func:`entry`), by name."""
+    found = states(plugins, session)
+    return [entry(found[name]) for name in sorted(found)]
+
+
+def entry(state: PluginState) -> dict[str, Any]:
+    """A plugin as the merchant has it, to show: name, version, enabled, settings."""
+    return {
+        "name": state.plugin.name,
+        "version": state.plugin.version,
+        "enabled": state.enabled,
+        "settings": {
+            key: "**********" if "secret" in key and value else value
+            for key, value in state.settings.model_dump(mode="json").items()
+        },
+    }

@@ -93,9 +93,8 @@ class PluginSettingsOut(BaseModel):
 def _plugin_settings(name: str) -> PluginSettingsOut:
     manager = extensions.plugin_manager()
     manager.get(name)  # 404 for a plugin that is not loaded
-    entries = plugin_state.describe(manager.declarations, tenant_session())
-    entry = next(entry for entry in entries if entry["name"] == name)
-    return PluginSettingsOut(plugin=name, enabled=entry["enabled"], settings=entry["settings"])
+    shown = plugin_state.entry(manager.states(tenant_session())[name])
+    return PluginSettingsOut(plugin=name, enabled=shown["enabled"], settings=shown["settings"])
 
 
 @bp.operation(
