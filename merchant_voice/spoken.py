@@ -39,9 +39,28 @@ def spoken_date(value: date | datetime, locale: str) -> str:
     return format_date(day, format="long", locale=_locale(locale))
 
 
-def spoken_code(code: str) -> str:
-    """An order number or postcode, character by character: ``#1042`` -> "1 0 4 2"."""
-    return " ".join(ch for ch in code if ch.isalnum())
+def spoken_code(code: str, group: int = 0) -> str:
+    """An order number or postcode, character by character: ``#1042`` -> "1 0 4 2".
+
+    With ``group``, a long code (a tracking number) is read in groups of about that
+    many characters, a pause between them: ``spoken_code("1Z999AA10123456784", 3)`` ->
+    "1 Z 9, 9 9 A, A 1 0, 1 2 3, 4 5 6, 7 8 4". Groups have ``group`` or ``group + 1``
+    characters, the longer ones last, but for codes too short to split so (five
+    characters in threes: two, then three).
+    """
+    chars = [ch for ch in code if ch.isalnum()]
+    if group <= 0 or not chars:
+        return " ".join(chars)
+    count = max(1, len(chars) // group)
+    if len(chars) > count * (group + 1):
+        count += 1
+    size, longer = divmod(len(chars), count)
+    groups, start = [], 0
+    for index in range(count):
+        end = start + size + (index >= count - longer)
+        groups.append(" ".join(chars[start:end]))
+        start = end
+    return ", ".join(groups)
 
 
 _DIGIT_WORDS = {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import Flask
 
 from merchant_voice.migrate import Migrations
+from tests.conftest import make_shop
 
 
 def _migrations(app: Flask) -> Migrations:
@@ -88,3 +90,83 @@ def test_disabling_a_migrated_plugin_keeps_the_database_usable(
     migrations.upgrade()
     result = app.test_cli_runner().invoke(args=["db", "current"])
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_listings_and_orders_from_before_stock_per_variant_and_delivery_dates_still_work(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    """Rows written before ``catalog_0004`` and ``orders_0003`` come through the upgrade with
+    their new columns unknown (NULL), and are served as such."""
+    app = make_app(database_url)
+    migrations = _migrations(app)
+    assert {"catalog_0004", "orders_0003"} <= set(migrations.heads())
+    shop = make_shop(app, "old-shop")
+    migrations.downgrade("catalog_0003")
+    migrations.downgrade("orders_0002")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    owned = {"merchant_id": shop.id, "created_at": now, "updated_at": now}
+    with app.extensions["db"].engine.begin() as connection:
+        tables = sa.MetaData()
+        tables.reflect(connection, only=["catalog_listings", "catalog_variants", "orders_orders"])
+        assert "stock_quantity" not in tables.tables["catalog_variants"].columns
+        assert "estimated_delivery" not in tables.tables["orders_orders"].columns
+        listing_id = connection.execute(
+            tables.tables["catalog_listings"]
+            .insert()
+            .values(
+                handle="old-tee",
+                title="Old Tee",
+                description_html="",
+                bullet_points=[],
+                attributes={},
+                currency="USD",
+                image_urls=[],
+                source="api",
+                extra={},
+                stock_quantity=5,
+                **owned,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            tables.tables["catalog_variants"]
+            .insert()
+            .values(
+                listing_id=listing_id,
+                title="M",
+                options={"Size": "M"},
+                position=0,
+                merchant_id=shop.id,
+            )
+        )
+        connection.execute(
+            tables.tables["orders_orders"]
+            .insert()
+            .values(
+                number="OLD-1",
+                source="api",
+                status="shipped",
+                customer_name="",
+                email="",
+                phone="",
+                phone_key="",
+                postcode="",
+                postcode_key="",
+                currency="USD",
+                items=[],
+                carrier="DHL",
+                tracking_numbers=[],
+                tracking_urls=[],
+                **owned,
+            )
+        )
+    migrations.upgrade()
+    assert migrations.pending() == [] and migrations.differences() == []
+    client = app.test_client()
+    listing = client.get(f"/api/v1/listings/{listing_id}", headers=shop.headers).get_json()
+    assert listing["variants"][0] | {"id": 0} == {
+        "id": 0, "sku": None, "title": "M", "options": {"Size": "M"}, "price": None,
+        "in_stock": None, "stock_quantity": None,
+    }  # fmt: skip
+    assert listing["stock_quantity"] == 5  # the listing's own, kept
+    order = client.get("/api/v1/orders/OLD-1", headers=shop.headers).get_json()
+    assert (order["carrier"], order["estimated_delivery"]) == ("DHL", None)

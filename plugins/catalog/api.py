@@ -1,4 +1,8 @@
-"""The catalog's API: ``/api/v1/listings`` (JSON CRUD) and ``/api/v1/catalog/imports``."""
+"""The catalog's API: ``/api/v1/listings`` (JSON CRUD) and ``/api/v1/catalog/imports``.
+
+Variants carry their own stock; where theirs is known, the listing's is derived
+from it, and a listing figure that disagrees is refused (:mod:`plugins.catalog.stock`).
+"""
 
 from __future__ import annotations
 
@@ -22,10 +26,12 @@ from merchant_voice.plugin_api import (
 )
 from plugins.catalog.importers import PARSERS, parse
 from plugins.catalog.models import CatalogImport, Listing, Variant
+from plugins.catalog.stock import from_variants, settle
 
 bp = ApiBlueprint("catalog", __name__, plugin="catalog")
 
 Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Quantity = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
 
 
 class VariantIn(BaseModel):
@@ -35,6 +41,8 @@ class VariantIn(BaseModel):
     title: str = Field("", max_length=500)
     options: dict[str, str] = {}
     price: Price | None = None
+    in_stock: bool | None = None  # null: unknown
+    stock_quantity: Quantity | None = None  # null: not tracked
 
 
 class ListingIn(BaseModel):
@@ -62,6 +70,8 @@ class VariantOut(BaseModel):
     title: str
     options: dict[str, str]
     price: Decimal | None
+    in_stock: bool | None
+    stock_quantity: int | None
 
 
 class ListingOut(BaseModel):
@@ -94,7 +104,26 @@ def _listing(listing_id: int) -> Listing:
     return get_or_404(Listing, listing_id, "listing")
 
 
+def _check_stock(body: ListingIn) -> None:
+    """Where the variants' stock is known, the listing's must agree with it, or be left out."""
+    derived = from_variants(body.variants)
+    if derived is None:
+        return
+    quantity, in_stock = derived
+    errors = []
+    if body.stock_quantity is not None and body.stock_quantity != quantity:
+        total = f"their total, {quantity}" if quantity is not None else "none"
+        message = f"the variants' stock gives the listing's ({total}): leave it out"
+        errors.append({"field": "stock_quantity", "message": message})
+    if body.in_stock is not None and body.in_stock != in_stock:
+        message = f"the variants' stock says {str(in_stock).lower()}: leave it out"
+        errors.append({"field": "in_stock", "message": message})
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
+
+
 def _apply(listing: Listing, body: ListingIn) -> None:
+    _check_stock(body)
     values: dict[str, Any] = body.model_dump(exclude={"variants", "currency"})
     for key, value in values.items():
         setattr(listing, key, value)
@@ -103,6 +132,7 @@ def _apply(listing: Listing, body: ListingIn) -> None:
         Variant(**variant.model_dump(), position=position)
         for position, variant in enumerate(body.variants)
     ]
+    settle(listing)
 
 
 def _commit(handle: str) -> None:

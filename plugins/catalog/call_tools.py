@@ -1,7 +1,11 @@
 """The ``product_info`` call tool: a product from the merchant's catalog, its price and stock.
 
 The caller's words are matched against listing titles (words of three letters
-or more, common words left out); the listing sharing the most words wins.
+or more, common words left out); the listing sharing the most words wins, and
+is the one a follow-up that names no product ("do you have it in medium?") is
+about. Where the variants carry stock it is said per option, for the options
+the caller named only (:mod:`plugins.catalog.availability`); otherwise the
+listing's own stock is said.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from merchant_voice.plugin_api import (
     fold,
     spoken_money,
 )
+from plugins.catalog.availability import asked_variants, has_stock, label, per_option
 from plugins.catalog.models import Listing
 
 MAX_TITLES = 50_000
@@ -139,23 +144,38 @@ def _stock_sentence(ctx: ToolContext[PluginSettings], listing: Listing) -> str:
     return ""
 
 
+def _find(ctx: ToolContext[PluginSettings]) -> Listing | None:
+    """The listing the caller asks about; the call's last one when their words name none
+    ("do you have it in medium?")."""
+    scratch = ctx.state.scratch.setdefault("product_info", {})
+    listing = search(ctx, str(ctx.arguments.get("query") or ctx.utterance))
+    if listing is None and scratch.get("listing_id") is not None:
+        listing = ctx.session.get(Listing, scratch["listing_id"])
+    if listing is not None:
+        scratch["listing_id"] = listing.id
+    return listing
+
+
 def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
     _ = ctx.gettext
-    listing = search(ctx, str(ctx.arguments.get("query") or ctx.utterance))
+    listing = _find(ctx)
     if listing is None:
         return ToolResult(
             {"found": False},
             say=_("I could not find that product in our catalog. Which product do you mean?"),
             answer=False,
         )
-    sentences = []
-    if listing.price is not None:
-        price = spoken_money(listing.price, listing.currency, ctx.state.locale)
-        sentences.append(_("The {title} costs {price}.").format(title=listing.title, price=price))
+    asked = asked_variants(listing.variants, ctx.utterance)
+    prices = {variant.price for variant in asked if variant.price is not None}
+    amount = prices.pop() if len(prices) == 1 else listing.price
+    if amount is not None:
+        price = spoken_money(amount, listing.currency, ctx.state.locale)
+        sentences = [_("The {title} costs {price}.").format(title=listing.title, price=price)]
     else:
-        sentences.append(_("We have the {title}.").format(title=listing.title))
-    stock = _stock_sentence(ctx, listing)
-    if stock:
+        sentences = [_("We have the {title}.").format(title=listing.title)]
+    if has_stock(listing.variants):  # stock per option, the options asked about only
+        sentences.append(per_option(ctx.gettext, asked or listing.variants))
+    elif stock := _stock_sentence(ctx, listing):
         sentences.append(stock)
     options = sorted({v for variant in listing.variants for v in variant.options.values()})
     data = {
@@ -165,6 +185,10 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
         "in_stock": listing.in_stock,
         "stock_quantity": listing.stock_quantity,
         "options": options[:12],
+        "variants": [
+            {"option": label(v), "in_stock": v.in_stock, "stock_quantity": v.stock_quantity}
+            for v in (asked or listing.variants)[:12]
+        ],
         "bullet_points": listing.bullet_points[:5],
     }
     return ToolResult(data, say=" ".join(sentences), answer=False)  # the facts are the answer

@@ -41,7 +41,7 @@ class Listing(MerchantOwned, Base):
 
 
 class Variant(MerchantOwned, Base):
-    """A purchasable version of a listing: its options (Color: Red) and price."""
+    """A purchasable version of a listing: its options (Color: Red), price and own stock."""
 
     __tablename__ = "catalog_variants"
 
@@ -49,10 +49,13 @@ class Variant(MerchantOwned, Base):
     listing_id: Mapped[int] = mapped_column(
         ForeignKey("catalog_listings.id", ondelete="CASCADE"), index=True
     )
+    external_id: Mapped[str | None] = mapped_column(String(64))  # the platform's, "woocommerce:76"
     sku: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(500), default="")
     options: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    in_stock: Mapped[bool | None] = mapped_column()  # None: unknown
+    stock_quantity: Mapped[int | None] = mapped_column()  # None: not tracked
     position: Mapped[int] = mapped_column(default=0)
     listing: Mapped[Listing] = relationship(back_populates="variants")
 

@@ -5,11 +5,13 @@
 
 Verification and deduplication are the host's (:mod:`merchant_voice.web.shop_hooks`);
 each delivery is applied as an upsert or delete matched on the platform's
-product id.
+product id; a WooCommerce variation's delivery updates its listing's variant
+(:mod:`plugins.catalog.platforms` reads the payloads, stock included).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -20,21 +22,18 @@ from merchant_voice.plugin_api import (
     SHOPIFY,
     WOOCOMMERCE,
     Platform,
+    TenantSession,
     ValidationFailed,
     pong,
     receive,
 )
-from plugins.catalog.importers import checked, store
-from plugins.catalog.importers.base import (
-    Parsed,
-    ParsedListing,
-    ParsedVariant,
-    RowRejected,
-    price,
-    stock,
-)
-from plugins.catalog.importers.woocommerce import bullet_points
-from plugins.catalog.models import Listing, WebhookDelivery
+from plugins.catalog.importers import checked, fill, store, variant
+from plugins.catalog.importers.base import Parsed, RowRejected, check_variant_lengths
+from plugins.catalog.models import Listing, Variant, WebhookDelivery
+from plugins.catalog.platforms import from_shopify, from_woocommerce, woo_variant
+from plugins.catalog.stock import settle
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("catalog_webhooks", __name__, url_prefix="/hooks")
 
@@ -58,25 +57,74 @@ def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
             return jsonify(status="duplicate", delivery=delivery.delivery_id)
         session, payload = delivery.session, delivery.payload
         external_id = f"{platform.name}:{payload['id']}"
+        status = "applied"
         if delivery.action == "delete":
-            for listing in session.scalars(
-                select(Listing).where(Listing.external_id == external_id)
-            ):
-                session.delete(listing)
-            session.commit()
+            _delete(session, external_id, variations=platform is WOOCOMMERCE)
+        elif platform is WOOCOMMERCE and payload.get("type") == "variation":
+            status = _upsert_variation(session, payload)
         else:
-            parse = _from_shopify if platform is SHOPIFY else _from_woocommerce
+            parse = from_shopify if platform is SHOPIFY else from_woocommerce
             try:
                 item = parse(payload)
-            except (KeyError, TypeError, AttributeError, ValueError, RowRejected) as exc:
-                raise ValidationFailed(f"the product in the webhook is malformed: {exc}") from None
+            except MALFORMED as exc:
+                raise malformed("product", exc) from None
             parsed = checked(Parsed(platform.name, 1, [item]))
             if parsed.errors:
                 raise ValidationFailed(
                     f"the product in the webhook is malformed: {parsed.errors[0]}"
                 )
             store(session, parsed)
-    return jsonify(status="applied", delivery=delivery.delivery_id, action=delivery.action)
+        session.commit()
+    return jsonify(status=status, delivery=delivery.delivery_id, action=delivery.action)
+
+
+MALFORMED = (KeyError, TypeError, AttributeError, ValueError, RowRejected)
+
+
+def malformed(what: str, exc: Exception) -> ValidationFailed:
+    """A 422 naming the payload's field where the error does."""
+    if isinstance(exc, RowRejected):
+        detail = f"the {what} in the webhook is malformed: {exc.column}: {exc.reason}"
+        return ValidationFailed(detail, [{"field": exc.column, "message": exc.reason}])
+    return ValidationFailed(f"the {what} in the webhook is malformed: {exc}")
+
+
+def _delete(session: TenantSession, external_id: str, variations: bool) -> None:
+    """A product is gone, or a WooCommerce variation (a variant of its listing: WooCommerce
+    sends its deletion as a product's; Shopify's variants go with a product update)."""
+    for listing in session.scalars(select(Listing).where(Listing.external_id == external_id)):
+        session.delete(listing)
+    if not variations:
+        return
+    for gone in session.scalars(select(Variant).where(Variant.external_id == external_id)).all():
+        listing = gone.listing
+        listing.variants.remove(gone)
+        settle(listing)
+
+
+def _upsert_variation(session: TenantSession, payload: dict[str, Any]) -> str:
+    """A WooCommerce variation's own delivery: the variant of its parent's listing, matched
+    on the variation's id (then its SKU), is updated or added."""
+    try:
+        item = woo_variant(payload)
+        check_variant_lengths(item)
+        parent_id = f"woocommerce:{payload['parent_id']}"
+    except MALFORMED as exc:
+        raise malformed("variation", exc) from None
+    listing = session.scalars(select(Listing).where(Listing.external_id == parent_id)).first()
+    if listing is None:
+        log.warning(
+            "WooCommerce variation %s: no product %s in the catalog", item.external_id, parent_id
+        )
+        return "skipped"
+    found = [v for v in listing.variants if v.external_id == item.external_id]
+    found = found or [v for v in listing.variants if item.sku and v.sku == item.sku]
+    if found:
+        fill(found[0], item)
+    else:
+        listing.variants.append(variant(item, len(listing.variants)))
+    settle(listing)
+    return "applied"
 
 
 @bp.post("/shopify/<merchant>/products")
@@ -87,84 +135,3 @@ def shopify_products(merchant: str) -> ResponseReturnValue:
 @bp.post("/woocommerce/<merchant>/products")
 def woocommerce_products(merchant: str) -> ResponseReturnValue:
     return pong(merchant, "catalog") or _deliver(merchant, WOOCOMMERCE)
-
-
-def _text_field(product: dict[str, Any], key: str) -> str:
-    value = product.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{key!r} must be a non-empty string")
-    return value
-
-
-def _from_shopify(product: dict[str, Any]) -> ParsedListing:
-    names = [option["name"] for option in product.get("options") or []]
-    variants = []
-    for position, variant in enumerate(product.get("variants") or []):
-        options = {
-            name: variant[f"option{n}"]
-            for n, name in enumerate(names, start=1)
-            if variant.get(f"option{n}") not in (None, "", "Default Title")
-        }
-        variants.append(
-            ParsedVariant(
-                variant.get("sku") or None,
-                variant.get("title") or "",
-                options,
-                price(str(variant.get("price") or ""), "variants.price"),
-                position,
-            )
-        )
-    listing = ParsedListing(
-        handle=_text_field(product, "handle"),
-        title=_text_field(product, "title"),
-        row=0,
-        external_id=f"shopify:{product['id']}",
-        description_html=product.get("body_html") or "",
-        attributes={
-            option["name"]: list(option.get("values") or [])
-            for option in product.get("options") or []
-            if option.get("values") != ["Default Title"]
-        },
-        image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
-        extra={"vendor": product.get("vendor"), "type": product.get("product_type")},
-    )
-    quantities = [
-        stock(v.get("inventory_quantity"), "variants.inventory_quantity")
-        for v in product.get("variants") or []
-        if v.get("inventory_management") and v.get("inventory_quantity") is not None
-    ]
-    if quantities:
-        listing.stock_quantity = sum(q for q in quantities if q is not None)
-        listing.in_stock = listing.stock_quantity > 0
-    if len(variants) == 1 and not variants[0].options:
-        listing.sku, listing.price = variants[0].sku, variants[0].price
-    else:
-        listing.variants = variants
-        prices = [v.price for v in variants if v.price is not None]
-        listing.price = min(prices) if prices else None
-    return listing
-
-
-def _from_woocommerce(product: dict[str, Any]) -> ParsedListing:
-    short = product.get("short_description") or ""
-    return ParsedListing(
-        handle=product.get("sku") or f"woo-{product['id']}",
-        title=_text_field(product, "name"),
-        row=0,
-        external_id=f"woocommerce:{product['id']}",
-        sku=product.get("sku") or None,
-        description_html=product.get("description") or "",
-        bullet_points=bullet_points(short),
-        attributes={
-            a["name"]: list(a.get("options") or []) for a in product.get("attributes") or []
-        },
-        price=price(str(product.get("regular_price") or product.get("price") or ""), "price"),
-        in_stock={"instock": True, "onbackorder": True, "outofstock": False}.get(
-            str(product.get("stock_status"))
-        ),
-        stock_quantity=stock(product.get("stock_quantity"), "stock_quantity")
-        if product.get("manage_stock")
-        else None,
-        image_urls=[image["src"] for image in product.get("images") or [] if image.get("src")],
-        extra={"woocommerce_id": str(product["id"]), "type": product.get("type")},
-    )

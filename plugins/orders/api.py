@@ -1,13 +1,18 @@
-"""``/api/v1/orders``: the merchant's system creates and updates orders (PUT is idempotent)."""
+"""``/api/v1/orders``: the merchant's system creates and updates orders (PUT is idempotent).
+
+``estimated_delivery`` (also accepted as ``eta``) is the day the order should
+arrive: a date (``2026-11-25``), or a date and time whose date, as written, is
+taken (``2026-11-25T18:00:00-05:00`` is November 25).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from flask import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -56,6 +61,18 @@ def _aware(value: datetime | None) -> datetime | None:
 Moment = Annotated[datetime | None, AfterValidator(_aware)]
 
 
+def _day(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > 10:  # a date and time: its date, as written
+        try:
+            return datetime.fromisoformat(value).date()
+        except ValueError:
+            raise ValueError("must be a date, e.g. 2026-11-25, or a date and time") from None
+    return value
+
+
+Day = Annotated[date | None, BeforeValidator(_day)]
+
+
 class OrderItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +103,11 @@ class OrderIn(BaseModel):
     )
     placed_at: Moment = None
     shipped_at: Moment = None
+    estimated_delivery: Day = Field(
+        None,
+        validation_alias=AliasChoices("estimated_delivery", "eta"),
+        description="the day it should arrive (also taken as eta): a date, or a date and time",
+    )
 
 
 class OrderOut(BaseModel):
@@ -107,6 +129,7 @@ class OrderOut(BaseModel):
     tracking_urls: list[str]
     placed_at: datetime | None
     shipped_at: datetime | None
+    estimated_delivery: date | None
     created_at: datetime
     updated_at: datetime
 

@@ -6,12 +6,21 @@ postcode. Until then nothing about the order is said - not even whether it
 exists: an unknown number and a wrong postcode get the same words. Orders are
 read through the merchant's session, so another merchant's order number is
 simply unknown.
+
+A verified caller hears the status, with the shipping day and carrier, and the
+day it should arrive (``estimated_delivery``); the tracking number only when
+they ask for it ("what's the tracking number?" - remembered until they are
+verified), read character by character in groups. Dates are said for the call's
+locale, on the merchant's calendar (its time zone). Once verified, the order is
+the call's: a follow-up that names no order number is about it.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -22,6 +31,7 @@ from merchant_voice.plugin_api import (
     ToolContext,
     ToolResult,
     compact,
+    fold,
     normalized_digits,
     phone_key,
     spoken_code,
@@ -38,7 +48,7 @@ _STATUS = {
     "on-hold": "is on hold. A colleague will be in touch about it.",
     "processing": "is being prepared for shipping.",
     "paid": "is paid and being prepared for shipping.",
-    "partially_shipped": "has been partly shipped.",
+    "partially_shipped": "has been partly shipped{on_date}{with_carrier}.",
     "shipped": "was shipped{on_date}{with_carrier}.",
     "delivered": "was delivered.",
     "completed": "is complete and was delivered.",
@@ -133,32 +143,79 @@ def _postcode_said(ctx: ToolContext[PluginSettings], order: Order | None) -> boo
     return order.postcode_key in (spoken_postcode(ctx.utterance), given)
 
 
+_ON_ITS_WAY = frozenset(
+    ["pending", "on-hold", "processing", "paid", "partially_shipped", "shipped"]
+)
+_TRACKING = re.compile(
+    r"(?<!\w)(tracking|sendungsnummer|sendungsverfolgung|suivi|seguimiento|rastreo|tracciamento)"
+)
+
+
+def asks_tracking(utterance: str) -> bool:
+    """Whether the caller asks for the tracking number ("what's the tracking number?")."""
+    return _TRACKING.search(fold(utterance)) is not None
+
+
+def _local(ctx: ToolContext[PluginSettings], moment: datetime) -> datetime:
+    """The moment on the merchant's calendar: the day it was there."""
+    try:
+        return moment.astimezone(ZoneInfo(ctx.session.merchant.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
+
+
 def status_sentence(ctx: ToolContext[PluginSettings], order: Order) -> str:
     _ = ctx.gettext
     locale = ctx.state.locale
     on_date = with_carrier = ""
     if order.shipped_at is not None:
-        on_date = _(" on {date}").format(date=spoken_date(order.shipped_at, locale))
+        day = spoken_date(_local(ctx, order.shipped_at), locale)
+        on_date = _(" on {date}").format(date=day)
     if order.carrier:
         with_carrier = _(" with {carrier}").format(carrier=order.carrier)
     template = _STATUS.get(order.status, "has the status {status}.")
     tail = _(template).format(on_date=on_date, with_carrier=with_carrier, status=order.status)
-    return _("Order {number} {tail}").format(number=spoken_code(order.number), tail=tail)
+    said = _("Order {number} {tail}").format(number=spoken_code(order.number), tail=tail)
+    if order.estimated_delivery is not None and order.status in _ON_ITS_WAY:
+        day = spoken_date(order.estimated_delivery, locale)
+        said += " " + _("It should arrive on {date}.").format(date=day)
+    return said
+
+
+def tracking_sentence(ctx: ToolContext[PluginSettings], order: Order) -> str:
+    """The tracking number, in groups ("1 Z 9, 9 9 A, ..."); the first of several."""
+    _ = ctx.gettext
+    numbers = order.tracking_numbers
+    if not numbers:
+        return _("There is no tracking number for it.")
+    code = spoken_code(numbers[0], group=3)
+    if len(numbers) == 1:
+        return _("The tracking number is {code}.").format(code=code)
+    return _("It has {count} tracking numbers. The first is {code}.").format(
+        count=len(numbers), code=code
+    )
 
 
 def _verified(ctx: ToolContext[PluginSettings], order: Order, how: str) -> ToolResult:
+    tracking = bool(ctx.state.scratch.get("order_status", {}).get("tracking"))
     ctx.state.verified_orders.add(order.number)
     ctx.state.expecting = None
-    ctx.state.scratch.pop("order_status", None)
-    data = {
+    ctx.state.scratch["order_status"] = {"number": order.number, "asked": False}  # the call's
+    eta = order.estimated_delivery
+    data: dict[str, Any] = {
         "order_number": order.number,
         "verified_by": how,
         "status": order.status,
         "carrier": order.carrier,
         "shipped_at": order.shipped_at.isoformat() if order.shipped_at else None,
+        "estimated_delivery": eta.isoformat() if eta else None,
         "items": [item.get("title") for item in order.items][:5],
     }
-    return ToolResult(data, say=status_sentence(ctx, order), answer=False)
+    say = status_sentence(ctx, order)
+    if tracking:
+        data["tracking_numbers"] = order.tracking_numbers[:3]
+        say += " " + tracking_sentence(ctx, order)
+    return ToolResult(data, say=say, answer=False)
 
 
 def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
@@ -166,8 +223,11 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
     scratch = ctx.state.scratch.setdefault("order_status", {})
     number = ctx.arguments.get("order_number")
     if number and number != scratch.get("number"):
+        tracking = scratch.get("tracking", False)
         scratch.clear()
-        scratch.update(number=number, asked=False)
+        scratch.update(number=number, asked=False, tracking=tracking)
+    if asks_tracking(ctx.utterance):
+        scratch["tracking"] = True  # said once the caller is verified
     number = scratch.get("number")
     if ctx.state.scratch.get("postcode_failures", 0) >= MAX_ATTEMPTS:
         return ToolResult(

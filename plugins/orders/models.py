@@ -7,11 +7,11 @@ order is; ``postcode_key`` and ``phone_key`` are the normalised forms it matches
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.plugin_api import Base, DeliveryRecord, MerchantOwned, UTCDateTime, utcnow
@@ -45,6 +45,7 @@ class Order(MerchantOwned, Base):
     tracking_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
     placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    estimated_delivery: Mapped[date | None] = mapped_column(Date)  # the day it should arrive
     # The platform's own last-modified time: a late, older webhook never overwrites a newer one.
     source_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

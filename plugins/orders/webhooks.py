@@ -6,7 +6,7 @@
 Verification and deduplication are the host's (:mod:`merchant_voice.web.shop_hooks`).
 Each order is mapped onto the API's :class:`~plugins.orders.api.OrderIn`, so it
 is validated by the same rules, and upserted on the platform's order id (or
-its number).
+its number). Carrier, tracking and delivery dates: :mod:`plugins.orders.shipping`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from merchant_voice.plugin_api import (
 )
 from plugins.orders.api import OrderIn, apply_order
 from plugins.orders.models import Order, WebhookDelivery
+from plugins.orders.shipping import shopify_shipping, woocommerce_shipping
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,6 @@ def from_shopify(order: dict[str, Any]) -> dict[str, Any]:
     shipping = order.get("shipping_address") or {}
     billing = order.get("billing_address") or {}
     customer = order.get("customer") or {}
-    fulfillments = order.get("fulfillments") or []
-    last = fulfillments[-1] if fulfillments else {}
     return {
         "number": str(order.get("order_number") or order.get("name") or order["id"]),
         "status": _shopify_status(order),
@@ -103,11 +102,8 @@ def from_shopify(order: dict[str, Any]) -> dict[str, Any]:
             }
             for item in order.get("line_items") or []
         ],
-        "carrier": last.get("tracking_company") or "",
-        "tracking_numbers": last.get("tracking_numbers") or [],
-        "tracking_urls": last.get("tracking_urls") or [],
         "placed_at": order.get("created_at"),
-        "shipped_at": fulfillments[0].get("created_at") if fulfillments else None,
+        **shopify_shipping(order),
     }
 
 
@@ -133,6 +129,7 @@ def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
     if status not in KNOWN_STATUSES:  # a shop plugin's own status: say no more than this
         log.warning("WooCommerce order status %r is not one of ours: kept as processing", status)
         status = "processing"
+    shipping = woocommerce_shipping(order)
     return {
         "number": str(order.get("number") or order["id"]),
         "status": status,
@@ -152,7 +149,8 @@ def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
             for item in order.get("line_items") or []
         ],
         "placed_at": _gmt(order.get("date_created_gmt")),
-        "shipped_at": _gmt(order.get("date_completed_gmt")),
+        **shipping,
+        "shipped_at": shipping["shipped_at"] or _gmt(order.get("date_completed_gmt")),
     }
 
 

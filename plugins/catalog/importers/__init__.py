@@ -17,12 +17,14 @@ from plugins.catalog.importers import shopify, woocommerce
 from plugins.catalog.importers.base import (
     Parsed,
     ParsedListing,
+    ParsedVariant,
     RowError,
     RowRejected,
     check_lengths,
     read_rows,
 )
 from plugins.catalog.models import Listing, Variant
+from plugins.catalog.stock import settle
 
 Format = Literal["shopify", "woocommerce"]
 
@@ -147,7 +149,20 @@ def _apply(listing: Listing, item: ParsedListing, source: str) -> None:
     listing.image_urls = item.image_urls
     listing.source = source
     listing.extra = item.extra
-    listing.variants = [
-        Variant(sku=v.sku, title=v.title, options=v.options, price=v.price, position=position)
-        for position, v in enumerate(item.variants)
-    ]
+    if item.variants_listed:
+        listing.variants = [variant(v, position) for position, v in enumerate(item.variants)]
+    settle(listing)
+
+
+VARIANT_FIELDS = ("external_id", "sku", "title", "options", "price", "in_stock", "stock_quantity")
+
+
+def variant(item: ParsedVariant, position: int) -> Variant:
+    return fill(Variant(position=position), item)
+
+
+def fill(target: Variant, item: ParsedVariant) -> Variant:
+    """Write a parsed variant onto a stored one."""
+    for key in VARIANT_FIELDS:
+        setattr(target, key, getattr(item, key))
+    return target

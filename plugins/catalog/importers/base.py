@@ -23,6 +23,9 @@ class ParsedVariant:
     options: dict[str, str]
     price: Decimal | None
     row: int
+    in_stock: bool | None = None  # None: the source does not say
+    stock_quantity: int | None = None  # None: stock is not tracked
+    external_id: str | None = None  # the platform's variant id, "woocommerce:76"
 
 
 @dataclass
@@ -40,6 +43,7 @@ class ParsedListing:
     stock_quantity: int | None = None  # None: stock is not tracked
     image_urls: list[str] = field(default_factory=list)
     variants: list[ParsedVariant] = field(default_factory=list)
+    variants_listed: bool = True  # False: the source does not list them (kept as they are)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -55,6 +59,11 @@ def stock(value: str | int | None, column: str) -> int | None:
     if not -1_000_000 <= quantity <= 1_000_000_000:
         raise RowRejected(column, f"{quantity} is out of range")
     return quantity
+
+
+def left(quantity: int | None) -> int | None:
+    """A variant's quantity left: an oversold variant (below 0) has none."""
+    return None if quantity is None else max(quantity, 0)
 
 
 @dataclass(frozen=True)
@@ -136,11 +145,18 @@ def price(value: str, column: str) -> Decimal | None:
 
 def check_lengths(listing: ParsedListing) -> None:
     """Refuse values longer than the catalog stores (the row is reported, not truncated)."""
-    values = [("handle", listing.handle), ("title", listing.title), ("sku", listing.sku or "")]
-    values += [("sku", variant.sku or "") for variant in listing.variants]
-    values += [("title", variant.title) for variant in listing.variants]
+    _check_lengths(("handle", listing.handle), ("title", listing.title), ("sku", listing.sku))
+    for variant in listing.variants:
+        check_variant_lengths(variant)
+
+
+def check_variant_lengths(variant: ParsedVariant) -> None:
+    _check_lengths(("sku", variant.sku), ("title", variant.title))
+
+
+def _check_lengths(*values: tuple[str, str | None]) -> None:
     for field_name, value in values:
-        if len(value) > LIMITS[field_name]:
+        if len(value or "") > LIMITS[field_name]:
             raise RowRejected(field_name, f"longer than {LIMITS[field_name]} characters")
 
 

@@ -2,8 +2,9 @@
 
 Rows that share a handle are one product: the first carries the product
 (title, description...), every row may carry a variant (its option values,
-SKU and price) and an image. ``Default Title`` is Shopify's option value for a
-product without variants.
+SKU, price and inventory quantity) and an image. ``Default Title`` is Shopify's
+option value for a product without variants. An inventory quantity counts where
+the file has no tracker column, or the row's tracker is set.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from plugins.catalog.importers.base import (
     RowError,
     RowRejected,
     check_shape,
+    left,
     price,
     split_list,
+    stock,
 )
 
 # field -> (current name, legacy name)
@@ -29,6 +32,8 @@ COLUMNS = {
     "tags": ("Tags", "Tags"),
     "sku": ("SKU", "Variant SKU"),
     "price": ("Price", "Variant Price"),
+    "stock": ("Inventory quantity", "Variant Inventory Qty"),
+    "tracker": ("Inventory tracker", "Variant Inventory Tracker"),  # blank: not tracked
     "image": ("Product image URL", "Image Src"),
     "variant_image": ("Variant image URL", "Variant Image"),
 }
@@ -47,12 +52,19 @@ class _Columns:
     def __init__(self, header: list[str]) -> None:
         self.legacy = "Handle" in header and "URL handle" not in header
         self.index = 1 if self.legacy else 0
+        self.has_tracker = self.name("tracker") in header
 
     def name(self, field: str) -> str:
         return COLUMNS[field][self.index]
 
     def get(self, row: dict[str, str], field: str) -> str:
         return row.get(self.name(field), "")
+
+    def stock(self, row: dict[str, str]) -> int | None:
+        """The row's inventory quantity; None where it is not tracked."""
+        if self.has_tracker and not self.get(row, "tracker"):
+            return None
+        return stock(self.get(row, "stock"), self.name("stock"))
 
     def options(self, row: dict[str, str], names: list[str]) -> dict[str, str]:
         """Option values by name; Shopify names the options only on a product's first row."""
@@ -151,11 +163,16 @@ def _add_row(
     options = columns.options(row, option_names)
     sku = columns.get(row, "sku") or None
     variant_price = price(columns.get(row, "price"), columns.name("price"))
+    quantity = columns.stock(row)
     if not options and not sku and variant_price is None:
         return  # an image-only row
     if not options and not listing.variants:  # a product without variants
         listing.sku = sku
         listing.price = variant_price
+        listing.stock_quantity = quantity
+        listing.in_stock = None if quantity is None else quantity > 0
         return
     title = " / ".join(options.values())
-    listing.variants.append(ParsedVariant(sku, title, options, variant_price, number))
+    listing.variants.append(
+        ParsedVariant(sku, title, options, variant_price, number, stock_quantity=left(quantity))
+    )

@@ -2,8 +2,8 @@
 
 Simple, variable, grouped and external products become listings; ``variation``
 rows become variants of the product their ``Parent`` column names (by SKU, or
-``id:NN``). Attribute columns come in numbered groups (``Attribute 1 name``,
-``Attribute 1 value(s)``...).
+``id:NN``), each with its own stock (``In stock?``, ``Stock``). Attribute
+columns come in numbered groups (``Attribute 1 name``, ``Attribute 1 value(s)``...).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from plugins.catalog.importers.base import (
     RowError,
     RowRejected,
     check_shape,
+    left,
     price,
     split_list,
     stock,
@@ -70,7 +71,7 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
         bullet_points=bullet_points(short),
         attributes=_attributes(row, header),
         price=price(row.get("Regular price", ""), "Regular price"),
-        in_stock={"1": True, "0": False}.get(row.get("In stock?", "").strip()),
+        in_stock=_in_stock(row),
         stock_quantity=stock(row.get("Stock", ""), "Stock"),
         image_urls=split_list(row.get("Images", "")),
         extra={
@@ -121,14 +122,25 @@ def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
             result.errors.append(RowError(number, "Parent", reason))
             continue
         try:
-            variant_price = price(row.get("Regular price", ""), "Regular price")
+            parent.variants.append(_variant(row, header, number))
         except RowRejected as exc:
             result.errors.append(RowError(number, exc.column, exc.reason))
-            continue
-        options = {name: values[0] for name, values in _attributes(row, header).items()}
-        parent.variants.append(
-            ParsedVariant(
-                row.get("SKU") or None, row.get("Name", ""), options, variant_price, number
-            )
-        )
     return result
+
+
+def _variant(row: dict[str, str], header: list[str], number: int) -> ParsedVariant:
+    options = {name: values[0] for name, values in _attributes(row, header).items()}
+    return ParsedVariant(
+        row.get("SKU") or None,
+        row.get("Name", ""),
+        options,
+        price(row.get("Regular price", ""), "Regular price"),
+        number,
+        in_stock=_in_stock(row),
+        stock_quantity=left(stock(row.get("Stock", ""), "Stock")),
+        external_id=f"woocommerce:{row['ID']}",
+    )
+
+
+def _in_stock(row: dict[str, str]) -> bool | None:
+    return {"1": True, "0": False}.get(row.get("In stock?", "").strip())
