@@ -77,18 +77,29 @@ class Engines:
     @cached_property
     def asr(self) -> Transcriber:
         speech = self.settings.speech
-        return self._transcriber(speech.model, speech.beam_size, speech.vad, True)
+        return self._transcriber(speech.model, speech.beam_size, speech.vad, True, False, 0.0)
 
     @cached_property
     def call_asr(self) -> Transcriber:
         """Speech recognition for live calls: greedy, no word timestamps, audio already cut."""
         speech = self.settings.speech
         return self._transcriber(
-            speech.call_model or speech.model, speech.call_beam_size, False, False
+            speech.call_model or speech.model,
+            speech.call_beam_size,
+            False,
+            False,
+            speech.call_short_window,
+            speech.digits_window_s,
         )
 
     def _transcriber(
-        self, name: str, beam_size: int, vad: bool, word_timestamps: bool
+        self,
+        name: str,
+        beam_size: int,
+        vad: bool,
+        word_timestamps: bool,
+        short_window: bool,
+        digits_window_s: float,
     ) -> WhisperTranscriber:
         speech = self.settings.speech
         model: str | Path = name
@@ -102,6 +113,8 @@ class Engines:
             beam_size,
             vad,
             word_timestamps,
+            short_window,
+            digits_window_s,
         )
 
     @cached_property

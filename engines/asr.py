@@ -2,6 +2,13 @@
 
 One model instance per (model, device, compute type) in the process, shared by
 every thread, with a bounded number of transcriptions at once.
+
+Files go through faster-whisper's own pipeline: 30 s windows, Silero VAD,
+word timestamps. A live call's utterance, already cut by the call's
+endpointer, can take a short window instead (:mod:`engines.whisper_window`):
+the utterance plus 2 s of silence, encoded in a fraction of the time. An
+utterance that reads out a number is heard a second time, digit by digit
+(``expect_digits`` skips the first hearing).
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from typing import Protocol
 from faster_whisper import WhisperModel
 
 from engines.audio import WHISPER_RATE, Audio, resample
+from engines.digits import says_digits
 from engines.metrics import ASR_RTF, ENGINE_ERRORS
+from engines.whisper_window import FULL_WINDOW_S, MAX_WINDOW_S, WindowDecoder
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +54,11 @@ class Transcript:
 
 
 class Transcriber(Protocol):
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
-        """The words spoken in ``audio``; ``language`` fixes it, None detects it."""
+    def transcribe(
+        self, audio: Audio, language: str | None = None, expect_digits: bool = False
+    ) -> Transcript:
+        """The words spoken in ``audio``; ``language`` fixes it, None detects it.
+        ``expect_digits``: the speaker was asked for a number (a code, digit by digit)."""
 
     def load(self) -> None:
         """Load the model now (it loads on first use otherwise)."""
@@ -79,6 +91,8 @@ class WhisperTranscriber:
         beam_size: int = 5,
         vad: bool = True,
         word_timestamps: bool = True,
+        short_window: bool = False,
+        digits_window_s: float = 0.0,
     ) -> None:
         self.model_name = str(model)
         self.device, self.compute_type = choose_device(device, compute_type)
@@ -86,6 +100,8 @@ class WhisperTranscriber:
         self.beam_size = beam_size
         self.vad = vad
         self.word_timestamps = word_timestamps
+        self.short_window = short_window  # no VAD, no word timestamps: a cut utterance
+        self.digits_window_s = digits_window_s  # 0: numbers are not heard again
 
     def _model(self) -> tuple[WhisperModel, threading.BoundedSemaphore]:
         key = (self.model_name, self.device, self.compute_type)
@@ -102,9 +118,41 @@ class WhisperTranscriber:
         """Load the model now (it loads on first use otherwise)."""
         self._model()
 
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+    def transcribe(
+        self, audio: Audio, language: str | None = None, expect_digits: bool = False
+    ) -> Transcript:
         model, slots = self._model()
         audio = resample(audio, WHISPER_RATE)
+        windowed = audio.seconds <= MAX_WINDOW_S and (self.short_window or self.digits_window_s)
+        if not windowed:
+            return self._transcribe_file(model, slots, audio, language)
+        started = time.perf_counter()
+        decoder = WindowDecoder(model, self.beam_size)
+        first_window = None if self.short_window else FULL_WINDOW_S
+        text, heard, probability = "", language or "", 1.0
+        with slots:
+            try:
+                if not expect_digits or not self.digits_window_s:
+                    text, heard, probability = decoder.decode(audio.samples, language, first_window)
+                    language = heard  # the digits pass keeps it
+                if self.digits_window_s and (expect_digits or says_digits(text)):
+                    text, heard, digits_probability = decoder.decode(
+                        audio.samples, language, self.digits_window_s, digits=True
+                    )
+                    probability = min(probability, digits_probability)
+            except Exception:
+                ENGINE_ERRORS.labels(engine="asr").inc()
+                raise
+        elapsed = time.perf_counter() - started
+        return self._observed(Transcript(text, heard, probability, audio.seconds, (), elapsed))
+
+    def _transcribe_file(
+        self,
+        model: WhisperModel,
+        slots: threading.BoundedSemaphore,
+        audio: Audio,
+        language: str | None,
+    ) -> Transcript:
         started = time.perf_counter()
         with slots:
             try:
@@ -127,14 +175,18 @@ class WhisperTranscriber:
             for segment in segments
             for w in (segment.words or [])
         )
-        transcript = Transcript(
-            text=" ".join(segment.text.strip() for segment in segments).strip(),
-            language=info.language,
-            language_probability=info.language_probability,
-            duration_s=audio.seconds,
-            words=words,
-            processing_s=elapsed,
+        return self._observed(
+            Transcript(
+                text=" ".join(segment.text.strip() for segment in segments).strip(),
+                language=info.language,
+                language_probability=info.language_probability,
+                duration_s=audio.seconds,
+                words=words,
+                processing_s=elapsed,
+            )
         )
+
+    def _observed(self, transcript: Transcript) -> Transcript:
         if transcript.duration_s:
             ASR_RTF.labels(model=self.model_name).observe(transcript.real_time_factor)
         return transcript

@@ -73,6 +73,18 @@ class SpeechSettings(EngineSection):
         "", description='Model for live calls, e.g. "tiny.en" (faster, English only); empty: model.'
     )
     call_beam_size: int = Field(1, ge=1, description="Beam width in live calls (1: greedy).")
+    call_short_window: bool = Field(
+        True,
+        description="Live calls: encode the utterance plus 2 s, not Whisper's 30 s window"
+        " (several times faster with base; tiny.en repeats itself in short windows).",
+    )
+    digits_window_s: float = Field(
+        20.0,
+        ge=0,
+        le=30,
+        description="Live calls: an utterance that reads out a number is heard again, digit by"
+        " digit, over a window this long (seconds); 0: never.",
+    )
 
 
 class TtsSettings(EngineSection):

@@ -3,6 +3,10 @@
 Voices come from ``[tts] voices``, one per locale. A locale without its own
 voice uses one of the same language (en_GB -> en_US); failing that, it gets
 :class:`VoiceNotFound`, naming the locale, the installed voices and the fix.
+
+Piper (and with it onnxruntime) is imported when a voice is first loaded,
+never at import: onnxruntime's thread pools do not survive a fork, and a
+gunicorn worker that inherited them from its master crashes at exit.
 """
 
 from __future__ import annotations
@@ -13,14 +17,16 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-from piper import PiperVoice
 
 from engines.audio import TELEPHONY_RATE, Audio, encode_file, resample, to_mulaw, to_pcm16
 from engines.errors import VoiceNotFound
 from engines.metrics import ENGINE_ERRORS, TTS_FIRST_CHUNK, TTS_RTF
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +111,8 @@ class PiperSynthesizer:
             if locale not in self._loaded:
                 path = self.voices[locale]
                 log.info("loading Piper voice %s for %s", path.name, locale)
+                from piper import PiperVoice  # onnxruntime: after any fork (module docstring)
+
                 self._loaded[locale] = PiperVoice.load(path, use_cuda=self.use_cuda)
             return self._loaded[locale]
 

@@ -17,9 +17,6 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from piper import PiperVoice
-from piper.download_voices import download_voice
-
 from engines.errors import InvalidVoice
 
 FOLDER = "voices"
@@ -97,6 +94,8 @@ def _copy(model: Path, target: Path) -> None:
 
 
 def _download(name: str, target: Path) -> None:
+    from piper.download_voices import download_voice  # not at import: see engines.tts
+
     try:
         download_voice(name, target)
     except (OSError, ValueError) as exc:  # no network, no such voice
@@ -108,6 +107,8 @@ def _download(name: str, target: Path) -> None:
 
 def _check(model: Path) -> None:
     """Load it: only a voice Piper can speak with is installed."""
+    from piper import PiperVoice  # not at import: see engines.tts
+
     try:
         json.loads(model.with_suffix(".onnx.json").read_text())
         PiperVoice.load(model)

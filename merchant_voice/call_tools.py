@@ -11,7 +11,9 @@ A tool is chosen on the caller's words, not by the model: each names
 ``keywords`` (in any language) and the best match wins - on a tie, the tool
 with the higher ``priority``; a tool waiting for an answer
 (``state.expecting``) gets the next utterance, and a ``keypad`` tool gets
-digits the caller types when nothing is expected.
+digits the caller types when nothing is expected. A tool that asks for a code
+(an order number, a postcode) also sets ``state.expects_code``: the answer is
+then heard digit by digit, as the caller reads it out.
 """
 
 from __future__ import annotations
@@ -44,9 +46,21 @@ class CallState:
     locale: str
     verified_orders: set[str] = field(default_factory=set)
     expecting: str | None = None  # the tool that wants the caller's next words
+    expects_code: bool = False  # ... and they are a code: heard digit by digit (set per question)
     scratch: dict[str, Any] = field(default_factory=dict)  # per tool, by tool name
     message: str | None = None  # a message the caller left for the merchant
     handed_off: bool = False
+    keypad_told: bool = False  # the caller has been told they can key digits
+
+    def ask_for_code(self, tool: str, question: str, keypad_hint: str) -> str:
+        """What to say to ask for a code (an order number, a postcode): the caller's next
+        words go to ``tool`` and are heard digit by digit. The keypad hint ("you can also
+        key it in, then press hash") is added the first time in the call."""
+        self.expecting, self.expects_code = tool, True
+        if self.keypad_told:
+            return question
+        self.keypad_told = True
+        return f"{question} {keypad_hint}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,16 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal, get_currency_name
 
+from engines.digits import normalized_digits
+
+__all__ = [
+    "compact",
+    "normalized_digits",
+    "spoken_code",
+    "spoken_date",
+    "spoken_money",
+]
+
 
 def _locale(locale: str) -> Locale:
     try:
@@ -61,28 +71,6 @@ def spoken_code(code: str, group: int = 0) -> str:
         groups.append(" ".join(chars[start:end]))
         start = end
     return ", ".join(groups)
-
-
-_DIGIT_WORDS = {
-    # en, de, fr, es, it, nl: the words callers use when they read out a number
-    # (words that are also articles or common words - "ein", "un" - are left out)
-    "zero": "0", "oh": "0", "null": "0", "zéro": "0", "cero": "0",
-    "one": "1", "eins": "1", "uno": "1",
-    "two": "2", "zwei": "2", "zwo": "2", "deux": "2", "dos": "2", "twee": "2",
-    "three": "3", "drei": "3", "trois": "3", "tres": "3", "drie": "3",
-    "four": "4", "vier": "4", "quatre": "4", "cuatro": "4", "quattro": "4",
-    "five": "5", "fünf": "5", "cinq": "5", "cinco": "5", "cinque": "5", "vijf": "5",
-    "six": "6", "sechs": "6", "seis": "6", "zes": "6",
-    "seven": "7", "sieben": "7", "sept": "7", "siete": "7", "sette": "7", "zeven": "7",
-    "eight": "8", "acht": "8", "huit": "8", "ocho": "8", "otto": "8",
-    "nine": "9", "neun": "9", "neuf": "9", "nueve": "9", "nove": "9", "negen": "9",
-}  # fmt: skip
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def normalized_digits(text: str) -> str:
-    """Number words to digits, for matching: "one oh four two" -> "1 0 4 2"."""
-    return _WORD.sub(lambda m: _DIGIT_WORDS.get(m.group(0).lower(), m.group(0)), text)
 
 
 def compact(text: str) -> str:

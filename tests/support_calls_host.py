@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from engines.audio import Audio, resample, to_mulaw
 from engines.tts import Synthesizer
 from merchant_voice.customers import phone_key
 from merchant_voice.migrate import Migrations
-from plugins.catalog.models import Listing
+from plugins.catalog.models import Listing, Variant
 from plugins.orders.models import Order, postcode_key
 from plugins.support_calls.models import Call
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
@@ -140,6 +140,8 @@ def _seed(app: Flask, shops: dict[str, Shop]) -> None:
                 "90210",
                 carrier="UPS",
                 shipped_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+                estimated_delivery=date(2026, 11, 26),
+                tracking_numbers=["1Z999AA10123456784"],
             )
         )
         session.add(_order("2051", "processing", "+1 555 0177", "10001"))
@@ -154,6 +156,27 @@ def _seed(app: Flask, shops: dict[str, Shop]) -> None:
                 stock_quantity=12,
             )
         )
+        shirt = Listing(
+            handle="trail-shirt",
+            title="Trail Shirt",
+            price=Decimal("35.00"),
+            currency="USD",
+            source="api",
+            in_stock=True,
+            stock_quantity=12,
+        )
+        for position, (size, quantity) in enumerate([("Medium", 12), ("Large", 0)]):
+            shirt.variants.append(
+                Variant(
+                    title=size,
+                    options={"Size": size},
+                    price=Decimal("35.00"),
+                    in_stock=quantity > 0,
+                    stock_quantity=quantity,
+                    position=position,
+                )
+            )
+        session.add(shirt)
         session.commit()
     with db.tenant_session(shops["globex"].merchant) as session:
         session.add(_order("7777", "delivered", "+1 555 0999", "12345"))

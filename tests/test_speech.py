@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 import time
+import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from engines import Engines
-from engines.audio import Audio, decode, decode_file, from_mulaw, resample, to_mulaw, to_pcm16
+from engines.audio import (
+    Audio,
+    decode,
+    decode_file,
+    from_mulaw,
+    from_pcm16,
+    resample,
+    to_mulaw,
+    to_pcm16,
+)
+from engines.digits import numbers_in
 from engines.errors import InvalidAudio, VoiceNotFound
 from engines.provision import MANIFEST, prepare, verify
 from engines.tts import speech_file
@@ -21,6 +33,7 @@ from tests.engines_fixtures import SPEECH, engine_settings, prepared, word_error
 __all__ = ["prepared"]  # the session fixture, imported for pytest
 
 # Measured with the bundled models (docs/performance.md); the bounds leave headroom.
+DIGITS = Path(__file__).resolve().parent / "data" / "digits"
 WER_BOUNDS = {("base", "jfk"): 0.05, ("base", "phone"): 0.05, ("tiny.en", "phone"): 0.06}
 
 
@@ -66,6 +79,44 @@ def test_transcribes_the_8khz_phone_recording_as_mulaw(prepared: Settings, model
     transcript = engines.asr.transcribe(decode(mulaw, "mulaw"), language="en")
     wer = word_error_rate(_reference("OSR_us_000_0034_8k.txt"), transcript.text)
     assert wer <= WER_BOUNDS[(model, "phone")], transcript.text
+
+
+def _phone_utterances() -> list[Audio]:
+    """The 8 kHz recording as a call hears it: µ-law, cut into its sentences."""
+    wav = decode_file((SPEECH / "OSR_us_000_0034_8k.wav").read_bytes())
+    phone = resample(from_mulaw(to_mulaw(wav.samples)), 16_000)
+    options = VadOptions(min_silence_duration_ms=500, speech_pad_ms=200)
+    return [
+        Audio(phone.samples[cut["start"] : cut["end"]], 16_000)
+        for cut in get_speech_timestamps(phone.samples, options)
+    ]
+
+
+def test_call_recognition_in_a_short_window_hears_as_well_as_the_full_one(
+    speech: Engines,
+) -> None:
+    """Live calls encode each utterance plus 2 s, not 30 s: same words on the recording."""
+    utterances = _phone_utterances()
+    assert len(utterances) >= 10
+    reference = _reference("OSR_us_000_0034_8k.txt")
+    short = " ".join(speech.call_asr.transcribe(u, language="en").text for u in utterances)
+    assert word_error_rate(reference, short) <= WER_BOUNDS[("base", "phone")], short
+
+
+def test_spoken_digit_strings_come_out_exactly(speech: Engines) -> None:
+    """The set in tests/data/digits (scripts/make_digit_set.py): 4-6 digit codes read out
+    as callers do ("nine oh two one oh", "double seven three one"), 8 kHz."""
+    lines = (DIGITS / "texts.tsv").read_text().splitlines()
+    assert len(lines) >= 40
+    misheard = []
+    for number, line in enumerate(lines, 1):
+        expected, said = line.split("\t")
+        with wave.open(str(DIGITS / f"{number:02d}.wav")) as clip:
+            audio = from_pcm16(clip.readframes(clip.getnframes()), clip.getframerate())
+        heard = speech.call_asr.transcribe(audio).text  # as a live call hears it
+        if expected not in numbers_in(heard):
+            misheard.append((said, heard))
+    assert len(misheard) <= len(lines) * 0.05, misheard
 
 
 def test_accepts_pcm_wav_and_flac(speech: Engines) -> None:

@@ -242,10 +242,9 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
         order = _by_caller(ctx)
         if order is not None:
             return _verified(ctx, order, "caller_number")
-        ctx.state.expecting = "order_status"
         return ToolResult(
             {"asked_for": "order_number"},
-            say=_("Sure. What is your order number?"),
+            say=_ask(ctx, _("Sure. What is your order number?")),
             answer=False,
         )
     order = _find(ctx, number)
@@ -256,12 +255,12 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
         return _verified(ctx, order, "postcode")
     if not scratch["asked"]:
         scratch["asked"] = True
-        ctx.state.expecting = "order_status"
+        question = _(
+            "To check order {number}, please tell me the postcode of the delivery address."
+        ).format(number=spoken_code(number))
         return ToolResult(
             {"asked_for": "postcode", "order_number": number},
-            say=_(
-                "To check order {number}, please tell me the postcode of the delivery address."
-            ).format(number=spoken_code(number)),
+            say=_ask(ctx, question),
             answer=False,
         )
     failures = ctx.state.scratch["postcode_failures"] = (
@@ -277,14 +276,22 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
             ),
             answer=False,
         )
-    ctx.state.expecting = "order_status"
+    heard = spoken_postcode(ctx.utterance) or compact(ctx.arguments.get("postcode") or "")
+    again = _("That does not match order {number}. Please say the delivery postcode again.")
+    again = again.format(number=spoken_code(number))
+    if heard:  # read back: a misheard digit is the caller's to notice
+        again = _("I heard {code}.").format(code=spoken_code(heard)) + " " + again
     return ToolResult(
-        {"verified": False, "order_number": number},
-        say=_("That does not match order {number}. Please say the delivery postcode again.").format(
-            number=spoken_code(number)
-        ),
+        {"verified": False, "order_number": number, "heard": heard},
+        say=_ask(ctx, again),
         answer=False,
     )
+
+
+def _ask(ctx: ToolContext[PluginSettings], question: str) -> str:
+    """Ask for a code; the caller may also key it in (said once per call)."""
+    hint = ctx.gettext("You can also key it in on your phone, then press the hash key.")
+    return ctx.state.ask_for_code("order_status", question, hint)
 
 
 ORDER_STATUS: CallTool[PluginSettings] = CallTool(

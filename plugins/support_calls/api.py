@@ -46,6 +46,7 @@ class TurnOut(BaseModel):
     tool_calls: list[dict[str, Any]]
     interrupted: bool
     fallback: bool
+    unanswered: str | None
     endpoint_ms: int | None
     asr_ms: int | None
     llm_first_token_ms: int | None

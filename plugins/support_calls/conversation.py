@@ -60,12 +60,14 @@ class TurnRecord:
     source: str
     transcript: str = ""
     language: str | None = None
+    language_probability: float = 0.0
     reply_locale: str | None = None
     sentences: list[str] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     action: Action | None = None
     fallback: bool = False
     interrupted: bool = False
+    unanswered: str | None = None  # why the caller's words got no reply (models.Unanswered)
     timings: dict[str, int] = field(default_factory=dict)
 
     @property

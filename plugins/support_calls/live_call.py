@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from simple_websocket import ConnectionClosed
 
 from merchant_voice.plugin_api import (
     Action,
-    Audio,
     CallState,
     EngineError,
     StreamProtocolError,
@@ -48,10 +46,12 @@ from plugins.support_calls.conversation import (
     TurnRecord,
 )
 from plugins.support_calls.lines import has_voice, opening_locale, prerender, speak
+from plugins.support_calls.models import Unanswered
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
 from plugins.support_calls.tools import for_keys
+from plugins.support_calls.turns import ActiveTurn, TurnLog
 from plugins.support_calls.vad import Endpointer, VadEvent
 
 log = logging.getLogger(__name__)
@@ -59,21 +59,6 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
 MAX_BAD_MESSAGES = 20
 DTMF_PAUSE_S = 2.0  # digits are taken after '#', or this long after the last one
-
-
-@dataclass
-class ActiveTurn:
-    record: TurnRecord
-    audio: Audio | None  # the caller's words; None for greetings and key presses
-    text: str
-    speech_end: float  # monotonic time the caller stopped speaking (or the turn began)
-    cancel: threading.Event = field(default_factory=threading.Event)
-    gate: threading.Event = field(default_factory=threading.Event)  # set: may be heard
-    discard: bool = False
-    done: bool = False
-    saved: bool = False
-    generation: int = 0  # the player's, when the turn began: a clear() since drops its audio
-    worker: threading.Thread | None = None
 
 
 class LiveCall:
@@ -101,7 +86,7 @@ class LiveCall:
         self.player: Player | None = None
         self.turn: ActiveTurn | None = None
         self.language: str | None = None
-        self.replied = False
+        self.turns = TurnLog(deps, call)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._ending = threading.Event()
@@ -109,8 +94,7 @@ class LiveCall:
         self._digits = ""
         self._digit_at = 0.0
         self._marks = itertools.count(1)
-        self._saved_turns = 0
-        self._save_lock = threading.Lock()
+        self._closing = False  # the stream is closing: turns in flight end unanswered
         self._conversation_lock = threading.Lock()  # one turn at a time talks to the tools
         self._mute = False  # set when even the fallback line could not be spoken
 
@@ -249,7 +233,7 @@ class LiveCall:
             if not gated:
                 turn.gate.set()
             turn.generation = self.player.generation if self.player is not None else 0
-            self.turn = turn
+            turn.previous, self.turn = previous, turn
         turn.worker = threading.Thread(
             target=self._work, args=(turn,), name="call-turn", daemon=True
         )
@@ -259,27 +243,19 @@ class LiveCall:
         record = turn.record
         sentences: Iterator[str] | None = None
         try:
-            text = turn.text
-            if turn.audio is not None:
-                started = time.monotonic()
-                transcript = self.asr.transcribe(turn.audio, language=self.language)
-                record.timings["asr_ms"] = round((time.monotonic() - started) * 1000)
-                text = transcript.text.strip()
-                if not any(ch.isalnum() for ch in text) or turn.cancel.is_set():
-                    turn.discard = True
-                    return
-                record.language = transcript.language
-                if transcript.language_probability >= CONFIDENT_LANGUAGE:
-                    self.language = self.language or transcript.language  # the call's, from now
+            text = turn.text if turn.audio is None else self._hear(turn)
             turn.gate.wait()  # tools change the call's state: only once the turn is certain
-            if turn.cancel.is_set():
-                turn.discard = turn.discard or record.source == "speech"
+            if turn.cancel.is_set() or record.unanswered:
+                self.turns.unanswered(turn, hung_up=self._closing)
                 return
+            speech = record.source == "speech"
+            if speech:
+                text = self.turns.with_carried(turn, text)
             with self._conversation_lock:
-                if turn.audio is not None:
+                if speech:
                     apology = self.conversation.choose_locale(
-                        transcript.language,
-                        transcript.language_probability,
+                        record.language or "",
+                        record.language_probability,
                         partial(has_voice, self.tts),
                         record,
                     )
@@ -297,7 +273,7 @@ class LiveCall:
             if not turn.cancel.is_set() and self.player is not None:
                 self.player.wait_heard(timeout=60)
             if record.action is not None and not turn.cancel.is_set():
-                self._save(turn)
+                self.turns.save(turn, self.language)
                 self._act(record.action)
         except EngineError as exc:  # speech recognition or synthesis (VoiceNotFound too)
             log.error("call %s: a turn failed: %s", self.call.sid, exc)
@@ -308,8 +284,32 @@ class LiveCall:
         finally:
             if sentences is not None and hasattr(sentences, "close"):
                 sentences.close()  # stops the model's stream if the turn was cut short
-            self._save(turn)
+            self.turns.save(turn, self.language)
             turn.done = True
+            turn.previous = turn.audio = None  # a long call does not hold all its audio
+
+    def _hear(self, turn: ActiveTurn) -> str:
+        """The caller's words; a turn with none is marked unanswered ("empty")."""
+        assert turn.audio is not None
+        record = turn.record
+        expect_digits = self.state.expecting is not None and self.state.expects_code
+        started = time.monotonic()
+        try:
+            transcript = self.asr.transcribe(turn.audio, self.language, expect_digits)
+        except EngineError:
+            record.unanswered = Unanswered.RECOGNITION_FAILED
+            raise
+        finally:
+            record.timings["asr_ms"] = round((time.monotonic() - started) * 1000)
+        text = record.transcript = transcript.text.strip()
+        if not any(ch.isalnum() for ch in text):
+            record.unanswered = Unanswered.EMPTY
+            return ""
+        record.language = transcript.language
+        record.language_probability = transcript.language_probability
+        if transcript.language_probability >= CONFIDENT_LANGUAGE:
+            self.language = self.language or transcript.language  # the call's, from now
+        return text
 
     def _sentences(self, turn: ActiveTurn, text: str) -> Iterator[str]:
         record = turn.record
@@ -365,23 +365,9 @@ class LiveCall:
         with suppress(ConnectionClosed):
             self.ws.close()
 
-    def _save(self, turn: ActiveTurn) -> None:
-        """Write the turn once (unless it was dropped); turns are written one at a time."""
-        record = turn.record
-        with self._save_lock:
-            if turn.discard or turn.saved:
-                return
-            turn.saved = True
-            if record.source != "greeting" and record.sentences:
-                self.replied = True
-            index, self._saved_turns = self._saved_turns, self._saved_turns + 1
-            try:
-                records.save_turn(self.deps, self.call, index, record, self.language)
-            except Exception:
-                log.exception("call %s: could not save a turn", self.call.sid)
-
     def _finish(self) -> None:
         with self._lock:
+            self._closing = True
             turn = self.turn
             if turn is not None and not turn.done:
                 turn.cancel.set()
@@ -394,7 +380,9 @@ class LiveCall:
         try:
             spoke = self.player is not None and self.player.frames_sent > 0
             heard = spoke or not self._mute
-            replied, recorder, folder = self.replied and spoke, self.recorder, self.recordings_dir
-            records.call_ended(self.deps, self.call, self.state, replied, heard, recorder, folder)
+            replied = self.turns.replied and spoke
+            records.call_ended(
+                self.deps, self.call, self.state, replied, heard, self.recorder, self.recordings_dir
+            )
         except Exception:
             log.exception("call %s: could not record the end of the call", self.call.sid)

@@ -73,6 +73,15 @@ class Call(MerchantOwned, Base):
     )
 
 
+class Unanswered(enum.StrEnum):
+    """Why a caller's utterance got no reply; every utterance is kept, answered or not."""
+
+    EMPTY = "empty"  # nothing was recognised in it (a cough, a noise)
+    SUPERSEDED = "superseded"  # the caller spoke again first: read with the next turn
+    HUNG_UP = "hung_up"  # the caller hung up first
+    RECOGNITION_FAILED = "recognition_failed"  # the speech engine failed: the fallback line
+
+
 class Turn(MerchantOwned, Base):
     """One exchange: what the caller said, what the agent answered, and how long each stage took.
 
@@ -98,6 +107,7 @@ class Turn(MerchantOwned, Base):
     tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     interrupted: Mapped[bool] = mapped_column(default=False)
     fallback: Mapped[bool] = mapped_column(default=False)  # the chat engine failed
+    unanswered: Mapped[str | None] = mapped_column(String(20))  # why not (Unanswered); None: was
     endpoint_ms: Mapped[int | None] = mapped_column()
     asr_ms: Mapped[int | None] = mapped_column()
     llm_first_token_ms: Mapped[int | None] = mapped_column()

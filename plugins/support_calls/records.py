@@ -103,6 +103,7 @@ def _save_turn(
                 tool_calls=record.tool_calls,
                 interrupted=record.interrupted,
                 fallback=record.fallback,
+                unanswered=record.unanswered,
                 endpoint_ms=_ms(timings.get("endpoint_ms")),
                 asr_ms=_ms(timings.get("asr_ms")),
                 llm_first_token_ms=_ms(timings.get("llm_first_token_ms")),

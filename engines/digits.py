@@ -1,0 +1,59 @@
+"""Digits read out as words: "nine oh two one oh" -> "9 0 2 1 0".
+
+Speech recognition hears codes (postcodes, order and phone numbers) as words
+when it is asked to (see :mod:`engines.asr`), and the host matches them as
+digits. The words are those callers use to read a number out, digit by
+digit, in the languages the bundled models hear best.
+"""
+
+from __future__ import annotations
+
+import re
+
+DIGIT_WORDS = {
+    # en, de, fr, es, it, nl (words that are also articles or common words - "ein",
+    # "un" - are left out)
+    "zero": "0", "oh": "0", "null": "0", "nul": "0", "zéro": "0", "cero": "0",
+    "one": "1", "eins": "1", "uno": "1",
+    "two": "2", "zwei": "2", "zwo": "2", "deux": "2", "dos": "2", "twee": "2",
+    "three": "3", "drei": "3", "trois": "3", "tres": "3", "drie": "3",
+    "four": "4", "vier": "4", "quatre": "4", "cuatro": "4", "quattro": "4",
+    "five": "5", "fünf": "5", "cinq": "5", "cinco": "5", "cinque": "5", "vijf": "5",
+    "six": "6", "sechs": "6", "seis": "6", "zes": "6",
+    "seven": "7", "sieben": "7", "sept": "7", "siete": "7", "sette": "7", "zeven": "7",
+    "eight": "8", "acht": "8", "huit": "8", "ocho": "8", "otto": "8",
+    "nine": "9", "neun": "9", "neuf": "9", "nueve": "9", "nove": "9", "negen": "9",
+}  # fmt: skip
+REPEATS = {"double": 2, "triple": 3}  # "double seven" -> "7 7"
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_REPEATED = re.compile(r"\b(double|triple)[\s-]+(\d)\b", re.IGNORECASE)
+ONE = r"\b(?:un|une|een)\b"  # "one" only beside other digits: "un zéro quatre deux"
+_ONE_BEFORE = re.compile(ONE + r"(?=[\s,.-]*\d)", re.IGNORECASE)
+_ONE_AFTER = re.compile(r"(\d[\s,.-]*)" + ONE, re.IGNORECASE)
+
+
+def normalized_digits(text: str) -> str:
+    """Number words to digits, for matching: "one oh four two" -> "1 0 4 2"."""
+    text = _WORD.sub(lambda m: DIGIT_WORDS.get(m.group(0).lower(), m.group(0)), text)
+    text = _ONE_AFTER.sub(r"\g<1>1", _ONE_BEFORE.sub("1", text))
+    return _REPEATED.sub(lambda m: " ".join(m.group(2) * REPEATS[m.group(1).lower()]), text)
+
+
+_DIGIT_RUN = re.compile(r"\d[\s,.-]*\d")
+
+
+def says_digits(text: str) -> bool:
+    """Whether ``text`` reads out a number: a figure, or two digit words in a row
+    ("one question" and "oh, hello" do not)."""
+    if any(ch.isdigit() for ch in text):
+        return True
+    return _DIGIT_RUN.search(normalized_digits(text)) is not None
+
+
+_NUMBER = re.compile(r"\d(?:[\s,.-]*\d)*")
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers read out in ``text``, each as one string of digits:
+    "it's nine four, one zero three" -> ["94103"]."""
+    return [re.sub(r"\D", "", match) for match in _NUMBER.findall(normalized_digits(text))]

@@ -1,0 +1,86 @@
+"""A live call's turns: one in flight at a time, each kept as a Turn row once it ends.
+
+Every utterance that passed endpointing is kept, answered or not: one whose
+reply never started is written with the reason (:class:`Unanswered`). The only
+utterances not kept are speculative ones the caller went on speaking over - their
+words are part of the next utterance.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from merchant_voice.plugin_api import Audio
+from plugins.support_calls import records
+from plugins.support_calls.conversation import CallDeps, TurnRecord
+from plugins.support_calls.models import Unanswered
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ActiveTurn:
+    record: TurnRecord
+    audio: Audio | None  # the caller's words; None for greetings and key presses
+    text: str
+    speech_end: float  # monotonic time the caller stopped speaking (or the turn began)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Event = field(default_factory=threading.Event)  # set: may be heard
+    discard: bool = False  # a speculative turn the caller spoke on over: not kept
+    done: bool = False
+    saved: bool = False
+    generation: int = 0  # the player's, when the turn began: a clear() since drops its audio
+    worker: threading.Thread | None = None
+    previous: ActiveTurn | None = None  # the turn this one followed
+
+
+class TurnLog:
+    """Writes a call's turns, one at a time, in the order they end."""
+
+    def __init__(self, deps: CallDeps, call: records.CallRef) -> None:
+        self.deps = deps
+        self.call = call
+        self.replied = False  # a reply to the caller's words was spoken
+        self._count = 0
+        self._lock = threading.Lock()
+        self._carried = ""  # the words of turns the caller spoke on over, before a reply
+
+    def save(self, turn: ActiveTurn, language: str | None) -> None:
+        """Write the turn once (unless it was dropped)."""
+        record = turn.record
+        with self._lock:
+            if turn.discard or turn.saved:
+                return
+            turn.saved = True
+            if record.source != "greeting" and record.sentences:
+                self.replied = True
+            index, self._count = self._count, self._count + 1
+            try:
+                records.save_turn(self.deps, self.call, index, record, language)
+            except Exception:
+                log.exception("call %s: could not save a turn", self.call.sid)
+
+    def unanswered(self, turn: ActiveTurn, hung_up: bool) -> None:
+        """A turn cut short before its reply. A key press or a greeting is dropped; the
+        caller's words are kept with the reason, and read with their next words."""
+        record = turn.record
+        if record.source != "speech" or turn.discard:
+            turn.discard = turn.discard or record.source == "speech"
+            return
+        if not record.unanswered:
+            record.unanswered = Unanswered.HUNG_UP if hung_up else Unanswered.SUPERSEDED
+        if record.unanswered == Unanswered.SUPERSEDED and record.transcript:
+            with self._lock:
+                self._carried = f"{self._carried} {record.transcript}".strip()
+        log.info("call %s: a turn got no reply (%s)", self.call.sid, record.unanswered)
+
+    def with_carried(self, turn: ActiveTurn, text: str) -> str:
+        """The caller's words, after those of turns they spoke on over before a reply."""
+        previous = turn.previous
+        if previous is not None and previous.worker is not None:
+            previous.worker.join(timeout=10)  # cancelled: it ends once it has heard its words
+        with self._lock:
+            carried, self._carried = self._carried, ""
+        return f"{carried} {text}".strip()
