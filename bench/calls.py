@@ -1,22 +1,26 @@
 """Call benchmark: voice-to-voice latency of whole calls over Twilio's protocol.
 
-    .venv/bin/python bench/calls.py [--concurrent 10] [--turns 3] [--call-model tiny.en]
-        [--url http://host:port --model NAME]
+    .venv/bin/python bench/calls.py [--calls 1,4,10] [--turns 4] [--call-model tiny.en]
+        [--streaming-off] [--url http://host:port --model NAME]
 
 It serves the host on a local port (its real HTTP and WebSocket server),
-places signed calls the way Twilio does, and plays real speech - the Open
-Speech Repository recording, 8 kHz, cut into its sentences - as 8 kHz µ-law in
-real time. Latency is measured from the end of the caller's speech (the last
-frame carrying speech) to the first frame of the reply, as the caller
-receives it; the stages come from the host's Turn rows. It prints p50 and p95
-for one call, for ``--concurrent`` calls at once, and for one call with
-streaming off (the whole reply, then speech synthesis), with the ratio.
+places signed calls the way Twilio does, and plays, as 8 kHz µ-law in real
+time, questions a tool answers (the catalog, the store's policies; in the
+bundled voice) in turn with real speech the model answers (the Open Speech
+Repository recording, 8 kHz, cut into its sentences). Latency is measured
+from the end of the caller's speech (the last frame carrying speech) to the
+first frame of the reply, as the caller receives it; the stages come from the
+host's Turn rows. It prints p50 and p95 by stage for each number of calls at
+once in ``--calls``, voice-to-voice for tool- and model-answered turns apart,
+and the turns answered against those spoken (every one must be);
+``--streaming-off`` adds one call with the whole reply synthesized at once.
 Without --url it starts the embedded vLLM server with the bundled model.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
@@ -24,25 +28,30 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+import numpy.typing as npt
 from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
 from engines import Engines
-from engines.audio import decode_file, resample, to_mulaw
+from engines.audio import Audio, decode_file, resample, to_mulaw
 from engines.provision import prepare
+from engines.tts import Synthesizer
 from merchant_voice import accounts
 from merchant_voice.config import build_settings
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
+from plugins.catalog.models import Listing
 from plugins.support_calls.models import Call
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
 from plugins.support_calls.vad import Endpointer, VadEvent
@@ -54,9 +63,40 @@ PORT = 8041
 STAGES = ("endpoint_ms", "asr_ms", "llm_first_token_ms", "first_audio_ms")
 
 
+# Questions a tool answers (the catalog, the store's policies), in the bundled voice.
+TOOL_QUESTIONS = (
+    "How much is the trail backpack?",
+    "What is your return policy?",
+    "What are your opening hours?",
+    "Is the trail backpack in stock?",
+    "How long does shipping take?",
+    "Can I return a pair of boots?",
+)
+POLICIES = {
+    "returns": "Unworn items can be returned within 30 days for a full refund.",
+    "shipping": "Orders ship within one business day and arrive in three to five days.",
+    "opening_hours": "Our team answers calls from 9 to 5, Monday to Friday.",
+}
+
+
 def sentences() -> list[bytes]:
     """The recording cut at each end of speech found by the host's own endpointer."""
-    audio = resample(decode_file(SPEECH.read_bytes()), 8000).samples
+    return _cut(resample(decode_file(SPEECH.read_bytes()), 8000).samples)
+
+
+def questions(tts: Synthesizer) -> list[bytes]:
+    """:data:`TOOL_QUESTIONS` in the bundled voice, each cut where its speech ends."""
+    clips = []
+    for text in TOOL_QUESTIONS:
+        chunks = list(tts.synthesize(text, "en_US"))
+        audio = Audio(np.concatenate([c.audio.samples for c in chunks]), chunks[0].audio.rate)
+        samples = np.concatenate([resample(audio, 8000).samples, np.zeros(8000, np.float32)])
+        clips.extend(_cut(samples))
+    return clips
+
+
+def _cut(audio: npt.NDArray[np.float32]) -> list[bytes]:
+    """Utterances ending with their last speech, as the host's endpointer finds them."""
     endpointer, clips = Endpointer(), []
     for start in range(0, len(audio), 160):
         for event in endpointer.feed(audio[start : start + 160]):
@@ -72,7 +112,11 @@ def sentences() -> list[bytes]:
 @dataclass
 class Measured:
     heard_ms: list[float]  # voice-to-voice at the caller
+    by_answer: dict[str, list[float]]  # the same, for turns a tool answered and the model did
     stages: dict[str, list[int]]
+    spoken: int  # caller utterances
+    answered: int  # speech turns with a reply
+    unanswered: dict[str, int]  # the others, by reason
 
 
 def one_call(
@@ -108,18 +152,29 @@ def run(app: Flask, url: str, calls: int, turns: int, clips: list[bytes], offset
         thread.join()
     time.sleep(1.0)  # the last turns are written as their calls close
     stages: dict[str, list[int]] = {stage: [] for stage in STAGES}
+    by_answer: dict[str, list[float]] = {"tool": [], "model": []}
+    heard_by_call = dict(results)
+    answered, unanswered = 0, Counter[str]()
     merchant = _merchant_info(app)
     with app.extensions["db"].tenant_session(merchant) as session:
         sids = [sid for sid, _ in results]
         for call in session.scalars(select(Call).where(Call.call_sid.in_(sids))):
+            heard = iter(heard_by_call[call.call_sid])
             for turn in call.turns:
                 if turn.source != "speech":
                     continue
+                if turn.unanswered:
+                    unanswered[turn.unanswered] += 1
+                    continue
+                answered += bool(turn.reply)
+                kind = "model" if turn.llm_first_token_ms is not None else "tool"
+                by_answer[kind].extend(itertools.islice(heard, 1))
                 for stage in STAGES:
                     value = getattr(turn, stage)
                     if value is not None:
                         stages[stage].append(value)
-    return Measured([ms for _, heard in results for ms in heard], stages)
+    heard = [ms for _, call_heard in results for ms in call_heard]
+    return Measured(heard, by_answer, stages, calls * turns, answered, dict(unanswered))
 
 
 def _merchant_info(app: Flask) -> MerchantInfo:
@@ -146,7 +201,28 @@ def report(label: str, measured: Measured) -> float:
         print(f"  {names[stage]:<28}{p50:>9.0f}{p95:>9.0f}")
     p50 = percentile(heard, 50)
     print(f"  {'voice-to-voice (caller)':<28}{p50:>9.0f}{percentile(heard, 95):>9.0f}")
+    for kind, values in measured.by_answer.items():
+        label = f"  ... answered by the {kind}"
+        print(f"{label:<30}{percentile(values, 50):>9.0f}{percentile(values, 95):>9.0f}")
+    print(f"  answered {measured.answered} of {measured.spoken} turns spoken", end="")
+    print(f"; unanswered: {measured.unanswered}" if measured.unanswered else "")
     return p50
+
+
+def _add_backpack(app: Flask) -> None:
+    with app.extensions["db"].tenant_session(_merchant_info(app)) as session:
+        session.add(
+            Listing(
+                handle="trail-backpack",
+                title="Trail Backpack",
+                price=Decimal("89.00"),
+                currency="USD",
+                source="api",
+                in_stock=True,
+                stock_quantity=12,
+            )
+        )
+        session.commit()
 
 
 def configure(app: Flask, **values: Any) -> None:
@@ -160,8 +236,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="an existing vLLM server (default: start the embedded one)")
     parser.add_argument("--model", default="smollm2")
-    parser.add_argument("--concurrent", type=int, default=10)
-    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--calls", default="1,4,10", help="calls at once, one run each")
+    parser.add_argument("--turns", type=int, default=4)
+    parser.add_argument("--streaming-off", action="store_true", help="also one call without")
     parser.add_argument("--call-model", default="", help='e.g. "tiny.en"; default: [speech] model')
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
@@ -188,10 +265,14 @@ def main() -> None:
         engines: Engines = app.extensions["engines"]
         engines.call_asr.load()
         engines.tts.warm()
-        clips = sentences()
+        configure(app, policies=POLICIES)
+        _add_backpack(app)
+        spoken, asked = sentences(), questions(engines.tts)
+        clips = [clip for pair in itertools.zip_longest(asked, spoken) for clip in pair if clip]
         seconds = [len(c) / 8000 for c in clips]
         print(
-            f"caller speech: {len(clips)} sentences of {statistics.mean(seconds):.1f} s on average"
+            f"caller speech: {len(clips)} utterances, {statistics.mean(seconds):.1f} s on average:"
+            f" {len(asked)} questions a tool answers, in turn with {len(spoken)} for the model"
         )
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -202,12 +283,16 @@ def main() -> None:
                 f"chat: {engines.chat.model}; calls hear with {speech.call_model or speech.model}"
             )
             run(app, url, 1, 1, clips, 900)  # warm-up, not counted
-            streamed = report("1 call, streaming", run(app, url, 1, arguments.turns, clips, 0))
-            many = run(app, url, arguments.concurrent, arguments.turns, clips, 100)
-            report(f"{arguments.concurrent} concurrent calls, streaming", many)
-            configure(app, stream_replies=False)
-            whole = report("1 call, streaming off", run(app, url, 1, arguments.turns, clips, 50))
-            print(f"\nstreaming off / on, voice-to-voice p50: {whole / streamed:.2f}x")
+            p50s = {}
+            for offset, calls in enumerate(int(n) for n in arguments.calls.split(",")):
+                measured = run(app, url, calls, arguments.turns, clips, offset * 100)
+                p50s[calls] = report(f"{calls} call(s) at once", measured)
+            if arguments.streaming_off:
+                configure(app, stream_replies=False)
+                measured = run(app, url, 1, arguments.turns, clips, 50)
+                whole = report("1 call, streaming off", measured)
+                if 1 in p50s:
+                    print(f"\nstreaming off / on, voice-to-voice p50: {whole / p50s[1]:.2f}x")
         server.shutdown()
         app.extensions["db"].dispose()
 

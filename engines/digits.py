@@ -27,15 +27,20 @@ DIGIT_WORDS = {
 REPEATS = {"double": 2, "triple": 3}  # "double seven" -> "7 7"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _REPEATED = re.compile(r"\b(double|triple)[\s-]+(\d)\b", re.IGNORECASE)
-ONE = r"\b(?:un|une|een)\b"  # "one" only beside other digits: "un zéro quatre deux"
-_ONE_BEFORE = re.compile(ONE + r"(?=[\s,.-]*\d)", re.IGNORECASE)
-_ONE_AFTER = re.compile(r"(\d[\s,.-]*)" + ONE, re.IGNORECASE)
+# Digits only beside other digits, being common words too: "un zéro quatre deux",
+# "uno due tre" (it: "due" is English, "sei" is "you are").
+BESIDE_DIGITS = {"un": "1", "une": "1", "een": "1", "due": "2", "tre": "3", "sei": "6"}
+_BESIDE = r"\b(" + "|".join(BESIDE_DIGITS) + r")\b"
+_BESIDE_BEFORE = re.compile(_BESIDE + r"(?=[\s,.-]*\d)", re.IGNORECASE)
+_BESIDE_AFTER = re.compile(r"(\d[\s,.-]*)" + _BESIDE, re.IGNORECASE)
 
 
 def normalized_digits(text: str) -> str:
     """Number words to digits, for matching: "one oh four two" -> "1 0 4 2"."""
     text = _WORD.sub(lambda m: DIGIT_WORDS.get(m.group(0).lower(), m.group(0)), text)
-    text = _ONE_AFTER.sub(r"\g<1>1", _ONE_BEFORE.sub("1", text))
+    for _ in range(2):  # "uno due tre": each word once a digit is beside it
+        text = _BESIDE_BEFORE.sub(lambda m: BESIDE_DIGITS[m.group(1).lower()], text)
+        text = _BESIDE_AFTER.sub(lambda m: m.group(1) + BESIDE_DIGITS[m.group(2).lower()], text)
     return _REPEATED.sub(lambda m: " ".join(m.group(2) * REPEATS[m.group(1).lower()]), text)
 
 

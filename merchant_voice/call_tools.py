@@ -46,7 +46,7 @@ class CallState:
     locale: str
     verified_orders: set[str] = field(default_factory=set)
     expecting: str | None = None  # the tool that wants the caller's next words
-    expects_code: bool = False  # ... and they are a code: heard digit by digit (set per question)
+    expects_code: str | None = None  # the tool that asked for a code: heard digit by digit
     scratch: dict[str, Any] = field(default_factory=dict)  # per tool, by tool name
     message: str | None = None  # a message the caller left for the merchant
     handed_off: bool = False
@@ -56,7 +56,7 @@ class CallState:
         """What to say to ask for a code (an order number, a postcode): the caller's next
         words go to ``tool`` and are heard digit by digit. The keypad hint ("you can also
         key it in, then press hash") is added the first time in the call."""
-        self.expecting, self.expects_code = tool, True
+        self.expecting = self.expects_code = tool
         if self.keypad_told:
             return question
         self.keypad_told = True

@@ -243,6 +243,8 @@ def test_the_product_tool_answers_per_option(app: Flask, shop_a: Shop) -> None:
     # A follow-up about the same product, named by its option only.
     large = _ask(app, shop_a, "And do you have it in large?", state).say
     assert large == "The Linen Shirt costs 39 US dollars. Large: out of stock."
+    # Another product, not in the catalog: not the last one's answer.
+    assert _ask(app, shop_a, "Do you sell umbrellas?", state).data == {"found": False}
 
     # Without variants: the listing's own stock, as before.
     pack = _ask(app, shop_a, "Do you have the trail pack in stock?", state).say

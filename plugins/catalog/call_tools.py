@@ -148,9 +148,12 @@ def _find(ctx: ToolContext[PluginSettings]) -> Listing | None:
     """The listing the caller asks about; the call's last one when their words name none
     ("do you have it in medium?")."""
     scratch = ctx.state.scratch.setdefault("product_info", {})
-    listing = search(ctx, str(ctx.arguments.get("query") or ctx.utterance))
+    query = str(ctx.arguments.get("query") or ctx.utterance)
+    listing = search(ctx, query)
     if listing is None and scratch.get("listing_id") is not None:
-        listing = ctx.session.get(Listing, scratch["listing_id"])
+        last = ctx.session.get(Listing, scratch["listing_id"])  # unless another one is named:
+        if last is not None and (asked_variants(last.variants, query) or not _words(query)):
+            listing = last  # "do you sell umbrellas?" is not about the backpack
     if listing is not None:
         scratch["listing_id"] = listing.id
     return listing

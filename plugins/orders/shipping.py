@@ -69,11 +69,21 @@ def _entries(value: Any) -> list[dict[str, Any]]:
 
 
 def _day(timestamp: Any) -> date | None:
+    """A Unix timestamp's day; None for anything else (an extension's odd value never
+    holds up the order's update)."""
     try:
         stamp = int(str(timestamp).strip())
+        return (datetime.fromtimestamp(stamp, UTC) + timedelta(hours=12)).date()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _iso_day(value: Any) -> str | None:
+    """``2026-11-25`` (or a longer ISO timestamp's date); None when it is not one."""
+    try:
+        return date.fromisoformat(str(value)[:10]).isoformat()
     except ValueError:
         return None
-    return (datetime.fromtimestamp(stamp, UTC) + timedelta(hours=12)).date()
 
 
 def _provider(item: dict[str, Any]) -> str:
@@ -90,7 +100,7 @@ def woocommerce_shipping(order: dict[str, Any]) -> dict[str, Any]:
     items = _entries(_meta(order, "_wc_shipment_tracking_items"))
     shipped = sorted(day for day in (_day(i.get("date_shipped")) for i in items) if day)
     etas = [s.get("est_delivery_date") for s in _entries(_meta(order, "shipment_status"))]
-    eta: str | None = next((str(e)[:10] for e in reversed(etas) if e), None)
+    eta: str | None = next((iso for e in reversed(etas) if e and (iso := _iso_day(e))), None)
     chosen = _meta(order, "_orddd_timestamp") or _meta(order, "_orddd_lite_timestamp")
     if eta is None and chosen and (day := _day(chosen)):
         eta = day.isoformat()

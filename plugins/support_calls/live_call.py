@@ -94,6 +94,7 @@ class LiveCall:
         self._digits = ""
         self._digit_at = 0.0
         self._marks = itertools.count(1)
+        self._turn_numbers = itertools.count(1)
         self._closing = False  # the stream is closing: turns in flight end unanswered
         self._conversation_lock = threading.Lock()  # one turn at a time talks to the tools
         self._mute = False  # set when even the fallback line could not be spoken
@@ -225,6 +226,7 @@ class LiveCall:
 
     def _begin(self, turn: ActiveTurn, gated: bool) -> None:
         with self._lock:
+            turn.seq = next(self._turn_numbers)
             previous = self.turn
             if previous is not None and not previous.done:
                 previous.discard = previous.discard or not previous.gate.is_set()
@@ -249,8 +251,8 @@ class LiveCall:
                 self.turns.unanswered(turn, hung_up=self._closing)
                 return
             speech = record.source == "speech"
-            if speech:
-                text = self.turns.with_carried(turn, text)
+            carried = self.turns.with_carried(turn, text)  # a key press drops them: not words
+            text = carried if speech else text
             with self._conversation_lock:
                 if speech:
                     apology = self.conversation.choose_locale(
@@ -270,6 +272,8 @@ class LiveCall:
                     if turn.cancel.is_set():
                         break
                     self._say(turn, sentence)
+            if turn.cancel.is_set() and speech and not self._heard_any(turn):
+                self.turns.unanswered(turn, hung_up=self._closing, acted_on=True)
             if not turn.cancel.is_set() and self.player is not None:
                 self.player.wait_heard(timeout=60)
             if record.action is not None and not turn.cancel.is_set():
@@ -286,17 +290,23 @@ class LiveCall:
                 sentences.close()  # stops the model's stream if the turn was cut short
             self.turns.save(turn, self.language)
             turn.done = True
-            turn.previous = turn.audio = None  # a long call does not hold all its audio
+            turn.audio = None  # a long call does not hold all its audio
+
+    @staticmethod
+    def _heard_any(turn: ActiveTurn) -> bool:
+        """Whether a frame of the turn's reply went out (the player sets the time)."""
+        return turn.record.timings.get("first_audio_ms", -1) >= 0
 
     def _hear(self, turn: ActiveTurn) -> str:
         """The caller's words; a turn with none is marked unanswered ("empty")."""
         assert turn.audio is not None
         record = turn.record
-        expect_digits = self.state.expecting is not None and self.state.expects_code
+        state = self.state  # a code asked for, and the answer still goes to who asked
+        expect_digits = state.expects_code is not None and state.expects_code == state.expecting
         started = time.monotonic()
         try:
             transcript = self.asr.transcribe(turn.audio, self.language, expect_digits)
-        except EngineError:
+        except Exception:
             record.unanswered = Unanswered.RECOGNITION_FAILED
             raise
         finally:

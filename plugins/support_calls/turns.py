@@ -34,6 +34,7 @@ class ActiveTurn:
     generation: int = 0  # the player's, when the turn began: a clear() since drops its audio
     worker: threading.Thread | None = None
     previous: ActiveTurn | None = None  # the turn this one followed
+    seq: int = 0  # the call's turns in the order they began
 
 
 class TurnLog:
@@ -46,6 +47,7 @@ class TurnLog:
         self._count = 0
         self._lock = threading.Lock()
         self._carried = ""  # the words of turns the caller spoke on over, before a reply
+        self._read_upto = 0  # the last turn that took the carried words: none are older
 
     def save(self, turn: ActiveTurn, language: str | None) -> None:
         """Write the turn once (unless it was dropped)."""
@@ -62,25 +64,31 @@ class TurnLog:
             except Exception:
                 log.exception("call %s: could not save a turn", self.call.sid)
 
-    def unanswered(self, turn: ActiveTurn, hung_up: bool) -> None:
-        """A turn cut short before its reply. A key press or a greeting is dropped; the
-        caller's words are kept with the reason, and read with their next words."""
+    def unanswered(self, turn: ActiveTurn, hung_up: bool, acted_on: bool = False) -> None:
+        """A turn cut short before the caller heard a reply. A key press or a greeting is
+        dropped; the caller's words are kept with the reason. Words not yet acted on are
+        read with the caller's next ones (unless a later turn has already been read)."""
         record = turn.record
         if record.source != "speech" or turn.discard:
             turn.discard = turn.discard or record.source == "speech"
             return
         if not record.unanswered:
             record.unanswered = Unanswered.HUNG_UP if hung_up else Unanswered.SUPERSEDED
-        if record.unanswered == Unanswered.SUPERSEDED and record.transcript:
-            with self._lock:
+        carry = record.unanswered == Unanswered.SUPERSEDED and record.transcript and not acted_on
+        with self._lock:
+            if carry and turn.seq > self._read_upto:
                 self._carried = f"{self._carried} {record.transcript}".strip()
         log.info("call %s: a turn got no reply (%s)", self.call.sid, record.unanswered)
 
     def with_carried(self, turn: ActiveTurn, text: str) -> str:
-        """The caller's words, after those of turns they spoke on over before a reply."""
-        previous = turn.previous
-        if previous is not None and previous.worker is not None:
-            previous.worker.join(timeout=10)  # cancelled: it ends once it has heard its words
+        """The caller's words, after those of earlier turns they spoke on over before a
+        reply: every earlier turn still hearing its words is waited for."""
+        earlier = turn.previous
+        while earlier is not None:
+            if earlier.worker is not None and not earlier.done:
+                earlier.worker.join(timeout=10)  # cancelled: it ends once it has heard
+            earlier = earlier.previous
         with self._lock:
             carried, self._carried = self._carried, ""
+            self._read_upto = max(self._read_upto, turn.seq)
         return f"{carried} {text}".strip()

@@ -95,7 +95,7 @@ def gather(session: TenantSession) -> list[BoundTool]:
 
 def choose(tools: Sequence[BoundTool], utterance: str, state: CallState) -> BoundTool | None:
     """The tool for this utterance: the one expecting it, else the best keyword match."""
-    state.expects_code = False  # a tool asking for a code again says so again
+    state.expects_code = None  # a tool asking for a code again says so again
     if state.expecting is not None:
         for tool in tools:
             if tool.name == state.expecting:
