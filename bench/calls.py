@@ -30,7 +30,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +50,10 @@ from merchant_voice import accounts
 from merchant_voice.config import build_settings
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
-from plugins.catalog.models import Listing
 from plugins.support_calls.models import Call
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
 from plugins.support_calls.vad import Endpointer, VadEvent
+from tests.support_calls_host import trail_backpack
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "data" / "speech" / "OSR_us_000_0034_8k.wav"
@@ -211,17 +210,7 @@ def report(label: str, measured: Measured) -> float:
 
 def _add_backpack(app: Flask) -> None:
     with app.extensions["db"].tenant_session(_merchant_info(app)) as session:
-        session.add(
-            Listing(
-                handle="trail-backpack",
-                title="Trail Backpack",
-                price=Decimal("89.00"),
-                currency="USD",
-                source="api",
-                in_stock=True,
-                stock_quantity=12,
-            )
-        )
+        session.add(trail_backpack())
         session.commit()
 
 

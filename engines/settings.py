@@ -33,6 +33,11 @@ class ChatSettings(EngineSection):
         None, description="Model folder for the embedded server. Unset: the bundled SmolLM2."
     )
     device: Device = Field("auto", description="Embedded server device.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto",
+        description="Embedded server weights; auto: on a CPU, bfloat16 where it has native"
+        " bfloat16 (AVX512-BF16, AMX), else float32; on a GPU, the model's own.",
+    )
     port: int = Field(8011, ge=1, le=65535, description="Loopback port of the embedded server.")
     max_model_len: int = Field(4096, ge=256, description="Context length of the embedded server.")
     kv_cache_gib: int = Field(2, ge=1, description="KV cache of the embedded CPU server (GiB).")

@@ -116,6 +116,19 @@ def start_host(
     app.extensions["db"].dispose()
 
 
+def trail_backpack() -> Listing:
+    """The catalog listing calls ask about (and bench/calls.py's merchant sells)."""
+    return Listing(
+        handle="trail-backpack",
+        title="Trail Backpack",
+        price=Decimal("89.00"),
+        currency="USD",
+        source="api",
+        in_stock=True,
+        stock_quantity=12,
+    )
+
+
 def _order(number: str, status: str, phone: str, postcode: str, **fields: Any) -> Order:
     return Order(
         number=number,
@@ -145,17 +158,7 @@ def _seed(app: Flask, shops: dict[str, Shop]) -> None:
             )
         )
         session.add(_order("2051", "processing", "+1 555 0177", "10001"))
-        session.add(
-            Listing(
-                handle="trail-backpack",
-                title="Trail Backpack",
-                price=Decimal("89.00"),
-                currency="USD",
-                source="api",
-                in_stock=True,
-                stock_quantity=12,
-            )
-        )
+        session.add(trail_backpack())
         shirt = Listing(
             handle="trail-shirt",
             title="Trail Shirt",

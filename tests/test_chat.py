@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ConfigDict
@@ -11,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from engines import Engines
 from engines.chat import Admission, ChatRequest, Priority
 from engines.errors import EngineCancelled, EngineTimeout, EngineUnavailable
+from engines.settings import ChatSettings
+from engines.vllm_server import VllmSupervisor, cpu_dtype
 from tests.engines_fixtures import engines, prepared
 
 __all__ = ["engines", "prepared"]  # session fixtures, imported for pytest
@@ -147,3 +150,18 @@ def test_status_health_and_metrics(engines: Engines, tmp_path: object) -> None:
     assert not_ready.status_code == 503
     assert not_ready.get_json()["engines"][0]["healthy"] is False
     assert down.test_cli_runner().invoke(args=["engines", "status"]).exit_code == 1
+
+
+def test_the_embedded_server_runs_float32_on_a_cpu_without_native_bfloat16(
+    tmp_path: Path,
+) -> None:
+    """Emulated bfloat16 matmuls make prompts several times slower (engines.vllm_server)."""
+    plain, native = tmp_path / "plain", tmp_path / "native"
+    plain.write_text("flags\t\t: fpu sse2 avx avx2 fma\n")
+    native.write_text("flags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16\n")
+    assert cpu_dtype(plain) == "float32"
+    assert cpu_dtype(native) == "bfloat16"
+    assert cpu_dtype(tmp_path / "missing") == "float32"
+    chat = ChatSettings(device="cpu", dtype="bfloat16")
+    command = VllmSupervisor(chat, tmp_path, tmp_path / "python", tmp_path / "log").command()
+    assert command[command.index("--dtype") + 1] == "bfloat16"  # a setting wins

@@ -23,6 +23,7 @@ from simple_websocket import ConnectionError as Refused
 
 from engines import Engines
 from engines.audio import from_mulaw
+from engines.digits import numbers_in
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature
 from tests.engines_fixtures import TEST_CHAT_PORT, engines, prepared
@@ -94,7 +95,7 @@ def test_order_question_is_verified_then_answered_and_goodbye_hangs_up(
 
     greeting, order, postcode, bye = call.turns
     assert greeting.source == "greeting" and "Acme Outdoor" in greeting.reply
-    assert "1042" in order.transcript.replace(" ", "").replace("-", "")
+    assert numbers_in(order.transcript) == ["1042"]  # "one zero four two": digit by digit
     assert "postcode" in order.reply and "shipped" not in order.reply
     assert order.tool_calls[0]["result"] == {"asked_for": "postcode", "order_number": "1042"}
     assert postcode.tool_calls[0]["result"]["verified_by"] == "postcode"

@@ -67,6 +67,17 @@ def slow_host(
         yield host, slow
 
 
+def said_while_recognised(host: PhoneHost, slow: SlowRecognition, audio: bytes) -> TwilioCaller:
+    """A call whose caller has said ``audio``: its end is confirmed, its recognition goes on."""
+    caller = host.call("acme")
+    caller.wait_reply(0, timeout=30)
+    slow.started.clear()
+    caller.say(audio)
+    assert slow.started.wait(10)
+    time.sleep(0.8)  # past the 550 ms that confirm the end of the turn
+    return caller
+
+
 def say(caller: TwilioCaller, audio: bytes, timeout: float = 60) -> None:
     said_at = caller.say(audio)
     caller.wait_reply(said_at, timeout=timeout)
@@ -135,12 +146,9 @@ def test_words_said_while_the_last_ones_are_still_recognised_are_kept_and_read_t
     slow_host: tuple[PhoneHost, SlowRecognition], engines: Engines
 ) -> None:
     host, slow = slow_host
-    caller = host.call("acme")
-    caller.wait_reply(0, timeout=30)
-    slow.started.clear()
-    caller.say(speech(engines.tts, "Hi, I'm calling about an order."))
-    assert slow.started.wait(10)
-    time.sleep(0.8)  # the end of the turn is confirmed; its recognition goes on
+    caller = said_while_recognised(
+        host, slow, speech(engines.tts, "Hi, I'm calling about an order.")
+    )
     say(caller, speech(engines.tts, "The number is one zero four two."), timeout=90)
     caller.hang_up()
     call = host.settle("acme", caller.call_sid, timeout=60)
@@ -159,12 +167,7 @@ def test_a_caller_hanging_up_mid_recognition_leaves_the_turn_kept(
     slow_host: tuple[PhoneHost, SlowRecognition], engines: Engines
 ) -> None:
     host, slow = slow_host
-    caller = host.call("acme")
-    caller.wait_reply(0, timeout=30)
-    slow.started.clear()
-    caller.say(speech(engines.tts, "Do you sell rain jackets?"))
-    assert slow.started.wait(10)
-    time.sleep(0.8)
+    caller = said_while_recognised(host, slow, speech(engines.tts, "Do you sell rain jackets?"))
     caller.hang_up()
     call = host.settle("acme", caller.call_sid, timeout=60)
 
