@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/translation.py [--listings 12] [--locales de_DE,fr_FR]
         [--sentences 30] [--url http://host:port --model NAME]
+    .venv/bin/python bench/translation.py --compare [--sentences 200]
 
 It imports the real WooCommerce sample catalog, translates N listings into K
 locales one request at a time and then with many requests in flight (each on
@@ -10,6 +11,13 @@ catalog after editing one listing to show what translation memory saves, and
 scores the model on NTREX-128 references with chrF. Without --url it starts
 the embedded vLLM server with the bundled model. Every figure comes from this
 one run; ratios compare figures of the same run.
+
+``--compare`` runs the same NTREX lines (en -> de, fr, es, ja, zh) and the
+same catalog through each prepared bundled chat model in turn, one embedded
+server at a time, and prints per model: chrF with refusals counted as empty,
+chrF of the accepted answers, the share accepted, segments per minute, tokens
+per second with 1 and with --concurrency requests in flight, and the server's
+resident memory.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ import platform
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +41,8 @@ from sqlalchemy import select
 
 from app import create_app
 from engines import Engines
-from engines.provision import prepare
+from engines.procmem import server_rss_bytes
+from engines.provision import prepare, verify
 from merchant_voice import accounts
 from merchant_voice.config import build_settings
 from merchant_voice.migrate import Migrations
@@ -48,6 +60,11 @@ WOO_SAMPLE = DATA / "catalogs" / "woocommerce_sample_products.csv"
 NTREX = DATA / "translation" / "ntrex128"
 NTREX_FILES = {"de_DE": "deu", "fr_FR": "fra", "es_ES": "spa", "ja_JP": "jpn", "zh_CN": "zho-CN"}
 PORT = 8032
+CHAT_MODELS = (
+    "smollm2-135m-instruct",
+    "qwen2.5-coder-0.5b-instruct",
+    "qwen2.5-coder-1.5b-instruct",
+)
 
 
 def chrf(hypotheses: list[str], references: list[str], order: int = 6, beta: float = 2.0) -> float:
@@ -140,9 +157,23 @@ def bench_concurrency(app: Flask, listings: int, locales: list[str], concurrency
     )
 
 
-def bench_quality(app: Flask, sentences: int, locales: list[str], concurrency: int) -> None:
+@dataclass
+class Quality:
+    locale: str
+    chrf: float  # refusals counted as empty
+    chrf_accepted: float
+    accepted: int
+    total: int
+    segments_per_min: float
+
+
+def bench_quality(
+    app: Flask, sentences: int, locales: list[str], concurrency: int, quiet: bool = False
+) -> list[Quality]:
     source = NTREX.joinpath("newstest2019-src.eng.txt").read_text().splitlines()[:sentences]
-    print(f"\nQuality: chrF on the first {sentences} NTREX-128 sentences (newstest2019)")
+    if not quiet:
+        print(f"\nQuality: chrF on the first {sentences} NTREX-128 sentences (newstest2019)")
+    results = []
     for locale in locales:
         if locale not in NTREX_FILES:
             continue
@@ -162,7 +193,7 @@ def bench_quality(app: Flask, sentences: int, locales: list[str], concurrency: i
                 )
             session.commit()
             ids = list(session.scalars(select(Listing.id).order_by(Listing.id)))
-        _run(app, merchant, ids, [locale], concurrency)
+        report = _run(app, merchant, ids, [locale], concurrency)
         with app.extensions["db"].tenant_session(merchant) as session:
             rows = {
                 row.listing_id: row.fields.get("description_html")
@@ -170,12 +201,99 @@ def bench_quality(app: Flask, sentences: int, locales: list[str], concurrency: i
             }
         outputs = [rows.get(listing_id) for listing_id in ids]
         accepted = [(o, r) for o, r in zip(outputs, references, strict=True) if o]
-        with_refusals = chrf([o or "" for o in outputs], references)
-        kept = chrf([o for o, _ in accepted], [r for _, r in accepted]) if accepted else 0.0
-        print(
-            f"  en -> {locale}: chrF {with_refusals:5.1f} (refusals as empty),"
-            f" {kept:5.1f} on the {len(accepted)} of {len(outputs)} accepted"
+        quality = Quality(
+            locale,
+            chrf([o or "" for o in outputs], references),
+            chrf([o for o, _ in accepted], [r for _, r in accepted]) if accepted else 0.0,
+            len(accepted),
+            len(outputs),
+            report.segments / max(report.seconds / 60, 1e-9),
         )
+        results.append(quality)
+        if not quiet:
+            print(
+                f"  en -> {locale}: chrF {quality.chrf:5.1f} (refusals as empty),"
+                f" {quality.chrf_accepted:5.1f} on the {quality.accepted} of {quality.total}"
+                " accepted"
+            )
+    return results
+
+
+def throughput(
+    app: Flask, listings: int, locales: list[str], concurrency: int
+) -> tuple[float, float]:
+    """Tokens per second translating the catalog one request at a time, and many at once."""
+    rates = []
+    for slots in (1, concurrency):
+        merchant = _merchant(app, f"throughput-{slots}", locales)
+        report = _run(app, merchant, _import(app, merchant, listings), locales, slots)
+        rates.append(report.tokens / max(report.seconds, 1e-9))
+    return rates[0], rates[1]
+
+
+def compare(arguments: argparse.Namespace) -> None:
+    """Each prepared bundled chat model in turn, on the same lines and catalog."""
+    locales = list(NTREX_FILES)
+    print(
+        f"\nCompare: the first {arguments.sentences} NTREX-128 lines into"
+        f" {', '.join(locales)}; {arguments.listings} catalog listings into de_DE"
+    )
+    header = (
+        f"  {'model':<28} {'pair':<6} {'chrF':>5} {'acc.chrF':>8} {'accepted':>9} {'seg/min':>8}"
+    )
+    for name in CHAT_MODELS:
+        with _app(arguments, model=name) as (app, _engines):
+            if app is None:
+                print(f"  {name}: not prepared (flask --app app models prepare {name})")
+                continue
+            print(header)
+            for q in bench_quality(app, arguments.sentences, locales, arguments.concurrency, True):
+                print(
+                    f"  {name:<28} {q.locale[:2]:<6} {q.chrf:5.1f} {q.chrf_accepted:8.1f}"
+                    f" {q.accepted / q.total:9.0%} {q.segments_per_min:8.1f}"
+                )
+            one, many = throughput(app, arguments.listings, ["de_DE"], arguments.concurrency)
+            memory = server_rss_bytes(PORT)
+            resident = f"{memory / 2**30:.1f} GiB" if memory else "unknown"
+            print(
+                f"  {name}: {one:.1f} tok/s one at a time, {many:.1f} tok/s with"
+                f" {arguments.concurrency} in flight ({many / max(one, 1e-9):.1f}x);"
+                f" server resident memory {resident}"
+            )
+
+
+@contextmanager
+def _app(
+    arguments: argparse.Namespace, model: str | None = None
+) -> Iterator[tuple[Flask | None, Engines | None]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = Path(tmp)
+        chat: dict[str, Any] = {"port": PORT, "timeout_s": 600.0, "bulk_concurrency": 1024}
+        if arguments.url:
+            chat.update(url=arguments.url, model=arguments.model)
+        models_dir = ROOT / "instance" / "models"
+        if model is not None:
+            if not verify(models_dir / model):
+                yield None, None
+                return
+            chat.update(model=model, model_path=str(models_dir / model), models={}, workloads={})
+        config = {
+            "host": {"instance_path": str(instance)},
+            "models": {"cache_dir": str(models_dir)},
+            "database": {"url": f"sqlite:///{instance / 'bench.sqlite3'}"},
+            "chat": chat,
+        }
+        settings = build_settings(config, environ={})
+        if model is None:
+            prepare(settings.engines)
+        app = create_app(settings)
+        Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
+        engines: Engines = app.extensions["engines"]
+        try:
+            with engines.chat_running():
+                yield app, engines
+        finally:
+            app.extensions["db"].dispose()
 
 
 def main() -> None:
@@ -187,31 +305,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--sentences", type=int, default=30)
     parser.add_argument("--quality-locales", default="de_DE,fr_FR,es_ES")
+    parser.add_argument("--compare", action="store_true", help="every prepared chat model")
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp)
-        chat: dict[str, Any] = {"port": PORT, "timeout_s": 600.0, "bulk_concurrency": 1024}
-        if arguments.url:
-            chat.update(url=arguments.url, model=arguments.model)
-        config = {
-            "host": {"instance_path": str(instance)},
-            "models": {"cache_dir": str(ROOT / "instance" / "models")},
-            "database": {"url": f"sqlite:///{instance / 'bench.sqlite3'}"},
-            "chat": chat,
-        }
-        settings = build_settings(config, environ={})
-        prepare(settings.engines, ["smollm2-135m-instruct"])
-        app = create_app(settings)
-        Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
-        engines: Engines = app.extensions["engines"]
-        with engines.chat_running():
-            print(f"chat model: {settings.chat.model} at {engines.chat_url}")
-            locales = arguments.locales.split(",")
-            bench_concurrency(app, arguments.listings, locales, arguments.concurrency)
-            quality = arguments.quality_locales.split(",")
-            bench_quality(app, arguments.sentences, quality, arguments.concurrency)
-        app.extensions["db"].dispose()
+    if arguments.compare:
+        compare(arguments)
+        return
+    with _app(arguments) as (app, engines):
+        assert app is not None and engines is not None
+        print(f"chat model: {engines.chat.model_for(None, 'translation')}")
+        locales = arguments.locales.split(",")
+        bench_concurrency(app, arguments.listings, locales, arguments.concurrency)
+        quality = arguments.quality_locales.split(",")
+        bench_quality(app, arguments.sentences, quality, arguments.concurrency)
 
 
 if __name__ == "__main__":

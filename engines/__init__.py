@@ -28,8 +28,10 @@ from pathlib import Path
 
 from engines import provision, voices
 from engines.asr import Transcriber, WhisperTranscriber, choose_device
-from engines.chat import ChatEngine, VllmChat
+from engines.chat_router import ChatRouter
 from engines.errors import EngineUnavailable
+from engines.procmem import server_rss_bytes
+from engines.served import router, served_models
 from engines.settings import EngineSettings
 from engines.tts import PiperSynthesizer, Synthesizer
 from engines.vllm_server import VllmSupervisor, cuda_available
@@ -47,6 +49,7 @@ class EngineStatus:
     device: str
     healthy: bool
     detail: str = ""
+    memory_bytes: int | None = None  # resident memory of an embedded server (all its processes)
 
 
 class Engines:
@@ -55,24 +58,13 @@ class Engines:
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         chat = settings.chat
-        self.supervisor: VllmSupervisor | None = None
-        if chat.url is None:
-            model_path = chat.model_path or provision.model_dir(settings, "smollm2-135m-instruct")
-            self.supervisor = VllmSupervisor(
-                chat, model_path, settings.vllm_python, settings.logs_dir / "vllm.log"
-            )
-        self.chat_url = chat.url or f"http://127.0.0.1:{chat.port}"
-        self.chat: ChatEngine = VllmChat(
-            self.chat_url,
-            chat.model,
-            api_key=chat.api_key.get_secret_value() if chat.api_key else None,
-            timeout_s=chat.timeout_s,
-            connect_timeout_s=chat.connect_timeout_s,
-            max_retries=chat.max_retries,
-            bulk_concurrency=chat.bulk_concurrency,
-            priority_scheduling=chat.priority_scheduling,
-            merchant_models=chat.merchant_models,
-        )
+        self.served = served_models(settings)
+        self.supervisors = {
+            name: s.supervisor for name, s in self.served.items() if s.supervisor is not None
+        }
+        self.supervisor: VllmSupervisor | None = self.supervisors.get(chat.model)  # [chat]'s
+        self.chat_url = self.served[chat.model].url
+        self.chat: ChatRouter = router(chat, self.served)
 
     @cached_property
     def asr(self) -> Transcriber:
@@ -136,26 +128,31 @@ class Engines:
         )
 
     def start_chat_server(self) -> None:
-        """Launch the embedded vLLM server (if configured) and return at once."""
-        if self.supervisor is not None:
-            self.supervisor.start()
+        """Launch the embedded vLLM servers (if any) and return at once."""
+        for supervisor in self.supervisors.values():
+            supervisor.start()
 
     @contextmanager
     def chat_running(self) -> Iterator[None]:
-        """For one-off commands: the running chat server, or the embedded one for a while."""
-        if self.supervisor is None or self.chat.healthy():
+        """For one-off commands: the running chat servers, or the embedded ones for a while."""
+        health = self.chat.health()
+        started = [s for name, s in self.supervisors.items() if not health[name]]
+        if not started:
             yield
             return
         log.info("starting the embedded chat server for this command")
-        self.supervisor.start()
+        for supervisor in started:
+            supervisor.start()
         try:
-            if not self.supervisor.wait_ready(self.settings.chat.startup_timeout_s):
-                raise EngineUnavailable(
-                    f"the embedded vLLM server did not become ready; see {self.supervisor.log_path}"
-                )
+            for supervisor in started:
+                if not supervisor.wait_ready(self.settings.chat.startup_timeout_s):
+                    raise EngineUnavailable(
+                        f"the embedded vLLM server did not become ready; see {supervisor.log_path}"
+                    )
             yield
         finally:
-            self.supervisor.stop()
+            for supervisor in started:
+                supervisor.stop()
 
     def warm_speech(self) -> None:
         """Load the speech models in the background (in each serving process, after forks)."""
@@ -170,9 +167,9 @@ class Engines:
             log.exception("speech models could not be loaded")
 
     def stop(self) -> None:
-        """Stop the embedded chat server, if this process runs it."""
-        if self.supervisor is not None:
-            self.supervisor.stop()
+        """Stop the embedded chat servers this process runs."""
+        for supervisor in self.supervisors.values():
+            supervisor.stop()
 
     def close(self) -> None:
         """Stop, and release the chat engine's connections."""
@@ -182,22 +179,29 @@ class Engines:
     def status(self) -> list[EngineStatus]:
         statuses = []
         chat = self.settings.chat
-        where = chat.url or f"embedded {self.chat_url}"
-        detail = ""
-        if self.supervisor is not None:
-            state = self.supervisor.status()
-            detail = str(state["state"])
-            if state["restarts"] is not None:
-                detail += f", restarts {state['restarts']}"
-        statuses.append(
-            EngineStatus(
-                "chat",
-                f"{chat.model} ({where})",
-                self.supervisor.device if self.supervisor else "remote",
-                self.chat.healthy(),
-                detail,
+        health = self.chat.health()
+        for name, served in self.served.items():
+            supervisor = served.supervisor
+            where = f"embedded {served.url}" if supervisor else served.url
+            routed = sorted(w for w, model in chat.workloads.items() if model == name)
+            if name == chat.model:
+                routed.append("the rest")
+            detail = ""
+            if supervisor is not None:
+                state = supervisor.status()
+                detail = str(state["state"])
+                if state["restarts"] is not None:
+                    detail += f", restarts {state['restarts']}"
+            statuses.append(
+                EngineStatus(
+                    "chat",
+                    f"{name} ({where}; {', '.join(routed)})",
+                    supervisor.device if supervisor else "remote",
+                    health[name],
+                    detail,
+                    server_rss_bytes(supervisor.spec.port) if supervisor else None,
+                )
             )
-        )
         speech, tts = self.settings.speech, self.settings.tts
         asr_device = choose_device(speech.device, speech.compute_type)
         statuses.append(

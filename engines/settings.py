@@ -12,13 +12,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 Device = Literal["auto", "cpu", "cuda"]
 
 
 class EngineSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServedModel(EngineSection):
+    """``[chat.models.NAME]``: another served model, for the workloads routed to it.
+
+    Embedded (no ``url``): the host runs its own vLLM server for it, on ``port``.
+    """
+
+    url: str | None = Field(None, description="Its vLLM deployment. Unset: the host runs one.")
+    api_key: SecretStr | None = Field(None, description="Bearer key of that deployment.")
+    served_name: str | None = Field(
+        None, description="The model's name at that deployment, if not the table's NAME."
+    )
+    bundled: str | None = Field(
+        None, description="A bundled model (`models prepare NAME`) the embedded server serves."
+    )
+    model_path: Path | None = Field(None, description="Or a model folder of your own.")
+    port: int = Field(8012, ge=1, le=65535, description="Loopback port of its embedded server.")
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="As [chat] dtype."
+    )
+    max_model_len: int = Field(4096, ge=256, description="Context length of its server.")
+    kv_cache_gib: int = Field(2, ge=1, description="KV cache of its embedded CPU server (GiB).")
+    extra_args: list[str] = Field([], description="More `vllm serve` arguments.")
+    on_demand: bool = Field(
+        False,
+        description="Embedded: start the server when its first request comes, not with the host.",
+    )
+    idle_stop_s: float = Field(
+        0.0, ge=0, description="Embedded: stop the server after this long unused; 0: never."
+    )
 
 
 class ChatSettings(EngineSection):
@@ -65,6 +96,35 @@ class ChatSettings(EngineSection):
     lora_modules: dict[str, Path] = Field(
         {}, description="LoRA adapters the embedded server loads: name = path."
     )
+    models: dict[str, ServedModel] = Field(
+        {}, description="More served models, by name ([chat.models.NAME]); see workloads."
+    )
+    workloads: dict[str, str] = Field(
+        {},
+        description="Per workload (calls, translation, narration, or a plugin's): the served"
+        " model that answers it; unnamed workloads go to [chat] model.",
+    )
+
+    @model_validator(mode="after")
+    def _routes(self) -> ChatSettings:
+        served = {self.model, *self.models}
+        for workload, name in self.workloads.items():
+            if name not in served:
+                raise ValueError(
+                    f"workloads.{workload}: no served model {name!r}; name [chat] model"
+                    f" ({self.model!r}) or a [chat.models.NAME] table"
+                )
+        ports = [self.port] + [m.port for m in self.models.values() if m.url is None]
+        if len(set(ports)) != len(ports):
+            raise ValueError("models: two embedded servers share a port; give each its own")
+        for name, model in self.models.items():
+            if model.url is None and model.bundled is None and model.model_path is None:
+                raise ValueError(f"models.{name}: name its url, bundled or model_path")
+        return self
+
+    def route(self, workload: str) -> str:
+        """The served model that answers ``workload``."""
+        return self.workloads.get(workload, self.model)
 
 
 class SpeechSettings(EngineSection):

@@ -15,11 +15,13 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from engines.settings import ChatSettings
+from engines.settings import ChatSettings, Device, ServedModel
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +49,60 @@ def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
+@dataclass(frozen=True)
+class ServerSpec:
+    """What one embedded server serves, and how."""
+
+    name: str  # the served model name requests use
+    model_path: Path
+    port: int
+    device: Device = "auto"
+    dtype: str = "auto"
+    max_model_len: int = 4096
+    kv_cache_gib: int = 2
+    extra_args: tuple[str, ...] = ()
+    lora_modules: Mapping[str, Path] = field(default_factory=dict)
+
+    @classmethod
+    def primary(cls, chat: ChatSettings, model_path: Path) -> ServerSpec:
+        """The ``[chat]`` table's own server."""
+        return cls(
+            chat.model,
+            model_path,
+            chat.port,
+            chat.device,
+            chat.dtype,
+            chat.max_model_len,
+            chat.kv_cache_gib,
+            tuple(chat.extra_args),
+            chat.lora_modules,
+        )
+
+    @classmethod
+    def served(cls, name: str, model: ServedModel, model_path: Path, device: Device) -> ServerSpec:
+        """A ``[chat.models.NAME]`` table's server."""
+        return cls(
+            name,
+            model_path,
+            model.port,
+            device,
+            model.dtype,
+            model.max_model_len,
+            model.kv_cache_gib,
+            tuple(model.extra_args),
+        )
+
+
 class VllmSupervisor:
     """Starts, health-checks, restarts and stops one local vLLM server."""
 
-    def __init__(self, chat: ChatSettings, model_path: Path, python: Path, log_path: Path) -> None:
-        self.chat = chat
-        self.model_path = model_path
+    def __init__(self, spec: ServerSpec, python: Path, log_path: Path) -> None:
+        self.spec = spec
+        self.model_path = spec.model_path
         self.python = python
-        self.url = f"http://127.0.0.1:{chat.port}"
+        self.url = f"http://127.0.0.1:{spec.port}"
         self.log_path = log_path
-        self.device = self.chat.device
+        self.device = spec.device
         if self.device == "auto":
             self.device = "cuda" if cuda_available() else "cpu"
         self.restarts = 0
@@ -68,7 +114,7 @@ class VllmSupervisor:
         self._owner = os.getpid()  # forked web workers see the server, not its process
 
     def command(self) -> list[str]:
-        chat = self.chat
+        chat = self.spec
         command = [
             str(self.python),
             "-m",
@@ -76,7 +122,7 @@ class VllmSupervisor:
             "--model",
             str(self.model_path),
             "--served-model-name",
-            chat.model,
+            chat.name,
             "--host",
             "127.0.0.1",
             "--port",
@@ -101,7 +147,7 @@ class VllmSupervisor:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         environment = dict(os.environ)
         if self.device == "cpu":
-            environment.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.chat.kv_cache_gib))
+            environment.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.spec.kv_cache_gib))
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
                 self.command(),

@@ -129,6 +129,9 @@ _merchants: weakref.WeakKeyDictionary[Session, MerchantInfo] = weakref.WeakKeyDi
 _host_writers: weakref.WeakSet[Session] = weakref.WeakSet()
 
 
+WRITES_FIRST = "merchant_voice.writes_first"  # an execution option: BEGIN IMMEDIATE on SQLite
+
+
 class TenantSession(Session):
     """A session that can only see and write one merchant's rows."""
 
@@ -149,6 +152,16 @@ class TenantSession(Session):
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         return self._tenant_bind
+
+    def writes_first(self) -> None:
+        """Begin the next transaction as a writer: on SQLite it takes the write lock at
+        once (waiting its turn), so what it reads cannot go stale before it writes -
+        which SQLite fails at once with "database is locked". Call it before the
+        transaction's first statement, when that transaction will write after reading
+        and others write meanwhile (a job's batches, beside its heartbeats)."""
+        if self.in_transaction():
+            raise RuntimeError("writes_first() must come before the transaction's first statement")
+        Session.connection(self, execution_options={WRITES_FIRST: True})
 
     def connection(self, *args: Any, **kwargs: Any) -> Any:
         raise TenancyViolation("a merchant-scoped session does not hand out its connection")

@@ -23,6 +23,10 @@ from app import create_app
 from merchant_voice import accounts
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
+from tests.engines_fixtures import engines, prepared
+
+__all__ = ["engines", "prepared"]  # session fixtures, once for the whole run: every module
+# shares them (a module importing them itself would get, and start, its own vLLM server)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(

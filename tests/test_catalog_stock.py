@@ -237,6 +237,9 @@ def test_the_product_tool_answers_per_option(app: Flask, shop_a: Shop) -> None:
 
     said = _ask(app, shop_a, "How much is the linen shirt?", state).say
     assert said == "The Linen Shirt costs 39 US dollars. Medium: 12 in stock; Large: out of stock."
+    # Speech recognition may write a product's name as one word.
+    joined = _ask(app, shop_a, "Is the LinenShirt in stock?", state).say
+    assert joined.startswith("The Linen Shirt costs 39 US dollars.")
     medium = _ask(app, shop_a, "Do you have the linen shirt in medium?", state)
     assert medium.say == "The Linen Shirt costs 39 US dollars. Medium: 12 in stock."
     assert medium.data["variants"] == [{"option": "Medium", "in_stock": None, "stock_quantity": 12}]

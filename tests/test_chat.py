@@ -13,10 +13,8 @@ from engines import Engines
 from engines.chat import Admission, ChatRequest, Priority
 from engines.errors import EngineCancelled, EngineTimeout, EngineUnavailable
 from engines.settings import ChatSettings
-from engines.vllm_server import VllmSupervisor, cpu_dtype
-from tests.engines_fixtures import engines, prepared
-
-__all__ = ["engines", "prepared"]  # session fixtures, imported for pytest
+from engines.vllm_server import ServerSpec, VllmSupervisor, cpu_dtype
+from tests.engines_fixtures import engine_settings
 
 
 class OrderAnswer(BaseModel):
@@ -71,13 +69,18 @@ def test_a_request_over_its_deadline_times_out(engines: Engines) -> None:
         engines.chat.complete(_ask("Write a long story.", max_tokens=400, timeout_s=0.3))
 
 
-def test_merchant_models_are_selected_from_config(engines: Engines) -> None:
-    engines.chat.merchant_models["acme"] = "acme-lora"
-    try:
-        assert engines.chat.model_for("acme") == "acme-lora"
-        assert engines.chat.model_for("other") == "smollm2"
-    finally:
-        del engines.chat.merchant_models["acme"]
+def test_merchant_models_are_selected_from_config(tmp_path: Path) -> None:
+    chat = {
+        "url": "http://127.0.0.1:9",
+        "merchant_models": {"acme": "acme-lora"},
+        "models": {"text": {"url": "http://127.0.0.1:9"}},
+        "workloads": {"translation": "text"},
+    }
+    routed = Engines(engine_settings(tmp_path, chat=chat).engines).chat
+    assert routed.model_for("acme") == "acme-lora"
+    assert routed.model_for("acme", "calls") == "acme-lora"
+    assert routed.model_for("other") == "smollm2"
+    assert routed.model_for("acme", "translation") == "text"  # adapters are [chat] model's
 
 
 def test_bulk_admission_never_holds_up_interactive_requests() -> None:
@@ -163,5 +166,6 @@ def test_the_embedded_server_runs_float32_on_a_cpu_without_native_bfloat16(
     assert cpu_dtype(native) == "bfloat16"
     assert cpu_dtype(tmp_path / "missing") == "float32"
     chat = ChatSettings(device="cpu", dtype="bfloat16")
-    command = VllmSupervisor(chat, tmp_path, tmp_path / "python", tmp_path / "log").command()
+    spec = ServerSpec.primary(chat, tmp_path)
+    command = VllmSupervisor(spec, tmp_path / "python", tmp_path / "log").command()
     assert command[command.index("--dtype") + 1] == "bfloat16"  # a setting wins

@@ -15,9 +15,7 @@ import pytest
 
 from merchant_voice.config import Settings
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
-from tests.engines_fixtures import MODELS_CACHE, prepared
-
-__all__ = ["prepared"]  # the session fixture: the bundled models, prepared once
+from tests.engines_fixtures import MODELS_CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "0123456789abcdef0123456789abcdef"

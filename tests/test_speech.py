@@ -28,9 +28,7 @@ from engines.provision import MANIFEST, prepare, verify
 from engines.tts import speech_file
 from merchant_voice.config import Settings
 from merchant_voice.errors import EngineProblem
-from tests.engines_fixtures import SPEECH, engine_settings, prepared, word_error_rate
-
-__all__ = ["prepared"]  # the session fixture, imported for pytest
+from tests.engines_fixtures import SPEECH, engine_settings, word_error_rate
 
 # Measured with the bundled models (docs/performance.md); the bounds leave headroom.
 DIGITS = Path(__file__).resolve().parent / "data" / "digits"

@@ -26,10 +26,8 @@ from engines.audio import from_mulaw
 from engines.digits import numbers_in
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature
-from tests.engines_fixtures import TEST_CHAT_PORT, engines, prepared
+from tests.engines_fixtures import TEST_CHAT_PORT
 from tests.support_calls_host import AUTH_TOKEN, PhoneHost, speech, start_host
-
-__all__ = ["engines", "prepared"]  # session fixtures: the real engines, started once
 
 pytestmark = pytest.mark.usefixtures("engines")
 

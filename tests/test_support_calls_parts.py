@@ -172,6 +172,43 @@ def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:
     assert system_prompt(resources, escape, **context) == built_in  # refused by the sandbox
     with pytest.raises(ValueError, match="not a valid Jinja2 template: line 1"):
         SupportCallsSettings(system_prompt="{% if %}")
+    with pytest.raises(ValueError, match="unknown template variable facts, shop; use store"):
+        SupportCallsSettings(system_prompt="{{ shop }} {% for f in facts %}{{ f }}{% endfor %}")
+
+
+def test_each_turns_prompt_begins_with_the_last_turns_so_the_prefix_cache_serves_it() -> None:
+    """The system prompt stays fixed and the conversation only grows: a tool's facts come
+    after it, and the history is cut back in blocks, not one message a turn."""
+    from engines.chat import VllmChat
+    from plugins.support_calls.conversation import CallDeps, Conversation
+
+    resources = PluginResources("support_calls", Path(settings_module.__file__).parent)
+    deps = CallDeps(
+        merchant=MerchantInfo(1, "acme", "Acme", "en_US"),
+        settings=SupportCallsSettings(policies={"returns": "30 days, unused."}),
+        tools=(),
+        chat=VllmChat("http://127.0.0.1:9", "none"),  # never asked: only prompts are built
+        sessions=lambda: pytest.fail("no database here"),
+        resources=resources,
+    )
+    conversation = Conversation(deps, CallState("CA1", "en_US"))
+    facts = [{"tool": "product", "data": {"title": "Trail Backpack", "price": "89.00 USD"}}]
+    question = "How much is the backpack?"
+    previous = conversation.prompt(question, None, facts)
+    assert previous[0]["content"].startswith("You are the phone assistant of Acme")
+    assert "30 days, unused." in previous[0]["content"]
+    assert previous[1]["role"] == "system" and '"price": "89.00 USD"' in previous[1]["content"]
+    cut_backs = 0
+    for turn in range(12):
+        conversation._remember(question, f"answer {turn}")
+        question = f"question {turn}"
+        prompt = conversation.prompt(question, None, [])
+        shared = [m for m in previous if "Facts for this answer" not in m["content"]]
+        cut_backs += prompt[: len(shared)] != shared
+        assert prompt[0] == previous[0] and prompt[-1]["content"] == question
+        assert len(prompt) <= 14
+        previous = prompt
+    assert cut_backs == 2  # 12 turns: the history was cut back twice, not every turn
 
 
 def test_a_merchants_own_policy_topic_is_the_one_read(app: Flask, shop_a: Shop) -> None:

@@ -17,10 +17,8 @@ from engines import Engines
 from engines.asr import Transcriber, Transcript
 from engines.audio import Audio
 from plugins.support_calls.telephony.caller import TwilioCaller
-from tests.engines_fixtures import TEST_CHAT_PORT, engines, prepared
+from tests.engines_fixtures import TEST_CHAT_PORT
 from tests.support_calls_host import PhoneHost, speech, start_host
-
-__all__ = ["engines", "prepared"]  # session fixtures: the real engines, started once
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -131,7 +129,7 @@ def test_variant_stock_is_told_per_option_by_voice(host: PhoneHost, engines: Eng
     caller = host.call("acme")
     caller.wait_reply(0, timeout=30)
     say(caller, speech(engines.tts, "Is the trail shirt in stock in medium size?"))
-    say(caller, speech(engines.tts, "Do you have it in large?"))
+    say(caller, speech(engines.tts, "And do you have it in size large?"))
     caller.hang_up()
     call = host.settle("acme", caller.call_sid)
     medium, large = call.turns[1], call.turns[2]

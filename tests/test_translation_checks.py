@@ -6,14 +6,24 @@ what each check accepts and refuses, with answers written to break one rule.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from merchant_voice.errors import ValidationFailed
 from plugins.catalog.models import Listing
 from plugins.translation.checks import check_description, check_segment
-from plugins.translation.document import build
+from plugins.translation.document import build, outdated_fields, source_hashes
 from plugins.translation.locales import display_name, fallbacks, parse_locales
-from plugins.translation.markup import InvalidHtml, Run, skeleton, tag_signature, tokenize
+from plugins.translation.markup import (
+    InvalidHtml,
+    Run,
+    alt_texts,
+    skeleton,
+    tag_signature,
+    tokenize,
+)
 from plugins.translation.protect import Glossary, Segment, glossary_for, run_segment, text_segment
 
 HTML = (
@@ -21,9 +31,8 @@ HTML = (
     ' See <a href="https://acme.example/care?x=1&amp;y=2">care</a>.</p>\n'
     "<ul><li>Machine wash at 30 °C</li><li>Model XJ-200<br>fits {size}</li></ul>"
 )
-GLOSSARY = glossary_for(
-    [("Acme", "", None), ("organic", "de", "Bio"), ("organic", "de_AT", "biologisch")], "de_DE"
-)
+GLOSSARY_ROWS = [("Acme", "", None), ("organic", "de", "Bio"), ("organic", "de_AT", "biologisch")]
+GLOSSARY = glossary_for(GLOSSARY_ROWS, "de_DE")
 
 
 def segments(html: str, glossary: Glossary = GLOSSARY) -> list[Segment]:
@@ -78,6 +87,15 @@ def test_glossary_forced_translation_follows_the_locale_then_the_language() -> N
         ("Aus <x1>Bio</x1> <b>Baumwolle</b>, <x2/>, <x3/>. Siehe <x4>Pflege</x4>.", "added markup"),
         ("Made of <x1>organic</x1> cotton, <x2/>, by <x3/>. See <x4>care</x4>.", "source language"),
         ("<x1></x1><x2/><x3/><x4></x4>", "empty"),
+        (  # reworded, still English: the unchanged-words count alone let this through
+            "Produced from <x1>organic</x1> fabric, weighing <x2/>, made by <x3/>."
+            " Read the <x4>instructions</x4>.",
+            "is in English, not German",
+        ),
+        (
+            "Fabriqué en coton <x1>biologique</x1>, <x2/>, par <x3/>. Voir <x4>entretien</x4>.",
+            "is in French, not German",
+        ),
     ],
 )
 def test_an_answer_that_breaks_a_rule_is_refused_with_its_reason(answer: str, reason: str) -> None:
@@ -132,6 +150,10 @@ def test_segments_without_words_need_no_model_but_still_get_the_glossary() -> No
         ('[gallery ids="1,2"] [see below]', "<x1/> [see below]"),
         ("Write to help@acme.example", "Write to <x1/>"),
         ("Type <x1> literally", "Type <x1/> literally"),
+        ("Only 1,299.00 USD, was USD 1,499", "Only <x1/>, was <x2/>"),
+        ("Now $49.90 or 49,90 € or US$ 60", "Now <x1/> or <x2/> or <x3/>"),
+        ("Prices in EUR and CHF", "Prices in <x1/> and <x2/>"),
+        ("ALL sizes, 3 for 2", "ALL sizes, <x1/> for <x2/>"),
     ],
 )
 def test_masking_protects_codes_and_placeholders_but_not_words(text: str, masked: str) -> None:
@@ -220,6 +242,14 @@ def test_locales_are_checked_named_and_fall_back_by_language() -> None:
     assert fallbacks("de_AT", ["fr_FR", "de", "de_DE"]) == ["de", "de_DE"]
     assert fallbacks("de_AT", ["de_AT", "de"]) == ["de_AT", "de"]
     assert fallbacks("es_MX", ["de_DE"]) == []
+    # Stored and shown as written; Babel's likely script only guides the fallbacks.
+    assert parse_locales(["zh-cn", "zh_hant_tw", "sr_Latn"], "en_US") == [
+        "zh_CN",
+        "zh_Hant_TW",
+        "sr_Latn",
+    ]
+    assert display_name("zh_CN") == "Chinese (Simplified, China)"
+    assert fallbacks("zh_CN", ["zh_Hant", "zh_Hans", "zh"]) == ["zh_Hans", "zh", "zh_Hant"]
 
 
 def test_a_document_flags_attributes_whose_names_merge_and_keeps_wordless_fields() -> None:
@@ -264,3 +294,96 @@ def test_an_answer_far_shorter_or_longer_than_its_source_is_refused() -> None:
     german = "Weiche Bio-Baumwolle, gestrickt in Portugal, für jede Jahreszeit."
     assert check_segment(segment, german, "de") is None
     assert check_segment(segment, "柔らかいオーガニックコットン、ポルトガル製。", "ja") is None
+
+
+def test_a_glossary_change_outdates_only_the_fields_that_contain_the_term() -> None:
+    listing = Listing(
+        title="Acme organic hoodie",
+        description_html="<p>Soft &amp; warm, by Acme &amp; Co.</p>",
+        bullet_points=["Kangaroo pocket"],
+        attributes={"Color": ["Blue"]},
+    )
+    before = source_hashes(listing, GLOSSARY)
+    unused = glossary_for([*GLOSSARY_ROWS, ("Zip", "", None)], "de_DE")
+    assert outdated_fields(before, listing, unused) == []  # no field says "Zip"
+    renamed = glossary_for([("Acme", "", None), ("organic", "de", "Öko")], "de")
+    assert outdated_fields(before, listing, renamed) == ["title"]
+    kept_as_is = glossary_for([*GLOSSARY_ROWS, ("Acme & Co", "", None)], "de_DE")
+    assert outdated_fields(before, listing, kept_as_is) == ["description_html"]  # &amp; read
+    # Hashes stored before terms were matched per field (the whole glossary) still hold,
+    # until the glossary changes.
+    legacy = {
+        name: hashlib.sha256(
+            (json.dumps(value, sort_keys=True) + GLOSSARY.fingerprint).encode()
+        ).hexdigest()[:32]
+        for name, value in [
+            ("title", listing.title),
+            ("description_html", listing.description_html),
+            ("bullet_points", listing.bullet_points),
+            ("attributes", listing.attributes),
+        ]
+    }
+    assert outdated_fields(legacy, listing, GLOSSARY) == []
+    assert len(outdated_fields(legacy, listing, renamed)) == 4  # which field: unknowable
+
+
+def test_image_alt_texts_are_translated_and_the_rest_of_each_tag_kept() -> None:
+    html = (
+        '<p>Soft fabric <img src="a.jpg" alt="Red hoodie &amp; cap" width="40"></p>'
+        "<p>Warm lining <img src='b.jpg' alt=''><img src=c.jpg alt=Back></p>"
+    )
+    assert alt_texts(html) == ["Red hoodie & cap", "", "Back"]
+    listing = Listing(id=1, title="", description_html=html, bullet_points=[], attributes={})
+    doc = build(listing, "de_DE", "de", Glossary(), {})
+    assert [s.key for s in doc.segments] == ["description_1", "description_2", "alt_1", "alt_3"]
+    answers = {
+        "description_1": "Weicher Stoff <x1/>",
+        "description_2": "Warmes Futter <x1/><x2/>",
+        "alt_1": 'Rote Kapuzenjacke & "Mütze"',
+        "alt_3": "Rückseite",
+    }
+    fields, flags = doc.assemble(answers, {})
+    assert flags == []
+    assert fields["description_html"] == (
+        '<p>Weicher Stoff <img src="a.jpg" alt="Rote Kapuzenjacke &amp; &quot;Mütze&quot;"'
+        ' width="40"></p>'
+        "<p>Warmes Futter <img src='b.jpg' alt=''><img src=c.jpg alt=\"Rückseite\"></p>"
+    )
+    assert tag_signature(fields["description_html"]) == tag_signature(html)
+    assert tag_signature('<img src="a.jpg" alt="x">') != tag_signature('<img src="b.jpg" alt="x">')
+
+
+def test_a_failing_block_is_kept_as_written_and_every_failing_block_is_named() -> None:
+    html = "<p>One soft layer.</p><p>Two warm pockets.</p><p>Three zips.</p>"
+    listing = Listing(id=1, title="", description_html=html, bullet_points=[], attributes={})
+    doc = build(listing, "de_DE", "de", Glossary(), {})
+    answers = {"description_2": "Zwei warme Taschen."}
+    failures = {"description_1": "left in English", "description_3": "a number was changed"}
+    fields, flags = doc.assemble(answers, failures)
+    assert fields["description_html"] == (
+        "<p>One soft layer.</p><p>Zwei warme Taschen.</p><p>Three zips.</p>"
+    )
+    assert flags == [
+        {
+            "field": "description_html",
+            "reason": "kept in the source language: block 1: left in English;"
+            " block 3: a number was changed",
+        }
+    ]
+    every = {**failures, "description_2": "left in English"}
+    fields, flags = doc.assemble({}, every)
+    assert "description_html" not in fields and flags[0]["reason"].count("block") == 3
+
+
+def test_short_fields_and_names_are_judged_only_where_a_language_shows() -> None:
+    from plugins.translation.language_id import wrong_language
+
+    assert wrong_language("Nike Air Max 90", "de", "en") is None  # names only
+    assert wrong_language("Hoodie", "de", "en") is None  # one word: a loanword may be
+    assert wrong_language("Kängurutasche", "de", "en") is None
+    assert wrong_language("Machine wash cold, tumble dry low", "de", "en") == "English"
+    assert wrong_language("Lavable en machine à froid", "de", "en") == "French"
+    assert wrong_language("Maschinenwäsche kalt, schonend trocknen", "de", "en") is None
+    assert wrong_language("这款连帽衫由有机棉制成 柔软舒适", "ja", "en") == "Chinese"
+    assert wrong_language("オーガニックコットンのパーカー", "ja", "en") is None
+    assert wrong_language("Soft cotton", "xx", "en") is None  # a language it does not know

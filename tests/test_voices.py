@@ -16,9 +16,7 @@ from flask import Flask
 
 from engines.errors import VoiceNotFound
 from merchant_voice.config import Settings
-from tests.engines_fixtures import MODELS_CACHE, prepared
-
-__all__ = ["prepared"]  # the session fixture: the bundled models
+from tests.engines_fixtures import MODELS_CACHE
 
 JOE = MODELS_CACHE / "piper-en_US-joe-medium" / "en_US-joe-medium.onnx"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -87,30 +88,41 @@ def engines() -> None:
 def status(as_json: bool) -> None:
     """Each engine's model, device and health (exit 1 if one is unhealthy)."""
     statuses = extensions.engines().status()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "engine": s.name,
             "model": s.model,
             "device": s.device,
             "healthy": s.healthy,
             "detail": s.detail,
+            "memory_bytes": s.memory_bytes,
         }
         for s in statuses
     ]
-    emit(
-        rows,
-        as_json,
-        lambda: "\n".join(
+    servers = [r["memory_bytes"] for r in rows if r["memory_bytes"] is not None]
+
+    def text() -> str:
+        lines = [
             f"{r['engine']:<5} {'healthy' if r['healthy'] else 'UNHEALTHY':<10} {r['device']:<10}"
-            f" {r['model']}" + (f"  ({r['detail']})" if r["detail"] else "")
+            f" {r['model']}"
+            + (f"  ({r['detail']})" if r["detail"] else "")
+            + (f"  {_gib(r['memory_bytes'])} resident" if r["memory_bytes"] is not None else "")
             for r in rows
-        ),
-    )
+        ]
+        if servers:
+            lines.append(f"embedded chat servers: {_gib(sum(servers))} resident in all")
+        return "\n".join(lines)
+
+    emit(rows, as_json, text)
     if not as_json:  # JSON stays the engines' rows
         for note in _voice_warnings():
             click.echo(note, err=True)
     if not all(s.healthy for s in statuses):
         raise SystemExit(1)
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB"
 
 
 def _voice_warnings() -> list[str]:

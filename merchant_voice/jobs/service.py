@@ -33,11 +33,12 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
-from engines.errors import InvalidAudio
+from engines.errors import EngineError, InvalidAudio
 from merchant_voice.config import Settings
 from merchant_voice.db import Database, on_commit
-from merchant_voice.errors import ClientError, ValidationFailed
+from merchant_voice.errors import ClientError, MerchantVoiceError, ValidationFailed
 from merchant_voice.job_kinds import JobKinds
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
 from merchant_voice.jobs.schedule import Schedules
@@ -68,6 +69,19 @@ class _RunContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         self.service.record_progress((self.job_id, self.attempt), fraction, message)
+
+
+def shown_error(exc: BaseException, job_id: str) -> str:
+    """What the merchant is shown of a failed attempt: a sentence, never SQL or a traceback
+    (those are in the host's log, under the job's id)."""
+    if isinstance(exc, MerchantVoiceError | EngineError):
+        return exc.detail
+    if isinstance(exc, DBAPIError):
+        return "The database was busy or unavailable. Details are in the host's log."
+    return (
+        f"The job stopped on an unexpected error ({type(exc).__name__}). "
+        f"Details are in the host's log under job {job_id}."
+    )
 
 
 class JobService:
@@ -195,7 +209,8 @@ class JobService:
             merchant = self._merchant(job.merchant_id)
             kind = self.registry.get(job.kind)
         except Exception as exc:
-            self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
+            log.warning("job %s (%s) cannot run", job.id, job.kind, exc_info=True)
+            self._attempt_failed(job, shown_error(exc, job.id))
             return
         with self.db.tenant_session(merchant) as session:
             try:
@@ -218,7 +233,7 @@ class JobService:
                 log.warning(
                     "job %s (%s) attempt %d failed", job.id, job.kind, job.attempts, exc_info=True
                 )
-                self._attempt_failed(job, f"{type(exc).__name__}: {exc}")
+                self._attempt_failed(job, shown_error(exc, job.id))
                 return
         self.finish(job.id, JobStatus.SUCCEEDED, Job.attempts == job.attempts, result=result)
         log.info("job %s (%s) succeeded", job.id, job.kind)
@@ -278,6 +293,7 @@ class JobService:
         if merchant_id is None:
             return False
         with self._app_context(), self.db.tenant_session(self._merchant(merchant_id)) as tenant:
+            tenant.writes_first()  # the hooks write after this read: it must not go stale
             finished = tenant.get(Job, job_id)
             self.plugins.call("job_finished", session=tenant, job=finished)
             tenant.commit()

@@ -126,7 +126,8 @@ def search(ctx: ToolContext[PluginSettings], query: str) -> Listing | None:
         select(Listing.id, Listing.title).limit(MAX_TITLES)
     ):
         folded = fold(title)
-        hits = sum(1 for stem in stems if stem in folded)
+        joined = "".join(folded.split())  # "TrailShirt", as speech recognition may write it
+        hits = sum(1 for stem in stems if stem in folded or (len(stem) > 5 and stem in joined))
         score = hits / (1 + 0.1 * len(_words(title)))
         if score > best_score:
             best, best_score = listing_id, score

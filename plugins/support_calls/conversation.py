@@ -36,7 +36,7 @@ from merchant_voice.plugin_api import (
     TenantSession,
     ToolResult,
 )
-from plugins.support_calls.prompting import system_prompt
+from plugins.support_calls.prompting import facts_message, system_prompt
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.speech import SentenceSplitter
 from plugins.support_calls.tools import BoundTool, choose, named, schema_for_arguments
@@ -44,7 +44,9 @@ from plugins.support_calls.tools.service import is_yes
 
 log = logging.getLogger(__name__)
 
-HISTORY_MESSAGES = 8
+WORKLOAD = "calls"  # [chat] workloads: the served model that answers calls
+HISTORY_MESSAGES = (6, 12)  # the conversation kept: cut back to 6 messages once past 12,
+# not one at a time, so that most turns' prompts begin with the last turn's (cached) prompt
 CONFIDENT_LANGUAGE = 0.7  # detected languages below this are not acted on
 REPLY_MAX_TOKENS = 60
 MODEL_SENTENCES = 2  # a phone answer is short: the model's stream is closed after these
@@ -257,6 +259,7 @@ class Conversation:
             temperature=0.0,
             json_schema=schema_for_arguments(tool.tool),
             priority=Priority.INTERACTIVE,
+            workload=WORKLOAD,
             merchant=self.deps.merchant.slug,
             timeout_s=self.deps.llm_timeout_s,
         )
@@ -268,6 +271,26 @@ class Conversation:
             return {}
         return value if isinstance(value, dict) else {}
 
+    def prompt(
+        self, text: str, lead: str | None, facts: list[dict[str, Any]]
+    ) -> list[dict[str, str]]:
+        """The chat messages of a turn: the call's fixed system prompt and the conversation
+        so far (a cached prefix), then the tools' facts and the caller's words."""
+        system = system_prompt(
+            self.deps.resources,
+            self.deps.settings.system_prompt,
+            store=self.deps.merchant.name,
+            language=language_name(self.state.locale),
+            policies=self.deps.settings.policies,
+        )
+        messages = [{"role": "system", "content": system}, *self.history]
+        if facts:
+            messages.append(facts_message(self.deps.resources, facts))
+        messages.append({"role": "user", "content": text})
+        if lead:
+            messages.append({"role": "assistant", "content": lead})
+        return messages
+
     def _model_reply(
         self,
         text: str,
@@ -276,24 +299,13 @@ class Conversation:
         record: TurnRecord,
         cancel: threading.Event,
     ) -> Iterator[str]:
-        locale = self.state.locale
-        system = system_prompt(
-            self.deps.resources,
-            self.deps.settings.system_prompt,
-            store=self.deps.merchant.name,
-            language=language_name(locale),
-            policies=self.deps.settings.policies,
-            facts=facts,
-        )
-        messages = [{"role": "system", "content": system}, *self.history[-HISTORY_MESSAGES:]]
-        messages.append({"role": "user", "content": text})
-        if lead:
-            messages.append({"role": "assistant", "content": lead})
+        messages = self.prompt(text, lead, facts)
         request = ChatRequest(
             messages=messages,
             max_tokens=REPLY_MAX_TOKENS,
             temperature=0.0,  # the same words for the same question: predictable calls
             priority=Priority.INTERACTIVE,
+            workload=WORKLOAD,
             merchant=self.deps.merchant.slug,
             timeout_s=self.deps.llm_timeout_s,
             continue_final_message=bool(lead),
@@ -326,4 +338,6 @@ class Conversation:
 
     def _remember(self, text: str, reply: str) -> None:
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]
-        del self.history[:-HISTORY_MESSAGES]
+        keep, most = HISTORY_MESSAGES
+        if len(self.history) > most:
+            del self.history[:-keep]

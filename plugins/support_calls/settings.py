@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, meta
 from pydantic import Field, field_validator
 
 from merchant_voice.plugin_api import PluginSettings
-from plugins.support_calls.prompting import sandbox
+from plugins.support_calls.prompting import VARIABLES, sandbox
 
 POLICY_TOPIC = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -57,9 +57,14 @@ class SupportCallsSettings(PluginSettings):
     @classmethod
     def _template(cls, value: str) -> str:
         try:
-            sandbox().parse(value)
+            parsed = sandbox().parse(value)
         except TemplateSyntaxError as exc:
             raise ValueError(
                 f"not a valid Jinja2 template: line {exc.lineno}: {exc.message}"
             ) from None
+        unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
+        if unknown:
+            raise ValueError(
+                f"unknown template variable {', '.join(unknown)}; use {', '.join(VARIABLES)}"
+            )
         return value

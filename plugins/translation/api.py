@@ -247,17 +247,22 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
             raise ValidationFailed(
                 f"fields.{name}: {reason}", [{"field": f"fields.{name}", "message": reason}]
             )
-    if edits:
+    flagged = [flag["field"] for flag in row.flags if flag["field"] not in edits]
+    if body.review is not None and flagged:
+        message = (
+            f"flagged fields ({', '.join(flagged)}) need an edit before the translation can be"
+            " approved"
+        )
+        raise ValidationFailed(message, [{"field": "review", "message": message}])
+    if edits:  # an edit is made against the current source: those fields are up to date
         service.remember_edits(session, listing, row.locale, edits)
         row.fields = {**row.fields, **edits}
         row.flags = [flag for flag in row.flags if flag["field"] not in edits]
         row.review = Review.EDITED.value
-    elif row.flags:
-        fields = ", ".join(flag["field"] for flag in row.flags)
-        message = f"flagged fields ({fields}) need an edit before the translation can be approved"
-        raise ValidationFailed(message, [{"field": "review", "message": message}])
-    else:
+        service.confirm(session, row, listing, list(edits))
+    if body.review is not None:  # approved as it stands: every field, against today's source
         row.review = Review.REVIEWED.value if row.review == Review.MACHINE else row.review
+        service.confirm(session, row, listing, FIELDS)
     session.commit()
     glossary = GlossaryEntry.rows(session)
     return TranslationOut.model_validate(service.view(row, listing, glossary))

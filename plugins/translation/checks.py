@@ -6,10 +6,14 @@ for the merchant who reviews the flag ("lost the number '5 kg'").
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from typing import Any
 
+from babel import Locale
+
+from plugins.translation.language_id import wrong_language
 from plugins.translation.markup import InvalidHtml, plain_text, tag_signature
 from plugins.translation.protect import MARKER, Segment
 
@@ -41,9 +45,20 @@ def check_segment(
         or _length(segment, masked)
         or _proportion(segment.source, masked, language)
         or (
-            None if language == source_language else _untranslated(segment.source, masked, language)
+            None
+            if language == source_language
+            else _untranslated(segment.source, masked, language)
+            or _other_language(masked, language, source_language)
         )
     )
+
+
+def _other_language(masked: str, language: str, source_language: str) -> str | None:
+    """Reworded, but not in the target language (English again, or French for German)."""
+    found = wrong_language(html.unescape(MARKER.sub(" ", masked)), language, source_language)
+    if found is None:
+        return None
+    return f"is in {found}, not {Locale.parse(language).get_display_name('en')}"
 
 
 def _markers(segment: Segment, masked: str) -> str | None:

@@ -3,7 +3,8 @@
 Fields and their segment keys (the keys of the model's JSON answer):
 
 * ``title`` -> ``title``
-* ``description_html`` -> ``description_1``, ``description_2``... one per block
+* ``description_html`` -> ``description_1``, ``description_2``... one per block, and
+  ``alt_1``, ``alt_2``... the images' ``alt`` texts (the rest of each tag is kept)
 * ``bullet_points`` -> ``bullet_1``, ``bullet_2``...
 * ``attributes`` -> ``attribute_1`` (a name), ``attribute_1_value_1``...
 """
@@ -11,6 +12,7 @@ Fields and their segment keys (the keys of the model's JSON answer):
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,20 +20,44 @@ from typing import Any
 
 from plugins.catalog.public import Listing
 from plugins.translation.checks import check_field
-from plugins.translation.markup import MAX_SEGMENT_CHARS, InvalidHtml, Run, skeleton
+from plugins.translation.markup import (
+    MAX_SEGMENT_CHARS,
+    InvalidHtml,
+    Run,
+    alt_texts,
+    skeleton,
+    with_alt_texts,
+)
 from plugins.translation.protect import Glossary, Segment, original_text, run_segment, text_segment
 
 FIELDS = ("title", "description_html", "bullet_points", "attributes")
 
 
 def source_hashes(listing: Listing, glossary: Glossary) -> dict[str, str]:
-    """A fingerprint per source field (with the glossary that applied): changes mean outdated."""
-    return {
-        name: hashlib.sha256(
-            (json.dumps(_source(listing, name), sort_keys=True) + glossary.fingerprint).encode()
-        ).hexdigest()[:32]
-        for name in FIELDS
-    }
+    """A fingerprint per source field, with the glossary terms found in it: a change of
+    either marks the field's translation outdated; a change to other terms does not."""
+    hashes = {}
+    for name in FIELDS:
+        text = json.dumps(_source(listing, name), sort_keys=True, ensure_ascii=False)
+        used = glossary.found_in(html.unescape(text) if name == "description_html" else text)
+        hashes[name] = hashlib.sha256((text + used.fingerprint).encode()).hexdigest()[:32]
+    return hashes
+
+
+def outdated_fields(stored: Mapping[str, str], listing: Listing, glossary: Glossary) -> list[str]:
+    """The fields whose source (or glossary terms in it) changed since ``stored`` was taken.
+    Hashes stored before 2026-11-30 fingerprinted the whole glossary: those still match."""
+    current = source_hashes(listing, glossary)
+    return sorted(
+        name
+        for name, digest in current.items()
+        if stored.get(name) not in (digest, _whole_glossary_hash(listing, name, glossary))
+    )
+
+
+def _whole_glossary_hash(listing: Listing, name: str, glossary: Glossary) -> str:
+    text = json.dumps(_source(listing, name), sort_keys=True)
+    return hashlib.sha256((text + glossary.fingerprint).encode()).hexdigest()[:32]
 
 
 def _source(listing: Listing, name: str) -> Any:
@@ -52,6 +78,8 @@ class Document:
     parts: list[str | Run | Segment] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)  # found before translating
     fixed: dict[str, str] = field(default_factory=dict)  # segments without words, restored
+    originals: dict[str, str] = field(default_factory=dict)  # description blocks as written
+    alts: list[str] = field(default_factory=list)  # the description's images' alt texts
 
     def assemble(
         self, answers: Mapping[str, str], failures: Mapping[str, str]
@@ -77,14 +105,33 @@ class Document:
             reason = check_field(name, self.source[name], value, self.limits.get(name))
             if reason is not None:
                 flags[name] = reason
-            else:
-                fields[name] = value
+                return
+            fields[name] = value
+            if name in untranslated:  # stored, and flagged until a person edits those parts
+                flags[name] = "kept in the source language: " + "; ".join(untranslated[name])
 
-        def kept(key: str, original: str) -> str:
+        def kept(key: str, original: Any) -> Any:
             return text(key) if key in by_key else self.fixed.get(key, original)
 
+        def description() -> str:
+            html, failed = self._description(text)
+            alts: list[str | None] = []  # None: as written
+            for n in range(1, len(self.alts) + 1):
+                try:
+                    alts.append(kept(f"alt_{n}", None))
+                except _Failed as failure:
+                    failed.append(f"image {n}'s alt text: {failure}")
+                    alts.append(None)
+            asked = sum(segment.field == "description_html" for segment in self.segments)
+            if failed and len(failed) == asked:
+                raise _Failed("; ".join(failed))  # nothing translated: nothing to keep
+            if failed:
+                untranslated["description_html"] = failed
+            return with_alt_texts(html, alts)
+
+        untranslated: dict[str, list[str]] = {}
         attempt("title", lambda: kept("title", self.source["title"]))
-        attempt("description_html", lambda: self._description(text))
+        attempt("description_html", description)
         attempt(
             "bullet_points",
             lambda: [
@@ -103,19 +150,21 @@ class Document:
         )
         return fields, [{"field": name, "reason": reason} for name, reason in flags.items()]
 
-    def _description(self, text: Any) -> str:
-        pieces = []
+    def _description(self, text: Any) -> tuple[str, list[str]]:
+        """The description, and why each block that failed (kept as written) failed."""
+        pieces, failed = [], []
         for part in self.parts:
             if isinstance(part, Segment):
                 try:
                     pieces.append(text(part.key))
-                except _Failed as failed:
-                    raise _Failed(f"block {part.key.rsplit('_', 1)[1]}: {failed}") from None
+                except _Failed as failure:
+                    failed.append(f"block {part.key.rsplit('_', 1)[1]}: {failure}")
+                    pieces.append(self.originals[part.key])
             elif isinstance(part, Run):
                 pieces.append(original_text(part))
             else:
                 pieces.append(part)
-        return "".join(pieces)
+        return "".join(pieces), failed
 
 
 class _Failed(Exception):
@@ -183,16 +232,20 @@ def _description_parts(
         return
     block = 0
     for part in parts:
-        segment = (
-            run_segment(f"description_{block + 1}", part, glossary, skus)
-            if isinstance(part, Run)
-            else None
-        )
+        segment = None
+        if isinstance(part, Run):
+            segment = run_segment(f"description_{block + 1}", part, glossary, skus)
         if segment is None:
             doc.parts.append(part)
         elif not segment.needs_model:
             doc.parts.append(segment.restore(segment.source))
         else:
+            assert isinstance(part, Run)
             block += 1
             doc.segments.append(segment)
             doc.parts.append(segment)
+            doc.originals[segment.key] = original_text(part)
+    doc.alts = alt_texts(html)
+    for n, alt in enumerate(doc.alts, 1):
+        if alt.strip():
+            add(text_segment(f"alt_{n}", "description_html", alt, glossary, skus))

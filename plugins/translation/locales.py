@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from babel import Locale, UnknownLocaleError
+from babel.core import parse_locale
 
 from merchant_voice.plugin_api import ValidationFailed
 
@@ -32,15 +33,19 @@ def parse_locales(values: Iterable[str], source_locale: str, field: str = "local
 
 
 def normalize(value: str) -> str:
-    """``de-at`` -> ``de_AT``; ValueError for anything but a plain Babel locale id."""
+    """``de-at`` -> ``de_AT``, ``zh-cn`` -> ``zh_CN``: the parts written, in Babel's case,
+    none added (Babel itself reads ``zh_CN`` as ``zh_Hans_CN``; fallbacks use that).
+    ValueError for anything but a plain locale id Babel knows."""
     text = str(value).strip().replace("-", "_")
     problem = f"{str(value)[:40]!r} is not a locale Babel knows (examples: de_DE, fr, pt_BR)"
     if len(text) > MAX_LOCALE_LENGTH or "@" in text:
         raise ValueError(problem)
     try:
-        return str(Locale.parse(text))
+        Locale.parse(text)
+        language, territory, script, variant = parse_locale(text)[:4]
     except (UnknownLocaleError, ValueError, TypeError):
         raise ValueError(problem) from None
+    return "_".join(part for part in (language, script, territory, variant) if part)
 
 
 def _parse(value: str, field: str) -> str:

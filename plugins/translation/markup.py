@@ -16,6 +16,7 @@ its own (and cached on its own in translation memory).
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -181,8 +182,42 @@ def tokenize(source: str) -> list[Token]:
 
 
 def tag_signature(source: str) -> list[str]:
-    """Every tag with its attributes, in order: what a translation must keep identical."""
-    return [token.text for token in tokenize(source) if token.kind in ("start", "end", "void")]
+    """Every tag with its attributes, in order: what a translation must keep identical
+    (but the text of an image's ``alt``, which is translated)."""
+    return [
+        _ALT.sub(lambda alt: alt.group(1) + '""', token.text) if token.tag == "img" else token.text
+        for token in tokenize(source)
+        if token.kind in ("start", "end", "void")
+    ]
+
+
+_IMAGE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ALT = re.compile(r"""(\salt\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+
+
+def alt_texts(source: str) -> list[str]:
+    """The ``alt`` text of every image, in order ("" where an image has none)."""
+    texts = []
+    for tag in _IMAGE.findall(source):
+        found = _ALT.search(tag)
+        value = next((g for g in found.groups()[1:] if g is not None), "") if found else ""
+        texts.append(html.unescape(value))
+    return texts
+
+
+def with_alt_texts(source: str, texts: list[str | None]) -> str:
+    """``source`` with its images' ``alt`` texts replaced by ``texts``, in order (None:
+    that image's tag as written)."""
+    replacements = iter(texts)
+
+    def image(match: re.Match[str]) -> str:
+        text = next(replacements, None)
+        if text is None:
+            return match.group()
+        quoted = '"' + html.escape(text, quote=True) + '"'
+        return _ALT.sub(lambda alt: alt.group(1) + quoted, match.group(), count=1)
+
+    return _IMAGE.sub(image, source)
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from babel import Locale
+from babel.numbers import list_currencies
 
 from plugins.translation.markup import Run, escape_text
 
 MARKER = re.compile(r"</?x\d+/?>")
 
 _UNITS = r"mAh|kWh|GHz|MHz|kHz|Hz|GB|TB|MB|kB|mm|cm|km|ml|mL|kg|mg|oz|lbs|lb|ft|yd|W|V|m|g|l|L"
+_CURRENCIES = "|".join(sorted(c for c in list_currencies() if re.fullmatch("[A-Z]{3}", c)))
+_SYMBOLS = "|".join(map(re.escape, "$€£¥₹₩₽₺₪₫฿₴₦"))
+_AMOUNT = r"\d+(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?"
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("text", r"</?x\d+/?>"),  # literal text that looks like a marker
     (
@@ -45,6 +49,12 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         r"\b(?=[A-Z0-9_/-]*\d)(?=[A-Z0-9_/-]*[A-Z])[A-Z0-9]+(?:[-_/][A-Z0-9]+)+\b"
         r"|\b[A-Z]{1,5}\d{2,}[A-Z0-9]*\b",
     ),
+    (
+        "price",  # an amount with its currency code or symbol, on either side
+        rf"(?<![\w.,])(?:(?:{_CURRENCIES})\s?|(?:[A-Z]{{1,2}})?(?:{_SYMBOLS})\s?){_AMOUNT}(?![\w])"
+        rf"|(?<![\w.,]){_AMOUNT}\s?(?:(?:{_CURRENCIES})\b|(?:{_SYMBOLS}))",
+    ),
+    ("currency code", r"\b(?:USD|EUR|GBP|JPY|CNY|CHF|CAD|AUD|SEK|NOK|DKK|PLN|INR)\b"),
     (
         "number",
         rf"(?<![\w.,])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:%|°[CF]|(?:{_UNITS})\b(?![-']))(?!\w))?",
@@ -68,6 +78,13 @@ class Glossary:
     def fingerprint(self) -> str:
         text = "\n".join(f"{t.term}\t{t.translation or ''}" for t in self.terms)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def found_in(self, text: str) -> Glossary:
+        """The terms that occur in ``text`` as the masking finds them (whole words, case
+        kept): only these change how it is translated."""
+        return Glossary(
+            tuple(t for t in self.terms if re.search(rf"(?<!\w){re.escape(t.term)}(?!\w)", text))
+        )
 
 
 @dataclass(frozen=True)

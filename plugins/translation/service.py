@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from merchant_voice.plugin_api import NotFound, TenantSession, engines, plugin_resources
 from plugins.catalog.public import Listing
 from plugins.translation import memory
-from plugins.translation.document import build, source_hashes
+from plugins.translation.document import build, outdated_fields, source_hashes
 from plugins.translation.locales import display_name, language, parse_locales
 from plugins.translation.memory import CHUNK
 from plugins.translation.models import GlossaryEntry, ListingTranslation
@@ -105,6 +105,15 @@ def remember_edits(
     )
 
 
+def confirm(
+    session: TenantSession, row: ListingTranslation, listing: Listing, names: Sequence[str]
+) -> None:
+    """A person has seen the listing's current source for these fields: not outdated."""
+    glossary = glossary_for(GlossaryEntry.rows(session), row.locale)
+    current = source_hashes(listing, glossary)
+    row.source_hashes = {**row.source_hashes, **{name: current[name] for name in names}}
+
+
 def view(
     row: ListingTranslation,
     listing: Listing,
@@ -112,10 +121,7 @@ def view(
     requested: str | None = None,
 ) -> dict[str, Any]:
     """A translation as the API shows it, with what changed in its source since."""
-    current = source_hashes(listing, glossary_for(glossary, row.locale))
-    outdated = sorted(
-        name for name, digest in current.items() if row.source_hashes.get(name) != digest
-    )
+    outdated = outdated_fields(row.source_hashes, listing, glossary_for(glossary, row.locale))
     result: dict[str, Any] = {
         "listing_id": row.listing_id,
         "locale": row.locale,

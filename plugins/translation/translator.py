@@ -10,6 +10,10 @@
    told why; after ``retries`` it is flagged with its reason.
 4. Each document is assembled, checked as whole fields, stored and committed
    as soon as its last segment is in, so a long run keeps its progress.
+
+No database transaction is open while the model works: reads are committed
+before the first request, and each batch's answers are written and committed
+at once, so heartbeats and other writers are never locked out (or locking out).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from plugins.translation.protect import Segment, glossary_for
 
 log = logging.getLogger(__name__)
 
+WORKLOAD = "translation"  # [chat] workloads: the served model that translates
 BATCH_SEGMENTS = 16
 BATCH_CHARS = 1200
 MAX_ANSWER_TOKENS = 3000  # with the prompt, within the bundled model's 4096
@@ -165,6 +170,10 @@ class Translator:
         pending = {
             id(doc): {(doc.locale, s.digest) for s in doc.segments} - results.keys() for doc in docs
         }
+        # No transaction stays open while the model writes: on SQLite a snapshot held across
+        # the wait could not write afterwards, once a heartbeat had committed meanwhile.
+        # Each write below begins its own transaction as a writer (writes_first).
+        self.session.commit()
         for doc in docs:
             if not pending[id(doc)]:
                 finish(doc)
@@ -178,11 +187,13 @@ class Translator:
                     report.requests += 1
                     report.tokens += outcome.tokens
                     by_digest = {segment.digest: segment for segment in batch.segments}
+                    self.session.writes_first()  # read, then write, beside heartbeats
                     memory.remember(
                         self.session,
                         batch.locale,
                         ((by_digest[d], target) for d, target in outcome.answers.items()),
                     )
+                    self.session.commit()  # a short write, before waiting on the model again
                     settled = set(outcome.answers)
                     results.update({(batch.locale, d): t for d, t in outcome.answers.items()})
                     for segment in batch.segments:
@@ -254,6 +265,7 @@ class Translator:
             s.key: failures[k] for s in doc.segments if (k := (doc.locale, s.digest)) in failures
         }
         fields, flags = doc.assemble(answers, failed)
+        self.session.writes_first()
         row = self._row(doc)  # as it is now: a person may have edited it during the run
         if row is not None and row.review == Review.EDITED and not self.overwrite_edits:
             report.kept_edits += 1
@@ -295,7 +307,7 @@ class Translator:
     ) -> None:
         row.fields, row.flags, row.source_hashes = fields, flags, doc.hashes
         row.review = Review.MACHINE.value
-        row.model = self.chat.model_for(self.merchant)
+        row.model = self.chat.model_for(self.merchant, WORKLOAD)
         row.translated_at = utcnow()
         self.session.flush()
 
@@ -341,6 +353,7 @@ class Translator:
             },
             priority=Priority.BULK,
             merchant=self.merchant,
+            workload=WORKLOAD,
         )
         try:
             result = self.chat.complete(request)

@@ -1,0 +1,68 @@
+"""Resident memory of a local server and its helper processes, read from Linux's /proc.
+
+An embedded vLLM server is a process group (the API server, its engine core
+and its workers); whichever process asks - the host that started it, or
+``engines status`` in another - finds the group by the port it listens on.
+Elsewhere than Linux the figures are unknown (None).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def server_rss_bytes(port: int) -> int | None:
+    """Resident memory of the process group listening on loopback ``port``, or None."""
+    pid = listening_pid(port)
+    return group_rss_bytes(os.getpgid(pid)) if pid is not None else None
+
+
+def listening_pid(port: int) -> int | None:
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    for process in PROC.iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            for fd in (process / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and target[8:-1] in inodes:
+                    return int(process.name)
+        except OSError:  # gone, or not ours to read
+            continue
+    return None
+
+
+def group_rss_bytes(pgid: int) -> int:
+    total = 0
+    for process in PROC.iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            stat = (process / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) != pgid:  # state, ppid, pgrp
+                continue
+            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(inode)
+    return inodes

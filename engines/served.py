@@ -1,0 +1,73 @@
+"""The served chat models of ``[chat]``: a client for each, and a supervisor for each the
+host runs itself (embedded: no ``url``).
+
+``[chat]`` is the primary model (``model``; the bundled SmolLM2 unless
+``model_path`` names another); each ``[chat.models.NAME]`` table adds one, served
+by the host on its own port (``bundled`` or ``model_path``) or by a deployment
+at its ``url``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engines import provision
+from engines.chat import ChatEngine, VllmChat
+from engines.chat_router import ChatRouter
+from engines.settings import ChatSettings, EngineSettings
+from engines.vllm_server import ServerSpec, VllmSupervisor
+
+
+@dataclass(frozen=True)
+class Served:
+    """One served model: where it answers, and its supervisor when the host runs it."""
+
+    name: str
+    url: str
+    supervisor: VllmSupervisor | None
+
+
+def served_models(settings: EngineSettings) -> dict[str, Served]:
+    chat = settings.chat
+    logs = settings.logs_dir
+    python = settings.vllm_python
+    served: dict[str, Served] = {}
+    if chat.url is None:
+        path = chat.model_path or provision.model_dir(settings, provision.PRIMARY_CHAT)
+        supervisor = VllmSupervisor(ServerSpec.primary(chat, path), python, logs / "vllm.log")
+        served[chat.model] = Served(chat.model, supervisor.url, supervisor)
+    else:
+        served[chat.model] = Served(chat.model, chat.url, None)
+    for name, model in chat.models.items():
+        if model.url is not None:
+            served[name] = Served(name, model.url, None)
+            continue
+        path = model.model_path or provision.model_dir(settings, str(model.bundled))
+        spec = ServerSpec.served(name, model, path, chat.device)
+        supervisor = VllmSupervisor(spec, python, logs / f"vllm-{_file_name(name)}.log")
+        served[name] = Served(name, supervisor.url, supervisor)
+    return served
+
+
+def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
+    clients: dict[str, ChatEngine] = {}
+    for name, model in served.items():
+        extra = chat.models.get(name)
+        key = extra.api_key if extra is not None else chat.api_key
+        served_name = extra.served_name if extra is not None and extra.url else None
+        clients[name] = VllmChat(
+            model.url,
+            served_name or name,
+            api_key=key.get_secret_value() if key else None,
+            timeout_s=chat.timeout_s,
+            connect_timeout_s=chat.connect_timeout_s,
+            max_retries=chat.max_retries,
+            bulk_concurrency=chat.bulk_concurrency,
+            priority_scheduling=chat.priority_scheduling,
+            merchant_models=chat.merchant_models if name == chat.model else None,
+        )
+    return ChatRouter(clients, chat.route, chat.bulk_concurrency)
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
