@@ -43,13 +43,6 @@ class ServedModel(EngineSection):
     max_model_len: int = Field(4096, ge=256, description="Context length of its server.")
     kv_cache_gib: int = Field(2, ge=1, description="KV cache of its embedded CPU server (GiB).")
     extra_args: list[str] = Field([], description="More `vllm serve` arguments.")
-    on_demand: bool = Field(
-        False,
-        description="Embedded: start the server when its first request comes, not with the host.",
-    )
-    idle_stop_s: float = Field(
-        0.0, ge=0, description="Embedded: stop the server after this long unused; 0: never."
-    )
 
 
 class ChatSettings(EngineSection):

@@ -107,3 +107,46 @@ def test_translation_reaches_the_text_model_and_calls_the_call_model(
     app.extensions["jobs"].run(queued["job_id"])
     job = client.get(f"/api/v1/jobs/{queued['job_id']}", headers=shop.headers).get_json()
     assert job["status"] == "succeeded", job
+
+
+def test_each_embedded_model_gets_its_own_server_port_cache_and_log(tmp_path: Path) -> None:
+    from engines.provision import in_use
+    from tests.engines_fixtures import engine_settings
+
+    chat = {
+        "models": {
+            "text": {"bundled": "qwen2.5-coder-0.5b-instruct", "port": 8091, "kv_cache_gib": 3},
+            "remote": {"url": "http://vllm.internal:8000", "served_name": "Qwen/Qwen2.5-7B"},
+        },
+        "workloads": {"translation": "text", "narration": "remote"},
+    }
+    settings = engine_settings(tmp_path, chat=chat)
+    built = Engines(settings.engines)
+    assert sorted(built.supervisors) == ["smollm2", "text"]  # the deployment runs itself
+    text = built.supervisors["text"]
+    command = text.command()
+    assert command[command.index("--port") + 1] == "8091"
+    assert command[command.index("--served-model-name") + 1] == "text"
+    assert command[command.index("--model") + 1].endswith("qwen2.5-coder-0.5b-instruct")
+    assert text.spec.kv_cache_gib == 3 and text.log_path.name == "vllm-text.log"
+    assert built.chat.client("narration").model_for(None) == "Qwen/Qwen2.5-7B"
+    assert in_use(settings.engines) == ["smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"]
+
+
+@pytest.mark.parametrize(
+    ("chat", "message"),
+    [
+        ({"workloads": {"translation": "nope"}}, "workloads.translation: no served model 'nope'"),
+        ({"models": {"a": {"bundled": "x", "port": 8021}}}, "two embedded servers share a port"),
+        ({"models": {"a": {"port": 8095}}}, "models.a: name its url, bundled or model_path"),
+        ({"models": {"a": {"url": "http://x", "on_demand": True}}}, "on_demand"),
+    ],
+)
+def test_bad_routing_settings_are_refused_naming_the_field(
+    tmp_path: Path, chat: dict[str, Any], message: str
+) -> None:
+    from merchant_voice.errors import ConfigError
+    from tests.engines_fixtures import engine_settings
+
+    with pytest.raises(ConfigError, match=message):
+        engine_settings(tmp_path, chat=chat)

