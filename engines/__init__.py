@@ -30,6 +30,7 @@ from engines import provision, voices
 from engines.asr import Transcriber, WhisperTranscriber, choose_device
 from engines.chat_router import ChatRouter
 from engines.errors import EngineUnavailable
+from engines.on_demand import DemandWatcher
 from engines.procmem import server_rss_bytes
 from engines.served import router, served_models
 from engines.settings import EngineSettings
@@ -65,6 +66,11 @@ class Engines:
         self.supervisor: VllmSupervisor | None = self.supervisors.get(chat.model)  # [chat]'s
         self.chat_url = self.served[chat.model].url
         self.chat: ChatRouter = router(chat, self.served)
+        self.watchers = {
+            name: DemandWatcher(s.supervisor, s.demand, s.idle_stop_s)
+            for name, s in self.served.items()
+            if s.supervisor is not None and s.demand is not None
+        }
 
     @cached_property
     def asr(self) -> Transcriber:
@@ -128,21 +134,28 @@ class Engines:
         )
 
     def start_chat_server(self) -> None:
-        """Launch the embedded vLLM servers (if any) and return at once."""
-        for supervisor in self.supervisors.values():
-            supervisor.start()
+        """Launch the embedded vLLM servers (if any) and return at once; on-demand ones start
+        with their first request."""
+        for name, supervisor in self.supervisors.items():
+            watcher = self.watchers.get(name)
+            (watcher or supervisor).start()
 
     @contextmanager
     def chat_running(self) -> Iterator[None]:
         """For one-off commands: the running chat servers, or the embedded ones for a while."""
-        health = self.chat.health()
-        started = [s for name, s in self.supervisors.items() if not health[name]]
-        if not started:
-            yield
-            return
-        log.info("starting the embedded chat server for this command")
+        answering = {name: client.healthy() for name, client in self.chat.clients.items()}
+        started = [
+            s
+            for name, s in self.supervisors.items()
+            if not answering[name] and name not in self.watchers
+        ]
+        watching = [w for name, w in self.watchers.items() if not answering[name]]
+        if started:
+            log.info("starting the embedded chat server for this command")
         for supervisor in started:
             supervisor.start()
+        for watcher in watching:
+            watcher.start()
         try:
             for supervisor in started:
                 if not supervisor.wait_ready(self.settings.chat.startup_timeout_s):
@@ -151,6 +164,8 @@ class Engines:
                     )
             yield
         finally:
+            for watcher in watching:
+                watcher.stop()
             for supervisor in started:
                 supervisor.stop()
 
@@ -168,6 +183,8 @@ class Engines:
 
     def stop(self) -> None:
         """Stop the embedded chat servers this process runs."""
+        for watcher in self.watchers.values():
+            watcher.stop()
         for supervisor in self.supervisors.values():
             supervisor.stop()
 
@@ -192,6 +209,8 @@ class Engines:
                 detail = str(state["state"])
                 if state["restarts"] is not None:
                     detail += f", restarts {state['restarts']}"
+                if served.demand is not None:
+                    detail += ", on demand" + (": idle" if self.chat.idle(name) else "")
             statuses.append(
                 EngineStatus(
                     "chat",

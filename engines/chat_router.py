@@ -5,47 +5,76 @@ Each request names its workload (``ChatRequest.workload``: ``calls``,
 maps workloads to served models, and any other workload goes to ``[chat]
 model``. Each served model has its own client, so priorities, bulk admission
 and deadlines work per server: a catalog's translation queues on the text
-model's server and never delays a call turn on the call model's.
+model's server and never delays a call turn on the call model's. A request to
+an on-demand model (:mod:`engines.on_demand`) first waits for its server.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 
 from engines.chat import ChatEngine, ChatRequest, ChatResult
+from engines.on_demand import Demand, wait_until_answering
 
 
 class ChatRouter:
     """:class:`~engines.chat.ChatEngine` over several served models."""
 
     def __init__(
-        self, clients: Mapping[str, ChatEngine], route: Callable[[str], str], bulk_concurrency: int
+        self,
+        clients: Mapping[str, ChatEngine],
+        route: Callable[[str], str],
+        bulk_concurrency: int,
+        on_demand: Mapping[str, Demand] | None = None,
+        idle_stop_s: Mapping[str, float] | None = None,
+        startup_timeout_s: float = 900.0,
     ) -> None:
         self.clients = dict(clients)
         self.route = route
         self.bulk_concurrency = bulk_concurrency
+        self.on_demand = dict(on_demand or {})
+        self.idle_stop_s = dict(idle_stop_s or {})
+        self.startup_timeout_s = startup_timeout_s
 
     def client(self, workload: str) -> ChatEngine:
         """The served model's client that answers ``workload``."""
         return self.clients[self.route(workload)]
 
+    def _ready(self, workload: str) -> ChatEngine:
+        name = self.route(workload)
+        client = self.clients[name]
+        demand = self.on_demand.get(name)
+        if demand is not None:
+            wait_until_answering(client, demand, name, self.startup_timeout_s)
+        return client
+
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[str]:
-        return self.client(request.workload).stream(request, cancel)
+        return self._ready(request.workload).stream(request, cancel)
 
     def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
-        return self.client(request.workload).complete(request, cancel)
+        return self._ready(request.workload).complete(request, cancel)
 
     def model_for(self, merchant: str | None, workload: str = "default") -> str:
         return self.client(workload).model_for(merchant, workload)
 
     def healthy(self) -> bool:
-        """Whether every served model answers now."""
-        return all(client.healthy() for client in self.clients.values())
+        """Whether every served model answers now (or waits, idle, for its next request)."""
+        return all(self.health().values())
 
     def health(self) -> dict[str, bool]:
-        """Each served model, and whether it answers now."""
-        return {name: client.healthy() for name, client in self.clients.items()}
+        """Each served model, and whether it answers now; an on-demand one with no recent
+        demand counts as healthy (it starts on its next request)."""
+        return {name: client.healthy() or self.idle(name) for name, client in self.clients.items()}
+
+    def idle(self, name: str) -> bool:
+        """Whether ``name`` is on demand and has had no request within its idle period."""
+        demand = self.on_demand.get(name)
+        if demand is None:
+            return False
+        last = demand.last()
+        return last is None or time.time() - last > self.idle_stop_s.get(name, 0.0)
 
     def close(self) -> None:
         for client in self.clients.values():

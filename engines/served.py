@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from engines import provision
 from engines.chat import ChatEngine, VllmChat
 from engines.chat_router import ChatRouter
+from engines.on_demand import Demand
 from engines.settings import ChatSettings, EngineSettings
 from engines.vllm_server import ServerSpec, VllmSupervisor
 
@@ -25,6 +26,8 @@ class Served:
     name: str
     url: str
     supervisor: VllmSupervisor | None
+    demand: Demand | None = None  # on demand: started by requests, stopped when idle
+    idle_stop_s: float = 0.0
 
 
 def served_models(settings: EngineSettings) -> dict[str, Served]:
@@ -45,7 +48,8 @@ def served_models(settings: EngineSettings) -> dict[str, Served]:
         path = model.model_path or provision.model_dir(settings, str(model.bundled))
         spec = ServerSpec.served(name, model, path, chat.device)
         supervisor = VllmSupervisor(spec, python, logs / f"vllm-{_file_name(name)}.log")
-        served[name] = Served(name, supervisor.url, supervisor)
+        demand = Demand(logs / f"{_file_name(name)}.demand") if model.on_demand else None
+        served[name] = Served(name, supervisor.url, supervisor, demand, model.idle_stop_s)
     return served
 
 
@@ -66,7 +70,11 @@ def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
             priority_scheduling=chat.priority_scheduling,
             merchant_models=chat.merchant_models if name == chat.model else None,
         )
-    return ChatRouter(clients, chat.route, chat.bulk_concurrency)
+    on_demand = {name: model.demand for name, model in served.items() if model.demand}
+    idle = {name: model.idle_stop_s for name, model in served.items() if model.demand}
+    return ChatRouter(
+        clients, chat.route, chat.bulk_concurrency, on_demand, idle, chat.startup_timeout_s
+    )
 
 
 def _file_name(name: str) -> str:

@@ -43,6 +43,14 @@ class ServedModel(EngineSection):
     max_model_len: int = Field(4096, ge=256, description="Context length of its server.")
     kv_cache_gib: int = Field(2, ge=1, description="KV cache of its embedded CPU server (GiB).")
     extra_args: list[str] = Field([], description="More `vllm serve` arguments.")
+    on_demand: bool = Field(
+        False,
+        description="Embedded: started when its first request comes (which waits for it), not"
+        " with the host; for bulk workloads.",
+    )
+    idle_stop_s: float = Field(
+        600.0, gt=0, description="Embedded, on demand: stopped after this long without requests."
+    )
 
 
 class ChatSettings(EngineSection):
@@ -113,6 +121,8 @@ class ChatSettings(EngineSection):
         for name, model in self.models.items():
             if model.url is None and model.bundled is None and model.model_path is None:
                 raise ValueError(f"models.{name}: name its url, bundled or model_path")
+            if model.url is not None and model.on_demand:
+                raise ValueError(f"models.{name}.on_demand: only for servers the host runs")
         return self
 
     def route(self, workload: str) -> str:

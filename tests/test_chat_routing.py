@@ -7,6 +7,7 @@ deployment at another URL - down (nothing listens there), then that same server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,42 @@ def test_bad_routing_settings_are_refused_naming_the_field(
 
     with pytest.raises(ConfigError, match=message):
         engine_settings(tmp_path, chat=chat)
+
+
+def test_an_on_demand_server_starts_with_its_first_request_and_stops_when_idle(
+    tmp_path: Path, prepared: object
+) -> None:
+    from engines.procmem import listening_pid
+    from tests.engines_fixtures import engine_settings
+
+    chat = {
+        "url": LIVE,  # the call model: the session's server
+        "models": {
+            "text": {
+                "bundled": "smollm2-135m-instruct",
+                "port": 8023,
+                "kv_cache_gib": 1,
+                "extra_args": ["-O0"],  # starts in about 25 s instead of 90: no compilation
+                "on_demand": True,
+                "idle_stop_s": 4,
+            }
+        },
+        "workloads": {"translation": "text"},
+    }
+    built = Engines(engine_settings(tmp_path, chat=chat).engines)
+    built.start_chat_server()
+    try:
+        assert listening_pid(8023) is None  # nothing runs before there is work
+        assert built.chat.health()["text"]  # idle, not broken: /readyz stays ready
+        assert built.chat.complete(_ask("translation")).text  # waits for the cold start
+        assert listening_pid(8023) is not None
+        [row] = [s for s in built.status() if s.model.startswith("text")]
+        assert row.detail.startswith("ready") and "on demand" in row.detail
+        assert row.memory_bytes and row.memory_bytes > 2**30
+        deadline = time.monotonic() + 30
+        while listening_pid(8023) is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert listening_pid(8023) is None  # stopped once idle
+        assert built.chat.complete(_ask("translation")).text  # and started again
+    finally:
+        built.stop()

@@ -1,0 +1,105 @@
+"""Embedded servers that run only while their workload has work (``on_demand = true``).
+
+Whichever process sends a request to such a server (a web worker, a job
+worker, a command) first marks the demand: it touches the model's demand file
+(``<logs>/<name>.demand``). The process that supervises the server (``serve``'s
+master, or a command's own) watches that file: it starts the server when the
+file is newer than the last stop, and stops it once the file has not been
+touched for ``idle_stop_s``. The sender waits for the server to answer, up to
+``[chat] startup_timeout_s``: only bulk work (translation, narration) should be
+routed to such a model, since its first request waits for a cold start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from engines.chat import ChatEngine
+from engines.errors import EngineUnavailable
+from engines.vllm_server import VllmSupervisor
+
+log = logging.getLogger(__name__)
+
+
+class Demand:
+    """The demand file of one on-demand server: touched by senders, read by its owner."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def mark(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+    def last(self) -> float | None:
+        """When demand was last marked (wall-clock seconds), or None."""
+        try:
+            return self.path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+
+
+class DemandWatcher:
+    """Starts an on-demand server when demand is marked, stops it after ``idle_stop_s``."""
+
+    def __init__(self, supervisor: VllmSupervisor, demand: Demand, idle_stop_s: float) -> None:
+        self.supervisor = supervisor
+        self.demand = demand
+        self.idle_stop_s = idle_stop_s
+        self.running = False
+        self._since = time.time()  # demand older than this was served (or predates us)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="chat-on-demand", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.check(time.time())
+
+    def check(self, now: float) -> None:
+        last = self.demand.last()
+        if not self.running and last is not None and last >= self._since:
+            log.info("starting the on-demand chat server %s", self.supervisor.spec.name)
+            self.supervisor.start()
+            self.running = True
+        elif self.running and (last is None or now - last > self.idle_stop_s):
+            log.info(
+                "stopping the on-demand chat server %s: idle for %.0f s",
+                self.supervisor.spec.name,
+                self.idle_stop_s,
+            )
+            self.supervisor.stop()
+            self.running = False
+            self._since = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        if self.running:
+            self.supervisor.stop()
+            self.running = False
+
+
+def wait_until_answering(client: ChatEngine, demand: Demand, name: str, timeout_s: float) -> None:
+    """Mark the demand, and wait (touching it) until the server answers."""
+    demand.mark()
+    if client.healthy():
+        return
+    deadline = time.monotonic() + timeout_s
+    log.info("waiting for the on-demand chat server %s to start", name)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        demand.mark()
+        if client.healthy():
+            return
+    raise EngineUnavailable(f"the on-demand chat server {name} did not start in {timeout_s:.0f} s")
