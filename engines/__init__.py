@@ -142,22 +142,21 @@ class Engines:
 
     @contextmanager
     def chat_running(self) -> Iterator[None]:
-        """For one-off commands: the running chat servers, or the embedded ones for a while."""
+        """For one-off commands: the running chat servers, or the embedded ones for a while.
+        A server another process supervises (``serve``'s master) is waited for, not started;
+        an on-demand one starts with the command's first request for it."""
         answering = {name: client.healthy() for name, client in self.chat.clients.items()}
-        started = [
+        waiting = [
             s
             for name, s in self.supervisors.items()
             if not answering[name] and name not in self.watchers
         ]
-        watching = [w for name, w in self.watchers.items() if not answering[name]]
-        if started:
+        if waiting:
             log.info("starting the embedded chat server for this command")
-        for supervisor in started:
-            supervisor.start()
-        for watcher in watching:
-            watcher.start()
+        owned = [s for s in waiting if s.start()]
+        watching = [w for name, w in self.watchers.items() if not answering[name] and w.start()]
         try:
-            for supervisor in started:
+            for supervisor in waiting:
                 if not supervisor.wait_ready(self.settings.chat.startup_timeout_s):
                     raise EngineUnavailable(
                         f"the embedded vLLM server did not become ready; see {supervisor.log_path}"
@@ -166,7 +165,7 @@ class Engines:
         finally:
             for watcher in watching:
                 watcher.stop()
-            for supervisor in started:
+            for supervisor in owned:
                 supervisor.stop()
 
     def warm_speech(self) -> None:
@@ -193,7 +192,9 @@ class Engines:
         self.stop()
         self.chat.close()
 
-    def status(self) -> list[EngineStatus]:
+    def status(self, memory: bool = False) -> list[EngineStatus]:
+        """Each engine's state; ``memory``: with embedded servers' resident memory (a scan
+        of /proc: for ``engines status``, not for every readiness probe)."""
         statuses = []
         chat = self.settings.chat
         health = self.chat.health()
@@ -218,7 +219,7 @@ class Engines:
                     supervisor.device if supervisor else "remote",
                     health[name],
                     detail,
-                    server_rss_bytes(supervisor.spec.port) if supervisor else None,
+                    server_rss_bytes(supervisor.spec.port) if supervisor and memory else None,
                 )
             )
         speech, tts = self.settings.speech, self.settings.tts

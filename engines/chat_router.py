@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 from engines.chat import ChatEngine, ChatRequest, ChatResult
+from engines.errors import EngineUnavailable
 from engines.on_demand import Demand, wait_until_answering
 
 
@@ -42,31 +43,58 @@ class ChatRouter:
         """The served model's client that answers ``workload``."""
         return self.clients[self.route(workload)]
 
-    def _ready(self, workload: str) -> ChatEngine:
+    def _ready(self, workload: str, cancel: threading.Event | None) -> ChatEngine:
         name = self.route(workload)
         client = self.clients[name]
         demand = self.on_demand.get(name)
         if demand is not None:
-            wait_until_answering(client, demand, name, self.startup_timeout_s)
+            wait_until_answering(client, demand, name, self.startup_timeout_s, cancel)
         return client
 
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[str]:
-        return self._ready(request.workload).stream(request, cancel)
+        if self.route(request.workload) not in self.on_demand:
+            return self.client(request.workload).stream(request, cancel)
+        return self._stream_on_demand(request, cancel)
+
+    def _stream_on_demand(
+        self, request: ChatRequest, cancel: threading.Event | None
+    ) -> Iterator[str]:
+        """An on-demand server may have stopped, idle, just as this request came: then it
+        is waited for once more (before the answer's first piece only)."""
+        started = False
+        try:
+            for piece in self._ready(request.workload, cancel).stream(request, cancel):
+                started = True
+                yield piece
+        except EngineUnavailable:
+            if started:
+                raise
+            yield from self._ready(request.workload, cancel).stream(request, cancel)
 
     def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
-        return self._ready(request.workload).complete(request, cancel)
+        client = self._ready(request.workload, cancel)
+        try:
+            return client.complete(request, cancel)
+        except EngineUnavailable:
+            if self.route(request.workload) not in self.on_demand:
+                raise
+            return self._ready(request.workload, cancel).complete(request, cancel)
 
     def model_for(self, merchant: str | None, workload: str = "default") -> str:
         return self.client(workload).model_for(merchant, workload)
 
     def healthy(self) -> bool:
-        """Whether every served model answers now (or waits, idle, for its next request)."""
+        """Whether every served model answers now (on-demand ones start with their work)."""
         return all(self.health().values())
 
     def health(self) -> dict[str, bool]:
-        """Each served model, and whether it answers now; an on-demand one with no recent
-        demand counts as healthy (it starts on its next request)."""
-        return {name: client.healthy() or self.idle(name) for name, client in self.clients.items()}
+        """Each served model, and whether it answers now. An on-demand one counts as healthy
+        whatever its state: its work waits for it, and it must not take the host out of
+        service (``/readyz``) while it starts or idles; its state is in the status detail."""
+        return {
+            name: name in self.on_demand or client.healthy()
+            for name, client in self.clients.items()
+        }
 
     def idle(self, name: str) -> bool:
         """Whether ``name`` is on demand and has had no request within its idle period."""

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from engines.chat import ChatEngine
-from engines.errors import EngineUnavailable
+from engines.errors import EngineCancelled, EngineUnavailable
 from engines.vllm_server import VllmSupervisor
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,16 @@ class DemandWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """Watch the demand (returns at once). False when another process supervises the
+        server: it watches it too, and starts it."""
         if self._thread is None:
+            if not self.supervisor.claim():
+                return False
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="chat-on-demand", daemon=True)
             self._thread.start()
+        return True
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
@@ -68,29 +73,37 @@ class DemandWatcher:
         last = self.demand.last()
         if not self.running and last is not None and last >= self._since:
             log.info("starting the on-demand chat server %s", self.supervisor.spec.name)
-            self.supervisor.start()
-            self.running = True
+            self.running = self.supervisor.start()
         elif self.running and (last is None or now - last > self.idle_stop_s):
+            last = self.demand.last()  # read again: a request may have just come
+            if last is not None and time.time() - last <= self.idle_stop_s:
+                return
             log.info(
                 "stopping the on-demand chat server %s: idle for %.0f s",
                 self.supervisor.spec.name,
                 self.idle_stop_s,
             )
+            self._since = time.time()
             self.supervisor.stop()
             self.running = False
-            self._since = now
+            self.supervisor.claim()  # keep watching it: this process still owns it
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._thread = None
-        if self.running:
-            self.supervisor.stop()
-            self.running = False
+        self.supervisor.stop()  # also gives up the claim on it
+        self.running = False
 
 
-def wait_until_answering(client: ChatEngine, demand: Demand, name: str, timeout_s: float) -> None:
+def wait_until_answering(
+    client: ChatEngine,
+    demand: Demand,
+    name: str,
+    timeout_s: float,
+    cancel: threading.Event | None = None,
+) -> None:
     """Mark the demand, and wait (touching it) until the server answers."""
     demand.mark()
     if client.healthy():
@@ -98,7 +111,8 @@ def wait_until_answering(client: ChatEngine, demand: Demand, name: str, timeout_
     deadline = time.monotonic() + timeout_s
     log.info("waiting for the on-demand chat server %s to start", name)
     while time.monotonic() < deadline:
-        time.sleep(1.0)
+        if (cancel or threading.Event()).wait(1.0):
+            raise EngineCancelled("the chat request was cancelled")
         demand.mark()
         if client.healthy():
             return

@@ -17,7 +17,12 @@ PROC = Path("/proc")
 def server_rss_bytes(port: int) -> int | None:
     """Resident memory of the process group listening on loopback ``port``, or None."""
     pid = listening_pid(port)
-    return group_rss_bytes(os.getpgid(pid)) if pid is not None else None
+    if pid is None:
+        return None
+    try:
+        return group_rss_bytes(os.getpgid(pid))
+    except OSError:  # it exited meanwhile
+        return None
 
 
 def listening_pid(port: int) -> int | None:

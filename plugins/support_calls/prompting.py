@@ -25,9 +25,10 @@ from merchant_voice.plugin_api import PluginResources
 
 log = logging.getLogger(__name__)
 
-VARIABLES = ("store", "language", "policies")
+VARIABLES = ("store", "language", "policies", "facts")
 """What a system prompt template may use: the store's name, the language to answer in
-(its English name) and the store's policies (topic -> text)."""
+(its English name) and the store's policies (topic -> text). ``facts`` is kept for
+templates written before the facts moved to their own message: it is always empty."""
 
 
 @cache
@@ -36,6 +37,7 @@ def sandbox() -> SandboxedEnvironment:
 
 
 def system_prompt(resources: PluginResources, override: str, **context: Any) -> str:
+    context.setdefault("facts", [])  # see VARIABLES
     if override.strip():
         try:
             return sandbox().from_string(override).render(**context)

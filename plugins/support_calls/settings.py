@@ -65,6 +65,6 @@ class SupportCallsSettings(PluginSettings):
         unknown = sorted(meta.find_undeclared_variables(parsed) - set(VARIABLES))
         if unknown:
             raise ValueError(
-                f"unknown template variable {', '.join(unknown)}; use {', '.join(VARIABLES)}"
+                f"unknown template variable {', '.join(unknown)}; use {', '.join(VARIABLES[:-1])}"
             )
         return value

@@ -110,7 +110,7 @@ class Document:
             if name in untranslated:  # stored, and flagged until a person edits those parts
                 flags[name] = "kept in the source language: " + "; ".join(untranslated[name])
 
-        def kept(key: str, original: Any) -> Any:
+        def kept(key: str, original: str | None) -> str | None:
             return text(key) if key in by_key else self.fixed.get(key, original)
 
         def description() -> str:
@@ -122,9 +122,9 @@ class Document:
                 except _Failed as failure:
                     failed.append(f"image {n}'s alt text: {failure}")
                     alts.append(None)
-            asked = sum(segment.field == "description_html" for segment in self.segments)
-            if failed and len(failed) == asked:
-                raise _Failed("; ".join(failed))  # nothing translated: nothing to keep
+            blocks_failed = sum(reason.startswith("block ") for reason in failed)
+            if self.originals and blocks_failed == len(self.originals):
+                raise _Failed("; ".join(failed))  # no block translated: nothing to keep
             if failed:
                 untranslated["description_html"] = failed
             return with_alt_texts(html, alts)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from babel import Locale, UnknownLocaleError
-from babel.core import parse_locale
+from babel import Locale
 
-from merchant_voice.plugin_api import ValidationFailed
+from merchant_voice.plugin_api import ValidationFailed, normalize_locale
 
 MAX_LOCALE_LENGTH = 35  # the width of the locale columns
 
@@ -21,7 +20,7 @@ def parse_locales(values: Iterable[str], source_locale: str, field: str = "local
     result: list[str] = []
     for value in values:
         locale = _parse(value, field)
-        if locale == source_locale:
+        if same_locale(locale, source_locale):
             message = f"{locale} is the listings' own locale; translate into other locales"
             raise ValidationFailed(f"{field}: {message}", [{"field": field, "message": message}])
         if locale not in result:
@@ -33,19 +32,21 @@ def parse_locales(values: Iterable[str], source_locale: str, field: str = "local
 
 
 def normalize(value: str) -> str:
-    """``de-at`` -> ``de_AT``, ``zh-cn`` -> ``zh_CN``: the parts written, in Babel's case,
-    none added (Babel itself reads ``zh_CN`` as ``zh_Hans_CN``; fallbacks use that).
-    ValueError for anything but a plain locale id Babel knows."""
-    text = str(value).strip().replace("-", "_")
+    """``de-at`` -> ``de_AT``, ``zh-cn`` -> ``zh_CN``, as the host writes locales
+    (:func:`normalize_locale`); ValueError for anything but a plain Babel locale id."""
+    text = str(value).strip()
     problem = f"{str(value)[:40]!r} is not a locale Babel knows (examples: de_DE, fr, pt_BR)"
     if len(text) > MAX_LOCALE_LENGTH or "@" in text:
         raise ValueError(problem)
     try:
-        Locale.parse(text)
-        language, territory, script, variant = parse_locale(text)[:4]
-    except (UnknownLocaleError, ValueError, TypeError):
+        return normalize_locale(text)
+    except ValueError:
         raise ValueError(problem) from None
-    return "_".join(part for part in (language, script, territory, variant) if part)
+
+
+def same_locale(one: str, other: str) -> bool:
+    """``zh_CN`` and ``zh_Hans_CN`` are one locale to Babel."""
+    return str(Locale.parse(one)) == str(Locale.parse(other))
 
 
 def _parse(value: str, field: str) -> str:

@@ -25,16 +25,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from babel import Locale
-from babel.numbers import list_currencies
 
 from plugins.translation.markup import Run, escape_text
 
 MARKER = re.compile(r"</?x\d+/?>")
 
 _UNITS = r"mAh|kWh|GHz|MHz|kHz|Hz|GB|TB|MB|kB|mm|cm|km|ml|mL|kg|mg|oz|lbs|lb|ft|yd|W|V|m|g|l|L"
-_CURRENCIES = "|".join(sorted(c for c in list_currencies() if re.fullmatch("[A-Z]{3}", c)))
+_CURRENCIES = (  # shops' usual currencies; not every ISO code: "TOP", "ALL", "CUP" are words too
+    "USD|EUR|GBP|JPY|CNY|CHF|CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|RON|BGN|TRY|INR|BRL"
+    "|MXN|ZAR|KRW|SGD|HKD|TWD|THB|IDR|MYR|PHP|VND|AED|SAR|ILS|UAH|RUB|ARS|CLP|COP|PEN"
+)
 _SYMBOLS = "|".join(map(re.escape, "$€£¥₹₩₽₺₪₫฿₴₦"))
-_AMOUNT = r"\d+(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?"
+_AMOUNT = r"\d+(?:[.,\u00a0\u202f]\d{3})*(?:[.,]\d{1,2})?"  # no plain space: "$5 100 pcs"
 PATTERNS: tuple[tuple[str, str], ...] = (
     ("text", r"</?x\d+/?>"),  # literal text that looks like a marker
     (
@@ -54,7 +56,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
         rf"(?<![\w.,])(?:(?:{_CURRENCIES})\s?|(?:[A-Z]{{1,2}})?(?:{_SYMBOLS})\s?){_AMOUNT}(?![\w])"
         rf"|(?<![\w.,]){_AMOUNT}\s?(?:(?:{_CURRENCIES})\b|(?:{_SYMBOLS}))",
     ),
-    ("currency code", r"\b(?:USD|EUR|GBP|JPY|CNY|CHF|CAD|AUD|SEK|NOK|DKK|PLN|INR)\b"),
+    ("currency code", rf"\b(?:{_CURRENCIES})\b"),
     (
         "number",
         rf"(?<![\w.,])[-+]?\d+(?:[.,]\d+)*(?:\s?(?:%|°[CF]|(?:{_UNITS})\b(?![-']))(?!\w))?",
