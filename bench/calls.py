@@ -269,7 +269,8 @@ def main() -> None:
         with engines.chat_running():
             speech = settings.speech
             print(
-                f"chat: {engines.chat.model}; calls hear with {speech.call_model or speech.model}"
+                f"chat: {engines.chat.model_for(None, 'calls')}; calls hear with"
+                f" {speech.call_model or speech.model}"
             )
             run(app, url, 1, 1, clips, 900)  # warm-up, not counted
             p50s = {}

@@ -133,6 +133,12 @@ class Engines:
             voices_by_locale, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
         )
 
+    def watch_on_demand(self) -> None:
+        """Start the on-demand servers' watchers (unless another process on this host runs
+        them): for processes that send work but do not serve (``flask worker``)."""
+        for watcher in self.watchers.values():
+            watcher.start()
+
     def start_chat_server(self) -> None:
         """Launch the embedded vLLM servers (if any) and return at once; on-demand ones start
         with their first request."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 
 from engines.chat import ChatEngine, ChatRequest, ChatResult
-from engines.errors import EngineUnavailable
+from engines.errors import EngineUnavailable, ModelNotPrepared
 from engines.on_demand import Demand, wait_until_answering
 
 
@@ -31,6 +31,7 @@ class ChatRouter:
         on_demand: Mapping[str, Demand] | None = None,
         idle_stop_s: Mapping[str, float] | None = None,
         startup_timeout_s: float = 900.0,
+        unready: Mapping[str, Callable[[], str | None]] | None = None,
     ) -> None:
         self.clients = dict(clients)
         self.route = route
@@ -38,6 +39,7 @@ class ChatRouter:
         self.on_demand = dict(on_demand or {})
         self.idle_stop_s = dict(idle_stop_s or {})
         self.startup_timeout_s = startup_timeout_s
+        self.unready = dict(unready or {})  # why an on-demand server cannot start, if it can't
 
     def client(self, workload: str) -> ChatEngine:
         """The served model's client that answers ``workload``."""
@@ -48,6 +50,9 @@ class ChatRouter:
         client = self.clients[name]
         demand = self.on_demand.get(name)
         if demand is not None:
+            problem = self.unready[name]() if name in self.unready else None
+            if problem is not None:
+                raise ModelNotPrepared(problem)
             wait_until_answering(client, demand, name, self.startup_timeout_s, cancel)
         return client
 
@@ -62,23 +67,25 @@ class ChatRouter:
         """An on-demand server may have stopped, idle, just as this request came: then it
         is waited for once more (before the answer's first piece only)."""
         started = False
-        try:
-            for piece in self._ready(request.workload, cancel).stream(request, cancel):
-                started = True
-                yield piece
-        except EngineUnavailable:
-            if started:
-                raise
-            yield from self._ready(request.workload, cancel).stream(request, cancel)
+        with self.on_demand[self.route(request.workload)].held():
+            try:
+                for piece in self._ready(request.workload, cancel).stream(request, cancel):
+                    started = True
+                    yield piece
+            except EngineUnavailable:
+                if started:
+                    raise
+                yield from self._ready(request.workload, cancel).stream(request, cancel)
 
     def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
-        client = self._ready(request.workload, cancel)
-        try:
-            return client.complete(request, cancel)
-        except EngineUnavailable:
-            if self.route(request.workload) not in self.on_demand:
-                raise
-            return self._ready(request.workload, cancel).complete(request, cancel)
+        name = self.route(request.workload)
+        if name not in self.on_demand:
+            return self.clients[name].complete(request, cancel)
+        with self.on_demand[name].held():  # its server is not stopped while this runs
+            try:
+                return self._ready(request.workload, cancel).complete(request, cancel)
+            except EngineUnavailable:  # it stopped, idle, just as this came: wait again
+                return self._ready(request.workload, cancel).complete(request, cancel)
 
     def model_for(self, merchant: str | None, workload: str = "default") -> str:
         return self.client(workload).model_for(merchant, workload)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from engines.chat import ChatEngine
@@ -33,6 +35,25 @@ class Demand:
     def mark(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch()
+
+    @contextmanager
+    def held(self, every_s: float = 1.0) -> Iterator[None]:
+        """Keep marking the demand while a request is in flight: a request that takes
+        longer than the idle period must not see its server stopped under it."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(every_s):
+                self.mark()
+
+        self.mark()
+        thread = threading.Thread(target=beat, name="chat-demand", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            self.mark()
 
     def last(self) -> float | None:
         """When demand was last marked (wall-clock seconds), or None."""

@@ -9,6 +9,7 @@ at its ``url``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engines import provision
@@ -28,6 +29,7 @@ class Served:
     supervisor: VllmSupervisor | None
     demand: Demand | None = None  # on demand: started by requests, stopped when idle
     idle_stop_s: float = 0.0
+    prepare_hint: str = ""  # a bundled model's name, for `models prepare`
 
 
 def served_models(settings: EngineSettings) -> dict[str, Served]:
@@ -49,7 +51,8 @@ def served_models(settings: EngineSettings) -> dict[str, Served]:
         spec = ServerSpec.served(name, model, path, chat.device)
         supervisor = VllmSupervisor(spec, python, logs / f"vllm-{_file_name(name)}.log")
         demand = Demand(logs / f"{_file_name(name)}.demand") if model.on_demand else None
-        served[name] = Served(name, supervisor.url, supervisor, demand, model.idle_stop_s)
+        hint = model.bundled or ""
+        served[name] = Served(name, supervisor.url, supervisor, demand, model.idle_stop_s, hint)
     return served
 
 
@@ -71,10 +74,36 @@ def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
             merchant_models=chat.merchant_models if name == chat.model else None,
         )
     on_demand = {name: model.demand for name, model in served.items() if model.demand}
+    unready = {
+        name: _unprepared(model) for name, model in served.items() if model.demand is not None
+    }
     idle = {name: model.idle_stop_s for name, model in served.items() if model.demand}
     return ChatRouter(
-        clients, chat.route, chat.bulk_concurrency, on_demand, idle, chat.startup_timeout_s
+        clients,
+        chat.route,
+        chat.bulk_concurrency,
+        on_demand,
+        idle,
+        chat.startup_timeout_s,
+        {name: check for name, check in unready.items() if check is not None},
     )
+
+
+def _unprepared(model: Served) -> Callable[[], str | None] | None:
+    """For an on-demand server: why it cannot start now (its model folder missing), so a
+    request fails at once instead of waiting for a server that never comes."""
+    supervisor = model.supervisor
+    if supervisor is None:
+        return None
+    folder = supervisor.model_path
+
+    def problem() -> str | None:
+        if (folder / "config.json").is_file():
+            return None
+        how = f"flask --app app models prepare {model.prepare_hint}" if model.prepare_hint else ""
+        return f"the model of {model.name} is not in {folder}" + (f": run `{how}`" if how else "")
+
+    return problem
 
 
 def _file_name(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -41,6 +41,13 @@ EMBEDDED_ONLY = frozenset(
     }
 )
 INTERACTIVE_WORKLOADS = frozenset({"calls"})
+TEXT_MODEL = "qwen2.5-coder-1.5b"
+TEXT_SERVER: dict[str, object] = {  # the default text-work model: chosen by bench/translation.py
+    "bundled": "qwen2.5-coder-1.5b-instruct",  # --compare (docs/performance.md)
+    "port": 8012,
+    "on_demand": True,
+    "idle_stop_s": 600.0,
+}
 
 
 class ServedModel(EngineSection):
@@ -120,13 +127,25 @@ class ChatSettings(EngineSection):
         {}, description="LoRA adapters the embedded server loads: name = path."
     )
     models: dict[str, ServedModel] = Field(
-        {}, description="More served models, by name ([chat.models.NAME]); see workloads."
+        default_factory=lambda: {TEXT_MODEL: ServedModel(**TEXT_SERVER)},
+        description="More served models, by name ([chat.models.NAME]); see workloads. Default:"
+        " qwen2.5-coder-1.5b, embedded, on demand.",
     )
     workloads: dict[str, str] = Field(
-        {},
+        default_factory=lambda: {"translation": TEXT_MODEL, "narration": TEXT_MODEL},
         description="Per workload (calls, translation, narration, or a plugin's): the served"
-        " model that answers it; unnamed workloads go to [chat] model.",
+        " model that answers it; unnamed workloads go to [chat] model. Default: translation"
+        " and narration to qwen2.5-coder-1.5b.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deployment_alone(cls, data: Any) -> Any:
+        """With ``url`` (a deployment) and no models or workloads of its own, every
+        workload goes to that deployment: no embedded text server is added."""
+        if isinstance(data, dict) and data.get("url") and "models" not in data:
+            data = {**data, "models": {}, "workloads": data.get("workloads", {})}
+        return data
 
     @model_validator(mode="after")
     def _routes(self) -> ChatSettings:

@@ -23,7 +23,7 @@ from app import create_app
 from merchant_voice import accounts
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
-from tests.engines_fixtures import engines, prepared
+from tests.engines_fixtures import TEST_CHAT_ROUTES, engines, prepared
 
 __all__ = ["engines", "prepared"]  # session fixtures, once for the whole run: every module
 # shares them (a module importing them itself would get, and start, its own vLLM server)
@@ -98,6 +98,7 @@ def app_config(tmp_path: Path, database_url: str, **sections: dict[str, Any]) ->
         "database": {"url": database_url},
         "plugins": {"packages": TEST_PLUGIN_PACKAGES, "entry_points": False},
         "jobs": {"workers": 2, "heartbeat_s": 0.5, "retry_delay_s": 0.2},
+        "chat": TEST_CHAT_ROUTES,
     }
     for section, values in sections.items():
         config[section] = {**config.get(section, {}), **values}

@@ -17,13 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "data" / "speech"
 MODELS_CACHE = ROOT / "instance" / "models"  # prepared once, verified on later runs
 TEST_CHAT_PORT = 8021
+TEST_CHAT_ROUTES: dict[str, Any] = {"models": {}, "workloads": {}}
+"""Every workload on the session's one server (SmolLM2): the default text model,
+Qwen2.5-Coder-1.5B, would make the translation tests several times slower (40 segments
+a minute against about 100, and a 9.3 GiB server); test_default_text_model runs it once."""
 
 
 def engine_settings(tmp: Path, **sections: dict[str, Any]) -> Settings:
     config: dict[str, Any] = {
         "host": {"instance_path": str(tmp)},
         "models": {"cache_dir": str(MODELS_CACHE)},
-        "chat": {"port": TEST_CHAT_PORT, "timeout_s": 120.0},
+        "chat": {"port": TEST_CHAT_PORT, "timeout_s": 120.0, **TEST_CHAT_ROUTES},
     }
     for section, values in sections.items():
         config[section] = {**config.get(section, {}), **values}

@@ -19,7 +19,7 @@ from engines import Engines
 from engines.chat import ChatRequest
 from engines.errors import EngineUnavailable
 from tests.conftest import make_shop, new_database
-from tests.engines_fixtures import TEST_CHAT_PORT
+from tests.engines_fixtures import MODELS_CACHE, TEST_CHAT_PORT
 
 LIVE = f"http://127.0.0.1:{TEST_CHAT_PORT}"
 DOWN = "http://127.0.0.1:9"  # nothing listens: connection refused
@@ -37,6 +37,25 @@ def _routed_app(
     for url in new_database("sqlite", request, tmp_path):
         return make_app(url, chat=chat)
     raise AssertionError("no database")
+
+
+def _translate_a_cap(app: Flask) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A merchant's listing translated into German by a job: the job, and what was stored."""
+    shop = make_shop(app, "acme", default_locale="en_US", market_locales=["de_DE"])
+    client = app.test_client()
+    listing = client.post(
+        "/api/v1/listings",
+        json={"handle": "cap", "title": "Warm wool cap", "price": "19.00"},
+        headers=shop.headers,
+    ).get_json()["id"]
+    queued = client.post(
+        f"/api/v1/listings/{listing}/translations", json={}, headers=shop.headers
+    ).get_json()
+    app.extensions["jobs"].run(queued["job_id"])
+    job = client.get(f"/api/v1/jobs/{queued['job_id']}", headers=shop.headers).get_json()
+    url = f"/api/v1/listings/{listing}/translations/de_DE"
+    stored = client.get(url, headers=shop.headers).get_json()
+    return job, stored
 
 
 def _ask(workload: str) -> ChatRequest:
@@ -68,18 +87,7 @@ def test_a_workload_whose_model_is_down_fails_alone(
     ]
 
     # A translation job waits for its model, with a sentence for the merchant.
-    shop = make_shop(app, "acme", default_locale="en_US", market_locales=["de_DE"])
-    client = app.test_client()
-    listing = client.post(
-        "/api/v1/listings",
-        json={"handle": "cap", "title": "Warm wool cap", "price": "19.00"},
-        headers=shop.headers,
-    ).get_json()["id"]
-    queued = client.post(
-        f"/api/v1/listings/{listing}/translations", json={}, headers=shop.headers
-    ).get_json()
-    app.extensions["jobs"].run(queued["job_id"])
-    job = client.get(f"/api/v1/jobs/{queued['job_id']}", headers=shop.headers).get_json()
+    job, _ = _translate_a_cap(app)
     assert job["status"] == "queued" and job["attempts"] == 1  # retried later
     assert job["error"].startswith("the chat engine is unavailable")
 
@@ -95,18 +103,7 @@ def test_translation_reaches_the_text_model_and_calls_the_call_model(
     assert routed.chat.client("translation") is routed.chat.clients["text"]
     assert routed.chat.client("calls") is routed.chat.clients["smollm2"]
     assert routed.chat.complete(_ask("translation")).text
-    shop = make_shop(app, "acme", default_locale="en_US", market_locales=["de_DE"])
-    client = app.test_client()
-    listing = client.post(
-        "/api/v1/listings",
-        json={"handle": "cap", "title": "Warm wool cap", "price": "19.00"},
-        headers=shop.headers,
-    ).get_json()["id"]
-    queued = client.post(
-        f"/api/v1/listings/{listing}/translations", json={}, headers=shop.headers
-    ).get_json()
-    app.extensions["jobs"].run(queued["job_id"])
-    job = client.get(f"/api/v1/jobs/{queued['job_id']}", headers=shop.headers).get_json()
+    job, _ = _translate_a_cap(app)
     assert job["status"] == "succeeded", job
 
 
@@ -165,40 +162,50 @@ def test_bad_routing_settings_are_refused_naming_the_field(
         engine_settings(tmp_path, chat=chat)
 
 
-def test_an_on_demand_server_starts_with_its_first_request_and_stops_when_idle(
-    tmp_path: Path, prepared: object
+def test_the_default_text_model_starts_on_demand_translates_and_stops_when_idle(
+    make_app: Callable[..., Flask],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    engines: Engines,
 ) -> None:
+    """The defaults send translation to Qwen2.5-Coder-1.5B, run only while it has work."""
     from engines.procmem import listening_pid
+    from engines.settings import TEXT_MODEL, TEXT_SERVER, ChatSettings
+
+    defaults = ChatSettings()
+    assert defaults.route("translation") == defaults.route("narration") == TEXT_MODEL
+    assert defaults.route("calls") == "smollm2"
+    text = {**TEXT_SERVER, "port": 8022, "idle_stop_s": 5}  # the default, quick to idle
+    chat = {"url": LIVE, "models": {TEXT_MODEL: text}, "workloads": defaults.workloads}
+    for url in new_database("sqlite", request, tmp_path):
+        app = make_app(url, chat=chat, models={"cache_dir": str(MODELS_CACHE)})
+    routed: Engines = app.extensions["engines"]
+    routed.watch_on_demand()
+    try:
+        assert listening_pid(8022) is None  # nothing runs before there is work
+        assert routed.chat.health()[TEXT_MODEL]  # idle, not broken: /readyz stays ready
+        job, stored = _translate_a_cap(app)  # waits for the cold start
+        assert job["status"] == "succeeded", job
+        assert stored["model"] == TEXT_MODEL and stored["flags"] == [], stored
+        assert stored["fields"]["title"] != "Warm wool cap"
+        [row] = [s for s in routed.status(memory=True) if s.model.startswith(TEXT_MODEL)]
+        assert "on demand" in row.detail and row.memory_bytes and row.memory_bytes > 2**30
+        deadline = time.monotonic() + 60
+        while listening_pid(8022) is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert listening_pid(8022) is None  # stopped once idle
+    finally:
+        routed.stop()
+
+
+def test_an_on_demand_model_not_prepared_fails_at_once_saying_how(tmp_path: Path) -> None:
+    from engines.errors import ModelNotPrepared
     from tests.engines_fixtures import engine_settings
 
-    chat = {
-        "url": LIVE,  # the call model: the session's server
-        "models": {
-            "text": {
-                "bundled": "smollm2-135m-instruct",
-                "port": 8023,
-                "kv_cache_gib": 1,
-                "extra_args": ["-O0"],  # starts in about 25 s instead of 90: no compilation
-                "on_demand": True,
-                "idle_stop_s": 4,
-            }
-        },
-        "workloads": {"translation": "text"},
-    }
-    built = Engines(engine_settings(tmp_path, chat=chat).engines)
-    built.start_chat_server()
-    try:
-        assert listening_pid(8023) is None  # nothing runs before there is work
-        assert built.chat.health()["text"]  # idle, not broken: /readyz stays ready
-        assert built.chat.complete(_ask("translation")).text  # waits for the cold start
-        assert listening_pid(8023) is not None
-        [row] = [s for s in built.status(memory=True) if s.model.startswith("text")]
-        assert row.detail.startswith("ready") and "on demand" in row.detail
-        assert row.memory_bytes and row.memory_bytes > 2**30
-        deadline = time.monotonic() + 30
-        while listening_pid(8023) is not None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert listening_pid(8023) is None  # stopped once idle
-        assert built.chat.complete(_ask("translation")).text  # and started again
-    finally:
-        built.stop()
+    text = {"bundled": "qwen2.5-coder-0.5b-instruct", "port": 8093, "on_demand": True}
+    chat = {"url": LIVE, "models": {"text": text}, "workloads": {"translation": "text"}}
+    settings = engine_settings(tmp_path, chat=chat, models={"cache_dir": str(tmp_path)})
+    started = time.monotonic()
+    with pytest.raises(ModelNotPrepared, match=r"models prepare qwen2\.5-coder-0\.5b-instruct"):
+        Engines(settings.engines).chat.complete(_ask("translation"))
+    assert time.monotonic() - started < 5  # not a wait for a server that never comes

@@ -13,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.config import redacted
-from merchant_voice.extensions import database, job_service, plugin_manager, settings
+from merchant_voice.extensions import database, engines, job_service, plugin_manager, settings
 from merchant_voice.migrate import Migrations
 from merchant_voice.server import run_server
 
@@ -121,12 +121,15 @@ def worker(threads: int | None) -> None:
     """Run background jobs until stopped (run several, on any machine, with Redis)."""
     jobs = job_service()
     count = threads if threads is not None else max(jobs.settings.workers, 1)
+    shared = engines()
+    shared.watch_on_demand()  # on-demand chat servers start with this worker's jobs too
     jobs.start_workers(count)
     click.echo(f"Job worker running {count} thread(s) on the {jobs.settings.backend} queue.")
     try:
         _wait_for_signal()
     finally:
         jobs.stop_workers()
+        shared.stop()
 
 
 @click.command()

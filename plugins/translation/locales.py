@@ -46,7 +46,7 @@ def normalize(value: str) -> str:
 
 def same_locale(one: str, other: str) -> bool:
     """``zh_CN`` and ``zh_Hans_CN`` are one locale to Babel."""
-    return str(Locale.parse(one)) == str(Locale.parse(other))
+    return bool(one and other) and str(Locale.parse(one)) == str(Locale.parse(other))
 
 
 def _parse(value: str, field: str) -> str:

@@ -37,6 +37,7 @@ from merchant_voice.plugin_api import (
     EngineError,
     EngineTimeout,
     EngineUnavailable,
+    ModelNotPrepared,
     Priority,
     TenantSession,
     utcnow,
@@ -357,7 +358,7 @@ class Translator:
         )
         try:
             result = self.chat.complete(request)
-        except (EngineUnavailable, EngineTimeout, EngineCancelled):
+        except (EngineUnavailable, EngineTimeout, EngineCancelled, ModelNotPrepared):
             raise  # the whole run stops; the job is retried later
         except EngineError as exc:
             return f"was refused by the chat engine ({exc.detail[:200]})"
