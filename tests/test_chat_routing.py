@@ -170,10 +170,15 @@ def test_the_default_text_model_starts_on_demand_translates_and_stops_when_idle(
 ) -> None:
     """The defaults send translation to Qwen2.5-Coder-1.5B, run only while it has work."""
     from engines.procmem import listening_pid
+    from engines.provision import prepare
     from engines.settings import TEXT_MODEL, TEXT_SERVER, ChatSettings
+    from tests.engines_fixtures import engine_settings
 
     defaults = ChatSettings()
     assert defaults.route("translation") == defaults.route("narration") == TEXT_MODEL
+    bundled = str(TEXT_SERVER["bundled"])
+    cache = engine_settings(tmp_path, models={"cache_dir": str(MODELS_CACHE)})
+    prepare(cache.engines, [bundled])  # a fresh checkout builds it once (2 minutes)
     assert defaults.route("calls") == "smollm2"
     text = {**TEXT_SERVER, "port": 8022, "idle_stop_s": 5}  # the default, quick to idle
     chat = {"url": LIVE, "models": {TEXT_MODEL: text}, "workloads": defaults.workloads}

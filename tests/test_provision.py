@@ -85,3 +85,13 @@ def test_the_settings_know_the_bundled_chat_models() -> None:
     from engines.settings import BUNDLED_CHAT
 
     assert set(BUNDLED_CHAT) == {name for name, m in BUNDLED.items() if m.kind == "chat"}
+
+
+def test_the_set_up_says_what_a_large_model_costs_before_building_it(tmp_path: Path) -> None:
+    from engines.provision import to_build
+
+    settings = engine_settings(tmp_path, models={"cache_dir": str(tmp_path / "models")})
+    [model] = to_build(settings.engines, ["qwen2.5-coder-1.5b-instruct"])
+    assert "1.1 GB download" in model.cost and "14.3 GiB" in model.cost
+    names = [m.name for m in to_build(settings.engines)]  # a fresh host: all it serves
+    assert "whisper-base" in names and "smollm2-135m-instruct" in names

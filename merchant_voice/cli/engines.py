@@ -28,7 +28,11 @@ def models() -> None:
 @handle_errors()
 def prepare(names: tuple[str, ...], as_json: bool) -> None:
     """Build and verify the bundled models (all, or NAMES); idempotent."""
-    outcomes = provision.prepare(extensions.settings().engines, list(names) or None)
+    engine_settings = extensions.settings().engines
+    for model in provision.to_build(engine_settings, list(names) or None):
+        if model.cost:
+            click.echo(f"preparing {model.name}: {model.cost}", err=True)
+    outcomes = provision.prepare(engine_settings, list(names) or None)
     rows = [
         {"name": o.name, "kind": o.kind, "status": o.status, "path": str(o.path)} for o in outcomes
     ]
