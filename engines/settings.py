@@ -140,11 +140,16 @@ class ChatSettings(EngineSection):
 
     @model_validator(mode="before")
     @classmethod
-    def _deployment_alone(cls, data: Any) -> Any:
-        """With ``url`` (a deployment) and no models or workloads of its own, every
-        workload goes to that deployment: no embedded text server is added."""
-        if isinstance(data, dict) and data.get("url") and "models" not in data:
-            data = {**data, "models": {}, "workloads": data.get("workloads", {})}
+    def _own_routes(cls, data: Any) -> Any:
+        """The default text model comes only with the default routes: with ``url`` (a
+        deployment) and no models, or with models of one's own and no workloads, every
+        unrouted workload goes to [chat] model."""
+        if not isinstance(data, dict):
+            return data
+        if data.get("url") and "models" not in data:
+            data = {**data, "models": {}}
+        if "models" in data and "workloads" not in data:
+            data = {**data, "workloads": {}}
         return data
 
     @model_validator(mode="after")

@@ -326,11 +326,17 @@ def load_settings(
 def redacted(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets and URL passwords masked."""
     data: dict[str, Any] = settings.model_dump(mode="json")
-    for section in data.values():
-        for key, value in section.items():
-            if key.endswith("url") and isinstance(value, str) and "://" in value:
-                try:
-                    section[key] = make_url(value).render_as_string(hide_password=True)
-                except Exception:  # not an SQLAlchemy-style URL: hide it whole
-                    section[key] = "**********"
+    _mask_urls(data)
     return data
+
+
+def _mask_urls(table: dict[str, Any]) -> None:
+    """URL passwords masked, in nested tables too ([chat.models.NAME] url)."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _mask_urls(value)
+        elif key.endswith("url") and isinstance(value, str) and "://" in value:
+            try:
+                table[key] = make_url(value).render_as_string(hide_password=True)
+            except Exception:  # not an SQLAlchemy-style URL: hide it whole
+                table[key] = "**********"

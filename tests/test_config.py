@@ -104,7 +104,9 @@ def test_config_show_redacts_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = _write(
         tmp_path,
         f"[host]\ninstance_path = '{tmp_path / 'instance'}'\nsecret_key = 'env:SHOP_SECRET'\n"
-        "[database]\nurl = 'postgresql+psycopg://shop:hunter2@db.example/mv'\n",
+        "[database]\nurl = 'postgresql+psycopg://shop:hunter2@db.example/mv'\n"
+        "[chat.models.text]\nurl = 'http://vllm:textpw@text.example:8000'\n"
+        "api_key = 'textkey-123'\n",
     )
     monkeypatch.setenv("SHOP_SECRET", "s3cret-value")
     monkeypatch.setenv("MV_JOBS_REDIS_URL", "redis://:redispw@cache:6379/0")
@@ -113,7 +115,7 @@ def test_config_show_redacts_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyP
     as_json = app.test_cli_runner().invoke(args=["config", "show", "--json"])
     for result in (as_text, as_json):
         assert result.exit_code == 0, result.output
-        for secret in ("s3cret-value", "hunter2", "redispw"):
+        for secret in ("s3cret-value", "hunter2", "redispw", "textpw", "textkey-123"):
             assert secret not in result.output
     data = json.loads(as_json.output)
     assert data["host"]["secret_key"] == "**********"

@@ -28,16 +28,20 @@ def config() -> None:
 def show_config(as_json: bool) -> None:
     """Print the effective configuration, secrets redacted."""
     effective = settings()
-    data = redacted(effective)
-    data = {
-        section: {k: v for k, v in values.items() if v is not None}
-        for section, values in data.items()
-    }
+    data = _without_none(redacted(effective))  # TOML has no null: unset keys are left out
     emit(
         data,
         as_json,
         lambda: f"# effective configuration (from {effective.source})\n" + tomli_w.dumps(data),
     )
+
+
+def _without_none(table: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _without_none(value) if isinstance(value, dict) else value
+        for key, value in table.items()
+        if value is not None
+    }
 
 
 def _migrations() -> Migrations:
