@@ -45,10 +45,15 @@ def test_streaming_yields_tokens_incrementally(engines: Engines) -> None:
     started = time.monotonic()
     arrivals = []
     for piece in engines.chat.stream(
-        _ask("Count from one to twenty in words.", max_tokens=60, priority=Priority.INTERACTIVE)
+        _ask(
+            "Repeat after me: one, two, three, four, five, six, seven, eight, nine, ten.",
+            max_tokens=60,
+            temperature=0.0,  # the same answer every run
+            priority=Priority.INTERACTIVE,
+        )
     ):
         arrivals.append((time.monotonic() - started, piece))
-    assert len(arrivals) > 10
+    assert len(arrivals) > 5
     assert arrivals[0][0] < arrivals[-1][0]  # the first piece came before the answer was done
     assert "".join(piece for _, piece in arrivals).strip()
 
