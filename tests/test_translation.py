@@ -388,14 +388,14 @@ def test_a_long_job_holds_no_transaction_while_the_model_writes(
     listing_id = add_listing(
         translation_app.test_client(), acme, handle="many", description_html=paragraphs
     )
-    jobs = translation_app.extensions["jobs"]
-    jobs.start_workers()
     response = translation_app.test_client().post(
         f"/api/v1/listings/{listing_id}/translations",
         json={"locales": ["de"]},
         headers=acme.headers,
     )
+    assert response.status_code == 202, response.get_json()
     job_id = response.get_json()["job_id"]
+    translation_app.extensions["jobs"].start_workers()  # the queued job waits for them
     job = wait_finished(translation_app, job_id, timeout=300)
     assert (job.status.value, job.attempts, job.error) == ("succeeded", 1, None)
     assert job.heartbeat_at is not None and job.started_at is not None
