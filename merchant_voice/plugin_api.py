@@ -80,6 +80,7 @@ from merchant_voice.plugin_services import (
     plugin_resources,
 )
 from merchant_voice.spoken import compact, normalized_digits, spoken_code, spoken_date, spoken_money
+from merchant_voice.spreadsheet import read_cell, safe_cell
 from merchant_voice.tenancy import MerchantInfo, MerchantOwned, TenantSession
 from merchant_voice.web import websocket
 from merchant_voice.web.api import (
@@ -185,9 +186,11 @@ __all__ = [
     "plugin_resources",
     "pong",
     "query_int",
+    "read_cell",
     "receive",
     "render",
     "retry_when_busy",
+    "safe_cell",
     "spoken_code",
     "spoken_date",
     "spoken_money",

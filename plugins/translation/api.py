@@ -21,6 +21,7 @@ from merchant_voice.plugin_api import (
     current_settings,
     enqueue_job,
     get_or_404,
+    safe_cell,
     tenant_session,
 )
 from plugins.catalog.public import Listing
@@ -308,19 +309,18 @@ def export_csv(locale: str) -> Response:
     for row, listing in session.execute(query):
         view = service.view(row, listing, glossary)
         fields = row.fields
-        writer.writerow(
-            [
-                listing.handle,
-                listing.sku or "",
-                fields.get("title", ""),
-                fields.get("description_html", ""),
-                json.dumps(fields.get("bullet_points", []), ensure_ascii=False),
-                json.dumps(fields.get("attributes", {}), ensure_ascii=False),
-                row.review,
-                "yes" if view["outdated"] else "no",
-                "; ".join(f"{f['field']}: {f['reason']}" for f in row.flags),
-            ]
-        )
+        cells = [
+            listing.handle,
+            listing.sku or "",
+            fields.get("title", ""),
+            fields.get("description_html", ""),
+            json.dumps(fields.get("bullet_points", []), ensure_ascii=False),
+            json.dumps(fields.get("attributes", {}), ensure_ascii=False),
+            row.review,
+            "yes" if view["outdated"] else "no",
+            "; ".join(f"{f['field']}: {f['reason']}" for f in row.flags),
+        ]
+        writer.writerow([safe_cell(cell) for cell in cells])
     filename = f"translations-{wanted}.csv"
     return Response(
         out.getvalue(),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from merchant_voice.plugin_api import BadRequest
+from merchant_voice.plugin_api import BadRequest, read_cell
 
 
 @dataclass
@@ -108,12 +108,17 @@ def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
     reader.fieldnames = header
     try:
         rows = [
-            {k: v.strip() if isinstance(v, str) else str(len(v or [])) for k, v in row.items()}
+            {k: _cell(v) if isinstance(v, str) else str(len(v or [])) for k, v in row.items()}
             for row in reader
         ]
     except csv.Error as exc:
         raise BadRequest(f"the file is not valid CSV: {exc}") from None
     return header, rows
+
+
+def _cell(value: str) -> str:
+    """A cell without its outer spaces, or the spreadsheet-safe quote the host's exports add."""
+    return read_cell(value.strip()).strip()
 
 
 EXTRA_CELLS = "\x00extra"
