@@ -100,6 +100,7 @@ from merchant_voice.web.shop_hooks import (
     Delivery,
     DeliveryRecord,
     Platform,
+    platform_id,
     pong,
     receive,
 )
@@ -183,6 +184,7 @@ __all__ = [
     "normalize_locale",
     "normalized_digits",
     "phone_key",
+    "platform_id",
     "plugin_resources",
     "pong",
     "query_int",

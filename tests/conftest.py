@@ -18,6 +18,7 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from app import create_app
 from merchant_voice import accounts
@@ -35,6 +36,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("MV_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_PLUGIN_PACKAGES = ["plugins", "tests.plugins"]
+
+# Generated input (the hostile-input suite): new examples on every local run; under CI
+# the same ones every run, so that a red CI is a change's doing, not the draw's.
+settings.register_profile("ci", derandomize=True, database=None)
+if IN_CI:
+    settings.load_profile("ci")
 
 
 def require_service(name: str, where: str, error: Exception | None) -> None:

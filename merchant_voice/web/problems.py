@@ -1,24 +1,31 @@
 """Every error becomes an RFC 9457 ``application/problem+json`` response, here only:
 the host's :class:`MerchantVoiceError`, the engines' errors (as :class:`EngineProblem`),
-Werkzeug's HTTP errors, a busy SQLite database, and anything unexpected (logged)."""
+Werkzeug's HTTP errors, a busy SQLite database, and anything unexpected (logged).
+
+A value the database refuses (too long, out of range: :class:`DataError`) or a
+change that clashes with a stored record (:class:`IntegrityError`) that the view did
+not turn into a clearer error is still the request's fault: 422 or 409, logged with
+the statement for the operator, never shown to the client."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, Response, json, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engines.errors import EngineError
 from merchant_voice.errors import (
     PROBLEM_TYPE_PREFIX,
+    Conflict,
     DatabaseBusy,
     EngineProblem,
     MerchantVoiceError,
     PayloadTooLarge,
     TenancyViolation,
     Unauthorized,
+    ValidationFailed,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,18 @@ def _database(exc: OperationalError) -> Response:
     return response
 
 
+def _refused_value(exc: DataError) -> Response:
+    log.warning("database refused a value on %s %s: %s", request.method, request.path, exc)
+    return problem_response(
+        ValidationFailed("a value in the request does not fit the field it is stored in")
+    )
+
+
+def _clash(exc: IntegrityError) -> Response:
+    log.warning("database refused a change on %s %s: %s", request.method, request.path, exc)
+    return problem_response(Conflict("the change clashes with a record that exists; retry it"))
+
+
 def _unexpected(exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return problem_response(MerchantVoiceError("an unexpected error occurred; it has been logged"))
@@ -87,4 +106,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(EngineError, _from_engine)
     app.register_error_handler(HTTPException, _from_http)
     app.register_error_handler(OperationalError, _database)
+    app.register_error_handler(DataError, _refused_value)
+    app.register_error_handler(IntegrityError, _clash)
     app.register_error_handler(Exception, _unexpected)

@@ -42,6 +42,7 @@ from merchant_voice.tenancy import TenantSession
 from merchant_voice.web.hooks import merchant_session
 
 _PING = re.compile(rb"^webhook_id=\d+$")
+_PLATFORM_ID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,30 @@ def pong(slug: str, plugin: str) -> Response | None:
     return jsonify(status="pong")
 
 
+def platform_id(value: Any, field: str) -> str:
+    """A platform's id for one of its objects (a number, or a short token), as text;
+    anything else is refused naming ``field``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**20:
+        return str(value)
+    if isinstance(value, str) and _PLATFORM_ID.match(value):
+        return value
+    message = "must be the platform's id: a number, or up to 40 letters, digits, - or _"
+    raise ValidationFailed(f"{field}: {message}", [{"field": field, "message": message}])
+
+
 def _payload(body: bytes, required: str) -> dict[str, Any]:
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the webhook body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(
+            "the webhook body is not JSON this host reads: too deeply nested"
+        ) from None
     if not isinstance(payload, dict) or required not in payload:
         raise ValidationFailed(f"the webhook body has no {required!r}")
+    if required == "id":
+        payload["id"] = platform_id(payload["id"], "id")
     return payload
 
 

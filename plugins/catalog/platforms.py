@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from merchant_voice.plugin_api import platform_id
 from plugins.catalog.importers.base import (
     ParsedListing,
     ParsedVariant,
@@ -61,7 +62,11 @@ def from_shopify(product: dict[str, Any]) -> ParsedListing:
                 price(str(variant.get("price") or ""), "variants.price"),
                 position,
                 stock_quantity=left(quantities[-1]),
-                external_id=f"shopify:{variant['id']}" if variant.get("id") else None,
+                external_id=(
+                    f"shopify:{platform_id(variant['id'], 'variants.id')}"
+                    if variant.get("id")
+                    else None
+                ),
             )
         )
     listing = ParsedListing(
@@ -111,7 +116,7 @@ def woo_variant(variation: dict[str, Any], position: int = 0) -> ParsedVariant:
         position,
         in_stock=WOO_STOCK_STATUS.get(str(variation.get("stock_status"))),
         stock_quantity=left(_woo_quantity(variation, "variations.stock_quantity")),
-        external_id=f"woocommerce:{variation['id']}",
+        external_id=f"woocommerce:{platform_id(variation['id'], 'variations.id')}",
     )
 
 

@@ -24,11 +24,17 @@ from merchant_voice.plugin_api import (
     Platform,
     TenantSession,
     ValidationFailed,
+    platform_id,
     pong,
     receive,
 )
 from plugins.catalog.importers import checked, fill, store, variant
-from plugins.catalog.importers.base import Parsed, RowRejected, check_variant_lengths
+from plugins.catalog.importers.base import (
+    Parsed,
+    RowRejected,
+    check_types,
+    check_variant_lengths,
+)
 from plugins.catalog.models import Listing, Variant, WebhookDelivery
 from plugins.catalog.platforms import from_shopify, from_woocommerce, woo_variant
 from plugins.catalog.stock import settle
@@ -57,7 +63,7 @@ def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
             return jsonify(status="duplicate", delivery=delivery.delivery_id)
         session, payload = delivery.session, delivery.payload
         external_id = f"{platform.name}:{payload['id']}"
-        status = "applied"
+        status, clashes = "applied", []
         if delivery.action == "delete":
             _delete(session, external_id, variations=platform is WOOCOMMERCE)
         elif platform is WOOCOMMERCE and payload.get("type") == "variation":
@@ -73,9 +79,10 @@ def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
                 raise ValidationFailed(
                     f"the product in the webhook is malformed: {parsed.errors[0]}"
                 )
-            store(session, parsed)
+            clashes = store(session, parsed).clashes
         session.commit()
-    return jsonify(status=status, delivery=delivery.delivery_id, action=delivery.action)
+    answer = {"status": status, "delivery": delivery.delivery_id, "action": delivery.action}
+    return jsonify({**answer, "clashes": clashes} if clashes else answer)
 
 
 MALFORMED = (KeyError, TypeError, AttributeError, ValueError, RowRejected)
@@ -107,8 +114,9 @@ def _upsert_variation(session: TenantSession, payload: dict[str, Any]) -> str:
     on the variation's id (then its SKU), is updated or added."""
     try:
         item = woo_variant(payload)
+        check_types(item)
         check_variant_lengths(item)
-        parent_id = f"woocommerce:{payload['parent_id']}"
+        parent_id = f"woocommerce:{platform_id(payload.get('parent_id'), 'parent_id')}"
     except MALFORMED as exc:
         raise malformed("variation", exc) from None
     listing = session.scalars(select(Listing).where(Listing.external_id == parent_id)).first()

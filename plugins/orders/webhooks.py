@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, get_args
 
@@ -102,8 +102,9 @@ def from_shopify(order: dict[str, Any]) -> dict[str, Any]:
             }
             for item in order.get("line_items") or []
         ],
-        "placed_at": order.get("created_at"),
-        **shopify_shipping(order),
+        **(fulfilment := shopify_shipping(order)),
+        "placed_at": _utc(order.get("created_at")),
+        "shipped_at": _utc(fulfilment["shipped_at"]),
     }
 
 
@@ -117,8 +118,17 @@ def _money(value: Any) -> str | None:
         return str(value)  # refused, naming the field, by the order's validation
 
 
-def _gmt(value: Any) -> str | None:
-    return f"{value}Z" if isinstance(value, str) and value and value[-1].isdigit() else None
+def _utc(value: Any) -> Any:
+    """A timestamp without a time zone, or a date alone, is read as UTC (WooCommerce's
+    ``*_gmt`` fields, and some Shopify apps' payloads); any other value as it is, for the
+    order's validation to judge."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.replace(tzinfo=UTC).isoformat() if moment.tzinfo is None else value
 
 
 def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
@@ -148,18 +158,16 @@ def from_woocommerce(order: dict[str, Any]) -> dict[str, Any]:
             }
             for item in order.get("line_items") or []
         ],
-        "placed_at": _gmt(order.get("date_created_gmt")),
+        "placed_at": _utc(order.get("date_created_gmt") or None),
         **shipping,
-        "shipped_at": shipping["shipped_at"] or _gmt(order.get("date_completed_gmt")),
+        "shipped_at": shipping["shipped_at"] or _utc(order.get("date_completed_gmt") or None),
     }
 
 
 def _modified(platform: Platform, payload: dict[str, Any]) -> datetime | None:
-    raw = (
-        payload.get("updated_at") if platform is SHOPIFY else _gmt(payload.get("date_modified_gmt"))
-    )
+    raw = _utc(payload.get("updated_at" if platform is SHOPIFY else "date_modified_gmt"))
     try:
-        return datetime.fromisoformat(str(raw)) if raw else None
+        return datetime.fromisoformat(raw) if isinstance(raw, str) and raw else None
     except ValueError:
         return None
 

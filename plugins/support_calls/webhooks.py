@@ -109,6 +109,21 @@ def voice(merchant: str) -> Response:
     return Response(twiml, mimetype="text/xml")
 
 
+MAX_CALL_S = 7 * 24 * 3600  # longer than any call Twilio connects (24 hours at most)
+
+
+def _duration(value: str) -> int | None:
+    """``CallDuration``: whole seconds, or None when Twilio leaves it out."""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 7) or int(value) > MAX_CALL_S:
+        message = f"must be a whole number of seconds up to {MAX_CALL_S}"
+        raise ValidationFailed(
+            f"CallDuration: {message}", [{"field": "CallDuration", "message": message}]
+        )
+    return int(value)
+
+
 @bp.post("/<merchant>/status")
 def status(merchant: str) -> Response:
     with merchant_session(merchant, "support_calls") as session:
@@ -134,8 +149,7 @@ def status(merchant: str) -> Response:
             if new_status in FINAL_STATUSES:
                 call.ended_at = utcnow()
                 call.stream_token_hash = None
-                duration = request.form.get("CallDuration", "")
-                call.duration_s = int(duration) if duration.isdigit() else None
+                call.duration_s = _duration(request.form.get("CallDuration", ""))
                 if new_status is not CallStatus.COMPLETED and call.outcome is None:
                     call.outcome = "abandoned"
         session.commit()

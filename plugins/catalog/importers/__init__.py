@@ -6,6 +6,7 @@ product CSV. A re-import updates listings in place, matched by handle.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -15,16 +16,20 @@ from sqlalchemy import select
 from merchant_voice.plugin_api import BadRequest, TenantSession
 from plugins.catalog.importers import shopify, woocommerce
 from plugins.catalog.importers.base import (
+    LIMITS,
     Parsed,
     ParsedListing,
     ParsedVariant,
     RowError,
     RowRejected,
     check_lengths,
+    check_types,
     read_rows,
 )
 from plugins.catalog.models import Listing, Variant
 from plugins.catalog.stock import settle
+
+log = logging.getLogger(__name__)
 
 Format = Literal["shopify", "woocommerce"]
 
@@ -45,6 +50,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    clashes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +59,7 @@ class ImportReport:
             "created": self.created,
             "updated": self.updated,
             "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
+            "clashes": self.clashes,
         }
 
 
@@ -81,6 +88,7 @@ def checked(parsed: Parsed) -> Parsed:
     first_row: dict[str, int] = {}
     for listing in parsed.listings:
         try:
+            check_types(listing)
             check_lengths(listing)
         except RowRejected as exc:
             parsed.errors.append(RowError(listing.row, exc.column, exc.reason))
@@ -105,34 +113,69 @@ def store(
     session: TenantSession,
     parsed: Parsed,
     progress: Callable[[int], None] | None = None,
-    batch: int = 100,
+    batch: int = 500,
 ) -> ImportReport:
-    """Create or update one listing per parsed product, committing in batches."""
+    """Create or update one listing per parsed product, committing in batches.
+
+    A product is matched on the platform's id, then on its handle. When it takes a
+    handle another listing holds (a product renamed on the platform onto a handle
+    made here), the product wins the handle, the other listing is given a free one,
+    and the report names the clash.
+    """
     report = ImportReport(parsed.format, parsed.rows, errors=list(parsed.errors))
-    handles = [p.handle for p in parsed.listings]
-    external = [p.external_id for p in parsed.listings if p.external_id]
+    for start in range(0, len(parsed.listings), batch):
+        chunk = parsed.listings[start : start + batch]
+        by_handle, by_external = _existing(session, chunk)
+        for item in chunk:
+            # The platform's own id wins: a product whose handle changed is still the same one.
+            listing = by_external.get(item.external_id or "") or by_handle.get(item.handle)
+            holder = by_handle.get(item.handle)
+            if listing is not None and holder is not None and holder is not listing:
+                report.clashes.append(_make_way(session, holder, item))
+            if listing is None:
+                listing = Listing(handle=item.handle, currency=session.merchant.currency)
+                session.add(listing)
+                report.created += 1
+            else:
+                report.updated += 1
+            by_handle[item.handle] = listing
+            _apply(listing, item, parsed.format)
+        session.commit()
+        if progress is not None:
+            progress(len(chunk))
+    return report
+
+
+def _existing(
+    session: TenantSession, items: list[ParsedListing]
+) -> tuple[dict[str, Listing], dict[str, Listing]]:
+    """The listings ``items`` may update, by handle and by the platform's id."""
+    handles = [item.handle for item in items]
+    external = [item.external_id for item in items if item.external_id]
     found = session.scalars(
         select(Listing).where(Listing.handle.in_(handles) | Listing.external_id.in_(external))
     ).all()
     by_handle = {listing.handle: listing for listing in found}
     by_external = {listing.external_id: listing for listing in found if listing.external_id}
-    for done, item in enumerate(parsed.listings, start=1):
-        # The platform's own id wins: a product whose handle changed is still the same one.
-        listing = by_external.get(item.external_id or "") or by_handle.get(item.handle)
-        if listing is None:
-            listing = Listing(handle=item.handle, currency=session.merchant.currency)
-            session.add(listing)
-            by_handle[item.handle] = listing
-            report.created += 1
-        else:
-            report.updated += 1
-        _apply(listing, item, parsed.format)
-        if done % batch == 0:
-            session.commit()
-        if progress is not None:
-            progress(1)
-    session.commit()
-    return report
+    return by_handle, by_external
+
+
+def _make_way(session: TenantSession, holder: Listing, item: ParsedListing) -> str:
+    """Give ``holder`` a free handle, so that ``item`` can take its own; what happened."""
+    session.flush()  # the holder has an id, and the renaming is written before the taking
+    base = f"{item.handle[: LIMITS['handle'] - 12]}-{holder.id}"
+    handle, n = base, 1
+    while session.scalar(select(Listing.id).where(Listing.handle == handle)) is not None:
+        n += 1
+        handle = f"{base}-{n}"
+    holder.handle = handle
+    session.flush()
+    clash = (
+        f"handle {item.handle!r} now names the {item.external_id or 'imported'} product;"
+        f" listing {holder.id}, which had it, is now {handle!r}"
+    )
+    log.warning("catalog of %s: %s", session.merchant.slug, clash)
+    return clash
 
 
 def _apply(listing: Listing, item: ParsedListing, source: str) -> None:

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
 from merchant_voice.plugin_api import BadRequest, read_cell
 
+# Strict, and checked again on every check_types(): a platform's payload may hold anything.
+STRICT = ConfigDict(strict=True, revalidate_instances="always")
 
+
+@with_config(STRICT)
 @dataclass
 class ParsedVariant:
     sku: str | None
@@ -28,6 +34,7 @@ class ParsedVariant:
     external_id: str | None = None  # the platform's variant id, "woocommerce:76"
 
 
+@with_config(STRICT)
 @dataclass
 class ParsedListing:
     handle: str
@@ -45,6 +52,22 @@ class ParsedListing:
     variants: list[ParsedVariant] = field(default_factory=list)
     variants_listed: bool = True  # False: the source does not list them (kept as they are)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_SHAPES: dict[type, TypeAdapter[Any]] = {
+    ParsedListing: TypeAdapter(ParsedListing),
+    ParsedVariant: TypeAdapter(ParsedVariant),
+}
+
+
+def check_types(item: ParsedListing | ParsedVariant) -> None:
+    """Every value of the type its column holds, or the first that is not, named."""
+    try:
+        _SHAPES[type(item)].validate_python(item)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        column = ".".join(str(part) for part in error["loc"])
+        raise RowRejected(column, error["msg"][0].lower() + error["msg"][1:]) from None
 
 
 def stock(value: str | int | None, column: str) -> int | None:
