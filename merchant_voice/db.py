@@ -88,6 +88,11 @@ class Database:
         self.engine.dispose()
 
 
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked": another connection is writing; retry in a moment."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
 def retry_when_busy(write: Callable[[], T], attempts: int = 5) -> T:
     """Run ``write`` (a whole transaction) again when SQLite says "database is locked".
 
@@ -99,7 +104,7 @@ def retry_when_busy(write: Callable[[], T], attempts: int = 5) -> T:
         try:
             return write()
         except OperationalError as exc:
-            if "database is locked" not in str(exc.orig) or attempt == attempts - 1:
+            if not is_busy(exc) or attempt == attempts - 1:
                 raise
             time.sleep(0.02 * 2**attempt)
     raise AssertionError("unreachable")

@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engines.errors import EngineError, InvalidAudio
 from merchant_voice.config import Settings
-from merchant_voice.db import Database, on_commit
+from merchant_voice.db import Database, is_busy, on_commit
 from merchant_voice.errors import ClientError, MerchantVoiceError, ValidationFailed
 from merchant_voice.job_kinds import JobKinds
 from merchant_voice.jobs.queue import HueyQueue, JobQueue
@@ -76,8 +76,13 @@ def shown_error(exc: BaseException, job_id: str) -> str:
     (those are in the host's log, under the job's id)."""
     if isinstance(exc, MerchantVoiceError | EngineError):
         return exc.detail
+    if is_busy(exc):
+        return "The database was busy: another write held it."
     if isinstance(exc, DBAPIError):
-        return "The database was busy or unavailable. Details are in the host's log."
+        return (
+            "The job stopped on a database error. "
+            f"Details are in the host's log under job {job_id}."
+        )
     return (
         f"The job stopped on an unexpected error ({type(exc).__name__}). "
         f"Details are in the host's log under job {job_id}."

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from engines.errors import EngineError
+from merchant_voice.db import is_busy
 from merchant_voice.errors import (
     PROBLEM_TYPE_PREFIX,
     Conflict,
@@ -76,7 +77,7 @@ def _from_engine(exc: EngineError) -> Response:
 
 
 def _database(exc: OperationalError) -> Response:
-    if "database is locked" not in str(exc.orig):
+    if not is_busy(exc):
         return _unexpected(exc)
     log.warning("SQLite busy on %s %s: %s", request.method, request.path, exc.orig)
     response = problem_response(DatabaseBusy("the database is busy; retry in a moment"))

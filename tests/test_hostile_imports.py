@@ -1,0 +1,55 @@
+"""Hostile input: catalog imports of any size under the body limit complete, and a
+failed job tells the merchant what happened, never the SQL behind it."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+
+from merchant_voice.jobs.service import shown_error
+from tests.conftest import Shop
+from tests.test_catalog import _listings, _upload
+
+ROWS = 2_500
+
+
+def test_an_import_larger_than_sqlites_variable_limit_completes(app: Flask, shop_a: Shop) -> None:
+    engine = app.extensions["db"].engine
+    if engine.dialect.name == "sqlite":  # SQLite before 3.32 allowed 999 variables a statement
+
+        @event.listens_for(engine, "connect")
+        def old_limit(connection: sqlite3.Connection, _record: Any) -> None:
+            connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+        engine.dispose()
+    content = "Handle,Title\n" + "".join(f"item-{n},Item {n}\n" for n in range(ROWS))
+    for created, updated in ((ROWS, 0), (0, ROWS)):  # then again: updated in place
+        response = _upload(app, shop_a, content.encode())
+        assert response.status_code == 202, response.get_json()
+        job_id = response.get_json()["job_id"]
+        app.extensions["jobs"].run(job_id)
+        job = app.test_client().get(f"/api/v1/jobs/{job_id}", headers=shop_a.headers).get_json()
+        assert job["status"] == "succeeded", job
+        assert (job["result"]["created"], job["result"]["updated"]) == (created, updated)
+        assert job["progress"] == 1.0
+    assert len(_listings(app, shop_a)) == ROWS
+
+
+def test_a_database_error_is_shown_as_a_sentence(app: Flask) -> None:
+    with app.extensions["db"].engine.connect() as connection:
+        try:
+            connection.execute(
+                text("SELECT secret_column FROM no_such_table WHERE id = :id"), {"id": 7}
+            )
+        except DBAPIError as exc:
+            error = exc
+    shown = shown_error(error, "job-42")
+    assert (
+        shown
+        == "The job stopped on a database error. Details are in the host's log under job job-42."
+    )
+    assert "SELECT" not in shown and "no_such_table" not in shown
