@@ -8,6 +8,7 @@ flask --app app --help          # every command
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,15 @@ from merchant_voice.db import Database
 from merchant_voice.errors import ConfigError
 from merchant_voice.jobs import JobService
 from merchant_voice.plugin_manager import PluginManager
-from merchant_voice.web import api, credentials_api, health, host_api, problems, shop_hooks
+from merchant_voice.web import (
+    api,
+    credentials_api,
+    health,
+    host_api,
+    problems,
+    security,
+    shop_hooks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +54,13 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     _configure_logging(settings)
 
     app = Flask(__name__, instance_path=str(settings.instance_dir))
-    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    _own_files(settings.instance_dir)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
         MAX_CONTENT_LENGTH=settings.host.max_body_bytes,
     )
     app.extensions["settings"] = settings
+    security.init_app(app)
 
     db = Database(settings.database_url, settings.database.echo)
     db.init_app(app)
@@ -93,6 +103,14 @@ def _settings(config: Settings | Mapping[str, Any] | str | Path | None) -> Setti
     if isinstance(config, Mapping):
         return build_settings(config)
     return load_settings(config)
+
+
+def _own_files(instance_dir: Path) -> None:
+    """The host's files are its user's alone: the instance folder 0700, and everything the
+    process creates (SQLite files, recordings, keys, prepared models) 0600 or 0700."""
+    os.umask(0o077)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    instance_dir.chmod(0o700)
 
 
 def _secret_key(settings: Settings) -> str:

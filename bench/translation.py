@@ -17,7 +17,7 @@ same catalog through each prepared bundled chat model in turn, one embedded
 server at a time, and prints per model: chrF with refusals counted as empty,
 chrF of the accepted answers, the share accepted, segments per minute, tokens
 per second with 1 and with --concurrency requests in flight, and the server's
-resident memory.
+memory (PSS, all its processes).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from sqlalchemy import select
 
 from app import create_app
 from engines import Engines
-from engines.procmem import server_rss_bytes
+from engines.procmem import server_memory_bytes
 from engines.provision import prepare, verify
 from merchant_voice import accounts
 from merchant_voice.config import build_settings
@@ -253,12 +253,12 @@ def compare(arguments: argparse.Namespace) -> None:
                     f" {q.accepted / q.total:9.0%} {q.segments_per_min:8.1f}"
                 )
             one, many = throughput(app, arguments.listings, ["de_DE"], arguments.concurrency)
-            memory = server_rss_bytes(PORT)
+            memory = server_memory_bytes(PORT)
             resident = f"{memory / 2**30:.1f} GiB" if memory else "unknown"
             print(
                 f"  {name}: {one:.1f} tok/s one at a time, {many:.1f} tok/s with"
                 f" {arguments.concurrency} in flight ({many / max(one, 1e-9):.1f}x);"
-                f" server resident memory {resident}"
+                f" server memory (PSS) {resident}"
             )
 
 

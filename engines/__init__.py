@@ -31,7 +31,7 @@ from engines.asr import Transcriber, WhisperTranscriber, choose_device
 from engines.chat_router import ChatRouter
 from engines.errors import EngineUnavailable
 from engines.on_demand import DemandWatcher
-from engines.procmem import server_rss_bytes
+from engines.procmem import server_memory_bytes
 from engines.served import router, served_models
 from engines.settings import EngineSettings
 from engines.tts import PiperSynthesizer, Synthesizer
@@ -50,7 +50,7 @@ class EngineStatus:
     device: str
     healthy: bool
     detail: str = ""
-    memory_bytes: int | None = None  # resident memory of an embedded server (all its processes)
+    memory_bytes: int | None = None  # memory of an embedded server, all its processes (PSS)
 
 
 class Engines:
@@ -199,7 +199,7 @@ class Engines:
         self.chat.close()
 
     def status(self, memory: bool = False) -> list[EngineStatus]:
-        """Each engine's state; ``memory``: with embedded servers' resident memory (a scan
+        """Each engine's state; ``memory``: with embedded servers' memory (PSS) (a scan
         of /proc: for ``engines status``, not for every readiness probe)."""
         statuses = []
         chat = self.settings.chat
@@ -225,7 +225,7 @@ class Engines:
                     supervisor.device if supervisor else "remote",
                     health[name],
                     detail,
-                    server_rss_bytes(supervisor.spec.port) if supervisor and memory else None,
+                    server_memory_bytes(supervisor.spec.port) if supervisor and memory else None,
                 )
             )
         speech, tts = self.settings.speech, self.settings.tts

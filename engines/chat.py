@@ -4,7 +4,9 @@
 * JSON-schema structured output (vLLM guided decoding) with the answer parsed;
 * a deadline per request, and cancellation from another thread - closing the
   stream makes vLLM abort the generation;
-* retries with backoff on transient failures, before the first token only;
+* retries with backoff on transient failures, before the first token only; a bulk
+  request then waits for the server to answer again (a restart), up to
+  ``engine_wait_s``, and starts over; an interactive one fails at once;
 * priorities: interactive requests are sent with a lower vLLM priority value
   (served first under ``--scheduling-policy priority``) and skip the host's
   admission queue, which caps the bulk requests in flight;
@@ -137,6 +139,7 @@ class VllmChat:
         timeout_s: float = 60.0,
         connect_timeout_s: float = 5.0,
         max_retries: int = 2,
+        engine_wait_s: float = 300.0,
         bulk_concurrency: int = 32,
         priority_scheduling: bool = True,
         merchant_models: Mapping[str, str] | None = None,
@@ -145,6 +148,7 @@ class VllmChat:
         self.model = model
         self.timeout_s = timeout_s
         self.max_retries = max_retries
+        self.engine_wait_s = engine_wait_s
         self.priority_scheduling = priority_scheduling
         self.merchant_models = dict(merchant_models or {})
         self.bulk_concurrency = bulk_concurrency
@@ -196,7 +200,7 @@ class VllmChat:
             started = time.monotonic()
             first_at: float | None = None
             pieces = 0
-            for piece in self._stream_with_retries(request, deadline, cancel):
+            for piece in self._stream_with_retries(request, cancel):
                 if first_at is None:
                     first_at = time.monotonic()
                     CHAT_TTFT.labels(model=self.model, priority=label).observe(first_at - started)
@@ -210,10 +214,14 @@ class VllmChat:
                     )
 
     def _stream_with_retries(
-        self, request: ChatRequest, deadline: float, cancel: threading.Event | None
+        self, request: ChatRequest, cancel: threading.Event | None
     ) -> Iterator[str]:
         body = self._body(request)
-        for attempt in range(self.max_retries + 1):
+        timeout_s = request.timeout_s or self.timeout_s
+        deadline = time.monotonic() + timeout_s
+        may_wait = request.priority is Priority.BULK and self.engine_wait_s > 0
+        attempt = 0
+        while True:
             started = False
             try:
                 for piece in self._stream_once(body, deadline, cancel):
@@ -221,16 +229,39 @@ class VllmChat:
                     yield piece
                 return
             except _Transient as exc:
-                if started or attempt == self.max_retries or time.monotonic() >= deadline:
-                    ENGINE_ERRORS.labels(engine="chat").inc()
-                    raise EngineUnavailable(f"the chat engine is unavailable: {exc}") from None
-                backoff = min(0.5 * 2**attempt, max(deadline - time.monotonic(), 0))
-                log.warning(
-                    "chat request failed (%s); retry %d in %.1fs", exc, attempt + 1, backoff
-                )
-                if cancel is not None and cancel.wait(backoff):
-                    raise EngineCancelled("the chat request was cancelled") from None
-                time.sleep(0 if cancel is not None else backoff)
+                if not started and attempt < self.max_retries and time.monotonic() < deadline:
+                    backoff = min(0.5 * 2**attempt, max(deadline - time.monotonic(), 0))
+                    log.warning(
+                        "chat request failed (%s); retry %d in %.1fs", exc, attempt + 1, backoff
+                    )
+                    if cancel is not None and cancel.wait(backoff):
+                        raise EngineCancelled("the chat request was cancelled") from None
+                    time.sleep(0 if cancel is not None else backoff)
+                    attempt += 1
+                    continue
+                if not started and may_wait and self._wait_answering(cancel):
+                    may_wait = False  # once: a server that fails again right away is down
+                    deadline, attempt = time.monotonic() + timeout_s, 0
+                    continue
+                ENGINE_ERRORS.labels(engine="chat").inc()
+                raise EngineUnavailable(f"the chat engine is unavailable: {exc}") from None
+
+    def _wait_answering(self, cancel: threading.Event | None) -> bool:
+        """Wait up to ``engine_wait_s`` for the server to answer its health check again."""
+        log.warning(
+            "chat engine %s unavailable: a bulk request waits up to %.0fs for it",
+            self.model,
+            self.engine_wait_s,
+        )
+        until = time.monotonic() + self.engine_wait_s
+        while time.monotonic() < until:
+            if self.healthy():
+                return True
+            if cancel is not None and cancel.wait(2.0):
+                raise EngineCancelled("the chat request was cancelled")
+            if cancel is None:
+                time.sleep(2.0)
+        return False
 
     def _stream_once(
         self, body: dict[str, Any], deadline: float, cancel: threading.Event | None

@@ -1,9 +1,14 @@
-"""Resident memory of a local server and its helper processes, read from Linux's /proc.
+"""Memory of a local server and its helper processes, read from Linux's /proc.
 
 An embedded vLLM server is a process group (the API server, its engine core
 and its workers); whichever process asks - the host that started it, or
 ``engines status`` in another - finds the group by the port it listens on.
-Elsewhere than Linux the figures are unknown (None).
+
+The figure is the group's proportional set size (PSS): each resident page
+counted once, a page shared by several processes split between them. Summing
+resident sizes (RSS) would count torch's libraries once per process, three
+times a server. Where a process's ``smaps_rollup`` cannot be read, its RSS is
+used. Elsewhere than Linux the figures are unknown (None).
 """
 
 from __future__ import annotations
@@ -14,13 +19,13 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
-def server_rss_bytes(port: int) -> int | None:
-    """Resident memory of the process group listening on loopback ``port``, or None."""
+def server_memory_bytes(port: int) -> int | None:
+    """Memory of the process group listening on loopback ``port`` (PSS), or None."""
     pid = listening_pid(port)
     if pid is None:
         return None
     try:
-        return group_rss_bytes(os.getpgid(pid))
+        return group_memory_bytes(os.getpgid(pid))
     except OSError:  # it exited meanwhile
         return None
 
@@ -42,7 +47,7 @@ def listening_pid(port: int) -> int | None:
     return None
 
 
-def group_rss_bytes(pgid: int) -> int:
+def group_memory_bytes(pgid: int) -> int:
     total = 0
     for process in PROC.iterdir():
         if not process.name.isdigit():
@@ -52,10 +57,20 @@ def group_rss_bytes(pgid: int) -> int:
             fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[2]) != pgid:  # state, ppid, pgrp
                 continue
-            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss, in pages
+            total += _pss_bytes(process) or int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def _pss_bytes(process: Path) -> int | None:
+    try:
+        for line in (process / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _listening_inodes(port: int) -> set[str]:

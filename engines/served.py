@@ -69,6 +69,7 @@ def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
             timeout_s=chat.timeout_s,
             connect_timeout_s=chat.connect_timeout_s,
             max_retries=chat.max_retries,
+            engine_wait_s=chat.engine_wait_s,
             bulk_concurrency=chat.bulk_concurrency,
             priority_scheduling=chat.priority_scheduling,
             merchant_models=chat.merchant_models if name == chat.model else None,

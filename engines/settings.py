@@ -38,6 +38,8 @@ EMBEDDED_ONLY = frozenset(
         "extra_args",
         "on_demand",
         "idle_stop_s",
+        "cpu_cores",
+        "nice",
     }
 )
 INTERACTIVE_WORKLOADS = frozenset({"calls"})
@@ -47,7 +49,16 @@ TEXT_SERVER: dict[str, object] = {  # the default text-work model: chosen by ben
     "port": 8012,
     "on_demand": True,
     "idle_stop_s": 600.0,
+    "kv_cache_gib": 1,  # 37k tokens of Qwen 1.5B: 32 requests of translation in flight
+    "cpu_cores": "all",  # batches of text work use every core, and yield them to calls
+    "nice": 10,
 }
+CPU_CORES = r"^(auto|all|\d+(-\d+)?(,\d+(-\d+)?)*)$"
+CPU_CORES_HELP = (
+    "Embedded CPU server: the cores its threads run on. auto: vLLM's choice (all but one,"
+    " kept for its frontend); all: every core; or a list, e.g. 0-3 or 0,2."
+)
+NICE_HELP = "Embedded server's CPU priority (nice, 0-19): higher yields the CPU to the rest."
 
 
 class ServedModel(EngineSection):
@@ -80,6 +91,8 @@ class ServedModel(EngineSection):
     idle_stop_s: float = Field(
         600.0, gt=0, description="Embedded, on demand: stopped after this long without requests."
     )
+    cpu_cores: str = Field("auto", pattern=CPU_CORES, description=CPU_CORES_HELP)
+    nice: int = Field(0, ge=0, le=19, description=NICE_HELP)
 
 
 class ChatSettings(EngineSection):
@@ -101,8 +114,15 @@ class ChatSettings(EngineSection):
     )
     port: int = Field(8011, ge=1, le=65535, description="Loopback port of the embedded server.")
     max_model_len: int = Field(4096, ge=256, description="Context length of the embedded server.")
-    kv_cache_gib: int = Field(2, ge=1, description="KV cache of the embedded CPU server (GiB).")
+    kv_cache_gib: int = Field(
+        1,
+        ge=1,
+        description="KV cache of the embedded CPU server (GiB); 1 holds 46k tokens of SmolLM2,"
+        " a dozen calls' context.",
+    )
     extra_args: list[str] = Field([], description="More `vllm serve` arguments (embedded).")
+    cpu_cores: str = Field("auto", pattern=CPU_CORES, description=CPU_CORES_HELP)
+    nice: int = Field(0, ge=0, le=19, description=NICE_HELP)
     priority_scheduling: bool = Field(
         True,
         description="Send request priorities (server started with --scheduling-policy priority).",
@@ -112,6 +132,12 @@ class ChatSettings(EngineSection):
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to connect.")
     max_retries: int = Field(2, ge=0, description="Retries (with backoff) of transient failures.")
+    engine_wait_s: float = Field(
+        300.0,
+        ge=0,
+        description="Then a bulk request (a job's) waits this long for its server to answer again"
+        " (a restart), once; an interactive one (a call turn) does not wait. 0: never.",
+    )
     bulk_concurrency: int = Field(
         32,
         ge=1,

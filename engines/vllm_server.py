@@ -53,6 +53,29 @@ def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
 
 
+def cpu_environment(spec: ServerSpec) -> dict[str, str]:
+    """vLLM's CPU settings for ``spec``'s server (a variable set by the operator wins).
+
+    - ``VLLM_CPU_KVCACHE_SPACE``: the KV cache budget.
+    - ``VLLM_CPU_OMP_THREADS_BIND``: its cores. vLLM's own choice keeps one core for its
+      frontend, which on a 2-core machine leaves one: a batch of 32 decoded 64 tokens/s
+      on one core, 123 on both (Qwen 1.5B, docs/performance.md).
+    - ``VLLM_USE_AOT_COMPILE=0``: vLLM 0.32's AOT artifacts fail to load on CPU
+      ("'function' object has no attribute 'finalize_loading'") and every start compiled
+      again; Inductor's own cache reloads (SmolLM2 ready in 36 s instead of 64-92 s).
+    """
+    values = {
+        "VLLM_CPU_KVCACHE_SPACE": str(spec.kv_cache_gib),
+        "VLLM_USE_AOT_COMPILE": "0",
+    }
+    if spec.cpu_cores != "auto":
+        cores = spec.cpu_cores
+        if cores == "all":
+            cores = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
+        values.update(VLLM_CPU_OMP_THREADS_BIND=cores, VLLM_CPU_NUM_OF_RESERVED_CPU="0")
+    return {name: os.environ.get(name, value) for name, value in values.items()}
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """What one embedded server serves, and how."""
@@ -63,9 +86,11 @@ class ServerSpec:
     device: Device = "auto"
     dtype: str = "auto"
     max_model_len: int = 4096
-    kv_cache_gib: int = 2
+    kv_cache_gib: int = 1
     extra_args: tuple[str, ...] = ()
     lora_modules: Mapping[str, Path] = field(default_factory=dict)
+    cpu_cores: str = "auto"
+    nice: int = 0
 
     @classmethod
     def primary(cls, chat: ChatSettings, model_path: Path) -> ServerSpec:
@@ -80,6 +105,8 @@ class ServerSpec:
             chat.kv_cache_gib,
             tuple(chat.extra_args),
             chat.lora_modules,
+            chat.cpu_cores,
+            chat.nice,
         )
 
     @classmethod
@@ -94,6 +121,8 @@ class ServerSpec:
             model.max_model_len,
             model.kv_cache_gib,
             tuple(model.extra_args),
+            cpu_cores=model.cpu_cores,
+            nice=model.nice,
         )
 
 
@@ -120,7 +149,8 @@ class VllmSupervisor:
 
     def command(self) -> list[str]:
         chat = self.spec
-        command = [
+        command = ["nice", "-n", str(chat.nice)] if chat.nice else []
+        command += [
             str(self.python),
             "-m",
             "vllm.entrypoints.openai.api_server",
@@ -152,7 +182,7 @@ class VllmSupervisor:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         environment = dict(os.environ)
         if self.device == "cpu":
-            environment.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.spec.kv_cache_gib))
+            environment.update(cpu_environment(self.spec))
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
                 self.command(),

@@ -87,12 +87,26 @@ class HostSettings(Section):
     public_url: str | None = Field(
         None, description="External base URL, used in webhook and WebSocket URLs."
     )
+    metrics_token: Secret | None = Field(
+        None,
+        description="Bearer token `/metrics` asks for (Prometheus: `authorization`)."
+        " Unset: `/metrics` answers only direct requests from this machine.",
+    )
 
 
 class ServerSettings(Section):
     bind: str = Field("127.0.0.1:5000", description="host:port that `serve` listens on.")
     workers: int = Field(1, ge=1, description="Web worker processes.")
-    threads: int = Field(32, ge=1, description="Threads per web worker; each live call holds one.")
+    threads: int = Field(
+        32,
+        ge=1,
+        description="Threads per web worker that run HTTP views; each live call has its own.",
+    )
+    connections: int = Field(
+        2000,
+        ge=1,
+        description="Connections a web worker keeps open at once, slow and idle ones included.",
+    )
 
 
 class DatabaseSettings(Section):

@@ -70,13 +70,20 @@ class Database:
         return self._host_sessions()
 
     def tenant_session(
-        self, merchant: MerchantInfo, connection: Connection | None = None
+        self, merchant: MerchantInfo, connection: Connection | None = None, writer: bool = False
     ) -> TenantSession:
         """A new session that can only see and write ``merchant``'s rows.
 
         With ``connection``, it joins that connection's transaction (through a savepoint).
+        ``writer``: every transaction it begins takes SQLite's write lock at once, waiting
+        its turn (``busy_timeout``) behind other writers, instead of reading first and
+        failing at its first write once another writer has committed (WAL gives a reader
+        no way to become a writer then). For requests that write: short transactions.
         """
-        return TenantSession(connection if connection is not None else self.engine, merchant)
+        if connection is not None:
+            return TenantSession(connection, merchant)
+        bind = self.engine.execution_options(**{WRITES_FIRST: True}) if writer else self.engine
+        return TenantSession(bind, merchant)
 
     @contextmanager
     def host_transaction(self) -> Iterator[Session]:

@@ -1,4 +1,10 @@
-"""The production server: gunicorn with threads, job workers in each web worker."""
+"""The production server: gunicorn's event-loop (asgi) workers in front of the Flask host
+(:mod:`merchant_voice.web.asgi`), job workers in each web worker.
+
+Slow and idle clients wait in the event loop; a thread is taken only by a request
+whose headers and body have arrived (``[server] threads`` of them per worker), and
+by each live call's media stream (a thread of its own).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,14 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from merchant_voice import extensions
+from merchant_voice.web.asgi import HostASGI
 
 log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
-        self.application = app
+        self.application = app  # what the hooks below reach: worker.app.application
         self.options = options
         super().__init__()
 
@@ -23,8 +30,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
-        return self.application
+    def load(self) -> HostASGI:
+        settings = extensions.settings(self.application)
+        return HostASGI(self.application, settings.server.threads, settings.host.max_body_bytes)
 
 
 def _post_fork(_server: Any, worker: Any) -> None:
@@ -43,8 +51,9 @@ def run_server(app: Flask, bind: str | None = None) -> None:
     options = {
         "bind": bind or settings.server.bind,
         "workers": settings.server.workers,
-        "threads": settings.server.threads,
-        "worker_class": "gthread",
+        "worker_class": "asgi",
+        "worker_connections": settings.server.connections,
+        "control_socket": str(settings.instance_dir / "gunicorn.ctl"),
         "post_fork": _post_fork,
         "worker_exit": _worker_exit,
         "accesslog": "-",

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engines import Engines
 from engines.chat import Admission, ChatRequest, Priority
 from engines.errors import EngineCancelled, EngineTimeout, EngineUnavailable
-from engines.settings import ChatSettings
-from engines.vllm_server import ServerSpec, VllmSupervisor, cpu_dtype
+from engines.settings import TEXT_MODEL, ChatSettings
+from engines.vllm_server import ServerSpec, VllmSupervisor, cpu_dtype, cpu_environment
 from tests.engines_fixtures import engine_settings
 
 
@@ -174,3 +175,30 @@ def test_the_embedded_server_runs_float32_on_a_cpu_without_native_bfloat16(
     spec = ServerSpec.primary(chat, tmp_path)
     command = VllmSupervisor(spec, tmp_path / "python", tmp_path / "log").command()
     assert command[command.index("--dtype") + 1] == "bfloat16"  # a setting wins
+
+
+def test_the_embedded_servers_cores_priority_and_compile_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default text server uses every core at nice 10; the calls server keeps vLLM's
+    choice; AOT compilation, whose artifacts never reload on CPU, is off."""
+    settings = ChatSettings(device="cpu")
+    calls = ServerSpec.primary(settings, tmp_path)
+    text = ServerSpec.served(TEXT_MODEL, settings.models[TEXT_MODEL], tmp_path, "cpu")
+    assert cpu_environment(calls) == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_AOT_COMPILE": "0"}
+    cores = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
+    assert cpu_environment(text) == {
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_USE_AOT_COMPILE": "0",
+        "VLLM_CPU_OMP_THREADS_BIND": cores,
+        "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+    }
+    command = VllmSupervisor(text, tmp_path / "python", tmp_path / "log").command()
+    assert command[:4] == ["nice", "-n", "10", str(tmp_path / "python")]
+    assert VllmSupervisor(calls, tmp_path / "python", tmp_path / "log").command()[0] != "nice"
+    listed = ServerSpec.primary(ChatSettings(cpu_cores="0-1,3"), tmp_path)
+    assert cpu_environment(listed)["VLLM_CPU_OMP_THREADS_BIND"] == "0-1,3"
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "6")  # the operator's own setting wins
+    assert cpu_environment(calls)["VLLM_CPU_KVCACHE_SPACE"] == "6"
+    with pytest.raises(ValidationError, match="cpu_cores"):
+        ChatSettings(cpu_cores="every one")

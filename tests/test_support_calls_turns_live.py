@@ -7,18 +7,22 @@ it does on a loaded machine.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from simple_websocket import Client, ConnectionClosed
 
 from engines import Engines
 from engines.asr import Transcriber, Transcript
 from engines.audio import Audio
-from plugins.support_calls.telephony.caller import TwilioCaller
+from plugins.support_calls.live_call import START_TIMEOUT_S
+from plugins.support_calls.telephony.caller import TwilioCaller, place_call
 from tests.engines_fixtures import TEST_CHAT_PORT
-from tests.support_calls_host import PhoneHost, speech, start_host
+from tests.support_calls_host import AUTH_TOKEN, PhoneHost, speech, start_host
 
 pytestmark = pytest.mark.usefixtures("engines")
 
@@ -174,3 +178,23 @@ def test_a_caller_hanging_up_mid_recognition_leaves_the_turn_kept(
     assert "jacket" in question.transcript.lower()
     assert question.asr_ms is not None and question.asr_ms >= SLOW_S * 1000
     assert call.outcome == "abandoned"
+
+
+def test_a_stream_that_never_starts_is_closed_and_leaves_no_recording(host: PhoneHost) -> None:
+    sid = "CA" + "5" * 32
+    answer = place_call(host.url, "acme", AUTH_TOKEN, sid, "+15550123", "+15550000")
+    ws = Client.connect(answer.stream_url)
+    opened = time.monotonic()
+    try:  # "connected", again and again, but never "start" nor any audio
+        while time.monotonic() - opened < 20 and ws.connected:
+            ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            time.sleep(0.5)
+    except ConnectionClosed:
+        pass
+    closed_after = time.monotonic() - opened
+    assert closed_after < START_TIMEOUT_S + 3, closed_after
+    call = host.settle("acme", sid)
+    assert call.recording_path is None and call.turns == []
+    shop = host.shops["acme"]
+    listed = httpx.get(f"{host.url}/api/v1/calls/{call.id}", headers=shop.headers).json()
+    assert listed["has_recording"] is False

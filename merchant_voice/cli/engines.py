@@ -110,11 +110,11 @@ def status(as_json: bool) -> None:
             f"{r['engine']:<5} {'healthy' if r['healthy'] else 'UNHEALTHY':<10} {r['device']:<10}"
             f" {r['model']}"
             + (f"  ({r['detail']})" if r["detail"] else "")
-            + (f"  {_gib(r['memory_bytes'])} resident" if r["memory_bytes"] is not None else "")
+            + (f"  {_gib(r['memory_bytes'])} in memory" if r["memory_bytes"] is not None else "")
             for r in rows
         ]
         if servers:
-            lines.append(f"embedded chat servers: {_gib(sum(servers))} resident in all")
+            lines.append(f"embedded chat servers: {_gib(sum(servers))} in memory in all")
         return "\n".join(lines)
 
     emit(rows, as_json, text)

@@ -153,11 +153,16 @@ def current_merchant() -> MerchantInfo:
     return merchant
 
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 def tenant_session() -> TenantSession:
-    """The request's merchant-scoped session, opened on first use, closed at teardown."""
+    """The request's merchant-scoped session, opened on first use, closed at teardown; a
+    writer (:meth:`Database.tenant_session`) in a request that writes."""
     session: TenantSession | None = g.get("tenant_session")
     if session is None:
-        session = extensions.database().tenant_session(current_merchant())
+        writer = request.method in WRITE_METHODS
+        session = extensions.database().tenant_session(current_merchant(), writer=writer)
         g.tenant_session = session
     return session
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, has_request_context, request
 
 from merchant_voice import accounts, extensions
 from merchant_voice.errors import NotFound
 from merchant_voice.tenancy import TenantSession
+from merchant_voice.web.api import WRITE_METHODS
 
 
 def merchant_session(slug: str, plugin: str | None = None) -> TenantSession:
@@ -20,7 +21,8 @@ def merchant_session(slug: str, plugin: str | None = None) -> TenantSession:
     db = extensions.database()
     with db.host_session() as session:
         merchant = accounts.merchant_by_slug(session, slug).info()
-    tenant: TenantSession = db.tenant_session(merchant)
+    writer = has_request_context() and request.method in WRITE_METHODS  # webhooks, not commands
+    tenant: TenantSession = db.tenant_session(merchant, writer=writer)
     if plugin is not None:
         try:
             enabled = extensions.plugin_manager().is_enabled(tenant, plugin)

@@ -26,7 +26,9 @@ def run_import(context: JobContext[PluginSettings]) -> dict[str, Any]:
     record = context.session.get(CatalogImport, context.payload["import_id"])
     if record is None or record.content is None:
         raise LookupError(f"catalog import {context.payload['import_id']} has no file")
-    parsed = parse(record.content, record.format)
+    content, format = record.content, record.format
+    context.session.commit()  # no transaction (nor the write lock) while the file is parsed
+    parsed = parse(content, format)
     total = max(len(parsed.listings), 1)
     done = 0
 
@@ -36,6 +38,7 @@ def run_import(context: JobContext[PluginSettings]) -> dict[str, Any]:
         context.progress(done / total, f"{done} of {total} listings")
 
     report = store(context.session, parsed, progress=advance).as_dict()
+    context.session.writes_first()  # the record is read again, then written
     record.report, record.content = report, None
     return report
 

@@ -57,6 +57,7 @@ from plugins.support_calls.vad import Endpointer, VadEvent
 log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
+START_TIMEOUT_S = 5.0  # Twilio sends "start" at once: a stream without it by then is not a call
 MAX_BAD_MESSAGES = 20
 DTMF_PAUSE_S = 2.0  # digits are taken after '#', or this long after the last one
 
@@ -106,20 +107,18 @@ class LiveCall:
             self.ws.send(message)
 
     def run(self) -> None:
-        idle_since = time.monotonic()
+        opened = idle_since = time.monotonic()
         try:
             while not self._ending.is_set():
                 message = self.ws.receive(timeout=0.5)
+                if self._timed_out(opened, idle_since):
+                    break
                 if message is None:
-                    if time.monotonic() - idle_since > IDLE_TIMEOUT_S:
-                        log.warning(
-                            "call %s: no media for %ss, closing", self.call.sid, IDLE_TIMEOUT_S
-                        )
-                        break
                     continue
-                idle_since = time.monotonic()
                 try:
                     event = media.parse(message)
+                    if isinstance(event, media.Media):  # only audio keeps the stream alive
+                        idle_since = time.monotonic()
                     if not self._handle(event):
                         break
                 except StreamProtocolError as exc:
@@ -136,6 +135,18 @@ class LiveCall:
             pass
         finally:
             self._finish()
+
+    def _timed_out(self, opened: float, idle_since: float) -> bool:
+        """No ``start`` within START_TIMEOUT_S of opening, or no audio for IDLE_TIMEOUT_S
+        (other messages, however many, do not count)."""
+        now = time.monotonic()
+        if self.player is None and now - opened > START_TIMEOUT_S:
+            log.warning("call %s: no start in %ss, closing", self.call.sid, START_TIMEOUT_S)
+            return True
+        if self.player is not None and now - idle_since > IDLE_TIMEOUT_S:
+            log.warning("call %s: no media for %ss, closing", self.call.sid, IDLE_TIMEOUT_S)
+            return True
+        return False
 
     def _handle(self, event: media.Event) -> bool:
         if isinstance(event, media.Connected):
@@ -391,8 +402,9 @@ class LiveCall:
             spoke = self.player is not None and self.player.frames_sent > 0
             heard = spoke or not self._mute
             replied = self.turns.replied and spoke
+            recorder = self.recorder if self.player is not None else None  # never started
             records.call_ended(
-                self.deps, self.call, self.state, replied, heard, self.recorder, self.recordings_dir
+                self.deps, self.call, self.state, replied, heard, recorder, self.recordings_dir
             )
         except Exception:
             log.exception("call %s: could not record the end of the call", self.call.sid)

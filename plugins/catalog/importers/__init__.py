@@ -125,6 +125,8 @@ def store(
     report = ImportReport(parsed.format, parsed.rows, errors=list(parsed.errors))
     for start in range(0, len(parsed.listings), batch):
         chunk = parsed.listings[start : start + batch]
+        if not session.in_transaction():  # read, then write, beside the API's writes
+            session.writes_first()
         by_handle, by_external = _existing(session, chunk)
         for item in chunk:
             # The platform's own id wins: a product whose handle changed is still the same one.

@@ -124,6 +124,9 @@ def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
         raise BadRequest(
             f"the file is not UTF-8 (invalid byte at offset {exc.start}); export it as UTF-8 CSV"
         ) from None
+    if "\x00" in text:  # not text at all; nor can PostgreSQL store it
+        offset = text.index("\x00")
+        raise BadRequest(f"the file holds a NUL character (at offset {offset}): not a text CSV")
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS, restval="")
     header = [name.strip() for name in reader.fieldnames or []]
     if not header:
