@@ -13,6 +13,7 @@ from flask import request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from merchant_voice.plugin_api import (
     ApiBlueprint,
@@ -148,7 +149,8 @@ def list_listings() -> ListingPage:
     limit = query_int("limit", 50, 1, 500)
     offset = query_int("offset", 0, 0, 10**9)
     session = tenant_session()
-    rows = session.scalars(select(Listing).order_by(Listing.id).limit(limit).offset(offset))
+    page = select(Listing).options(selectinload(Listing.variants))  # one query, not one each
+    rows = session.scalars(page.order_by(Listing.id).limit(limit).offset(offset))
     total = session.scalar(select(func.count(Listing.id))) or 0
     return ListingPage(
         listings=[ListingOut.model_validate(row) for row in rows],
