@@ -1,37 +1,77 @@
-"""The real served host (``flask serve``) on a free loopback port, with one merchant and
-its API key, for hostile-traffic tests and bench/load.py."""
+"""The real served host (``flask serve``) on a free loopback port, with one merchant,
+its API key and its Twilio auth token, for the served-host tests and bench/load.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from tests.engines_fixtures import MODELS_CACHE
-from tests.test_serve import ROOT, TOKEN, _flask, _free_port, _wait_until_served
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "0123456789abcdef0123456789abcdef"  # acme's Twilio auth token
 
 
-@dataclass(frozen=True)
+@dataclass
 class Served:
     url: str
     headers: dict[str, str]
-    log: Path
+    log: Path  # in the instance folder
+    returncode: int | None = None  # once it has stopped
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    command = [sys.executable, "-m", "flask", "--app", "app", *args]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        text=True,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    return done.stdout
+
+
+def _wait_until_served(url: str, server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "the server stopped while starting"
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError("the server did not start")
+
+
 @contextmanager
 def served_host(tmp: Path, **environ: str) -> Iterator[Served]:
     """``flask serve`` with its instance in ``tmp`` (SQLite, embedded jobs) and merchant
-    ``acme`` (its Twilio auth token: ``tests.test_serve.TOKEN``); ``environ``: more MV_*
-    settings."""
+    ``acme``; ``environ``: more MV_* settings. Stopped with SIGTERM at the end."""
     env = {
         **os.environ,
         "MV_HOST_INSTANCE_PATH": str(tmp),
@@ -45,18 +85,12 @@ def served_host(tmp: Path, **environ: str) -> Iterator[Served]:
     _flask(
         env, "credentials", "set", "--stdin", "acme", "support_calls.twilio_auth_token", stdin=TOKEN
     )
-    created = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "apikeys", "create", "acme", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = json.loads(created.stdout)["key"]
+    key = json.loads(_flask(env, "apikeys", "create", "acme", "--json"))["key"]
     port = _free_port()
-    log = tmp / "serve.log"
-    with log.open("w") as out:
+    served = Served(
+        f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, tmp / "serve.log"
+    )
+    with served.log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "app", "serve", "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT,
@@ -65,10 +99,9 @@ def served_host(tmp: Path, **environ: str) -> Iterator[Served]:
             stderr=subprocess.STDOUT,
             text=True,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_served(url, server)
-        yield Served(url, {"Authorization": f"Bearer {key}"}, log)
+        _wait_until_served(served.url, server)
+        yield served
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        server.send_signal(signal.SIGTERM)
+        served.returncode = server.wait(timeout=60)

@@ -31,6 +31,7 @@ def _routed_app(
     chat: dict[str, Any] = {
         "url": LIVE,
         "max_retries": 0,
+        "engine_wait_s": 1.0,  # a job waits this long for a server that is down (not 300 s)
         "models": {"text": {"url": text_url, "served_name": "smollm2"}},
         "workloads": {"translation": "text", "narration": "text"},
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import socket
+import stat
 import time
 from collections.abc import Iterator
 
@@ -16,10 +17,9 @@ from simple_websocket import Client, ConnectionClosed
 from simple_websocket import ConnectionError as Refused
 
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
-from tests.served_host import Served, served_host
+from tests.served_host import TOKEN, Served, served_host
 from tests.slow_clients import SlowClients
 from tests.test_orders import ORDER
-from tests.test_serve import TOKEN
 
 BURST = 50
 SLOW_CLIENTS = 500
@@ -94,3 +94,41 @@ def test_media_streams_under_the_event_loop_refuse_and_close_as_they_should(
     caller = TwilioCaller(answer.stream_url, call_sid(8))
     caller.send_raw("x" * 20_000)  # over the 16 KiB a media message may be: closed (1009)
     assert caller.closed.wait(10)
+
+
+def test_gunicorns_control_socket_is_in_the_instance_folder(served: Served) -> None:
+    control = served.log.parent / "gunicorn.ctl"  # the instance folder holds the log too
+    assert control.is_socket()
+    assert stat.S_IMODE(control.stat().st_mode) == 0o600
+
+
+def test_a_job_beside_a_write_burst_succeeds_in_its_first_attempt(served: Served) -> None:
+    rows = "".join(f"burst-{n},Burst item {n}\n" for n in range(3_000))
+    upload = httpx.post(
+        f"{served.url}/api/v1/catalog/imports",
+        headers=served.headers,
+        files={"file": ("products.csv", f"Handle,Title\n{rows}".encode(), "text/csv")},
+        timeout=30,
+    )
+    assert upload.status_code == 202, upload.text
+    job_url = f"{served.url}/api/v1/jobs/{upload.json()['job_id']}"
+
+    def create(number: int) -> int:
+        order = {**ORDER, "number": f"J-{number}"}
+        response = httpx.post(
+            f"{served.url}/api/v1/orders", json=order, headers=served.headers, timeout=60
+        )
+        return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(BURST) as pool:  # while the job imports
+        statuses = list(pool.map(create, range(4 * BURST)))
+    assert statuses == [201] * (4 * BURST)
+    deadline = time.monotonic() + 120
+    while (job := httpx.get(job_url, headers=served.headers).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert (job["status"], job["attempts"]) == ("succeeded", 1), job
+    assert job["result"]["created"] == 3_000
