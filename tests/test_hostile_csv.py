@@ -58,7 +58,8 @@ def test_the_translation_export_neutralises_formulas_and_reads_back(
     assert row["title"] == "'+SUM(1,2)" and row["description_html"] == "'-2+3"
 
     # the importers' CSV reader takes the quote off again
-    _, read = read_rows(export.get_data())
+    _, rows = read_rows(export.get_data())
+    read = list(rows)
     assert read[0]["handle"] == HANDLE and read[0]["sku"] == SKU
     assert read[0]["title"] == "+SUM(1,2)" and read[0]["description_html"] == "-2+3"
 

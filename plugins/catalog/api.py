@@ -25,7 +25,7 @@ from merchant_voice.plugin_api import (
     query_int,
     tenant_session,
 )
-from plugins.catalog.importers import PARSERS, parse
+from plugins.catalog.importers import PARSERS, inspect
 from plugins.catalog.models import CatalogImport, Listing, Variant
 from plugins.catalog.stock import from_variants, settle
 
@@ -221,11 +221,11 @@ def create_import() -> ImportQueued:
         message = f"must be one of {', '.join(sorted(PARSERS))}"
         raise ValidationFailed(f"format: {message}", [{"field": "format", "message": message}])
     content = upload.read()
-    parsed = parse(content, format_)  # refuses an unreadable file now, not later in the job
+    found, rows = inspect(content, format_)  # an unreadable file is refused now, not in the job
     session = tenant_session()
-    record = CatalogImport(filename=upload.filename[:255], format=parsed.format, content=content)
+    record = CatalogImport(filename=upload.filename[:255], format=found, content=content)
     session.add(record)
     session.flush()
     job = enqueue_job(session, "catalog.import", {"import_id": record.id})
     session.commit()
-    return ImportQueued(import_id=record.id, job_id=job.id, format=parsed.format, rows=parsed.rows)
+    return ImportQueued(import_id=record.id, job_id=job.id, format=found, rows=rows)

@@ -7,7 +7,7 @@ product CSV. A re-import updates listings in place, matched by handle.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -37,7 +37,7 @@ Format = Literal["shopify", "woocommerce"]
 class Parser(Protocol):
     def matches(self, header: list[str]) -> bool: ...
 
-    def parse(self, header: list[str], rows: list[dict[str, str]]) -> Parsed: ...
+    def parse(self, header: list[str], rows: Iterable[dict[str, str]]) -> Parsed: ...
 
 
 PARSERS: dict[str, Parser] = {"shopify": shopify, "woocommerce": woocommerce}
@@ -66,6 +66,17 @@ class ImportReport:
 def parse(data: bytes, format: str | None = None) -> Parsed:
     """Parse a catalog file; ``format`` is detected from the header when not given."""
     header, rows = read_rows(data)
+    return checked(PARSERS[_format(header, format)].parse(header, rows))
+
+
+def inspect(data: bytes, format: str | None = None) -> tuple[str, int]:
+    """The file's format and number of rows, or why it cannot be read: what an upload
+    is checked for before its job parses it (cheaply: no listings are built)."""
+    header, rows = read_rows(data)
+    return _format(header, format), sum(1 for _ in rows)
+
+
+def _format(header: list[str], format: str | None) -> str:
     if format is None:
         detected = [name for name, module in PARSERS.items() if module.matches(header)]
         if len(detected) != 1:
@@ -76,10 +87,9 @@ def parse(data: bytes, format: str | None = None) -> Parsed:
         format = detected[0]
     if format not in PARSERS:
         raise BadRequest(f"unknown format {format!r}: use one of {', '.join(sorted(PARSERS))}")
-    module = PARSERS[format]
-    if not module.matches(header):
+    if not PARSERS[format].matches(header):
         raise BadRequest(f"the header is not that of a {format} product CSV")
-    return checked(module.parse(header, rows))
+    return format
 
 
 def checked(parsed: Parsed) -> Parsed:

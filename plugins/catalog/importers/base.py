@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -116,8 +117,9 @@ class RowRejected(Exception):
         self.reason = reason
 
 
-def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
-    """The CSV's header and rows; a file that is not UTF-8 CSV is refused whole."""
+def read_rows(data: bytes) -> tuple[list[str], Iterator[dict[str, str]]]:
+    """The CSV's header, and its rows as they are read (a file of any size is never held
+    as rows at once); a file that is not UTF-8 CSV is refused whole, here or mid-way."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -128,18 +130,24 @@ def read_rows(data: bytes) -> tuple[list[str], list[dict[str, str]]]:
         offset = text.index("\x00")
         raise BadRequest(f"the file holds a NUL character (at offset {offset}): not a text CSV")
     reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS, restval="")
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise BadRequest(f"the file is not valid CSV: {exc}") from None
     if not header:
         raise BadRequest("the file is empty: a CSV header row is needed")
     reader.fieldnames = header
-    try:
-        rows = [
-            {k: _cell(v) if isinstance(v, str) else str(len(v or [])) for k, v in row.items()}
-            for row in reader
-        ]
-    except csv.Error as exc:
-        raise BadRequest(f"the file is not valid CSV: {exc}") from None
-    return header, rows
+
+    def rows() -> Iterator[dict[str, str]]:
+        try:
+            for row in reader:
+                yield {
+                    k: _cell(v) if isinstance(v, str) else str(len(v or [])) for k, v in row.items()
+                }
+        except csv.Error as exc:
+            raise BadRequest(f"the file is not valid CSV: {exc}") from None
+
+    return header, rows()
 
 
 def _cell(value: str) -> str:

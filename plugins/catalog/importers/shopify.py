@@ -9,6 +9,8 @@ the file has no tracker column, or the row's tracker is set.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from plugins.catalog.importers.base import (
     Parsed,
     ParsedListing,
@@ -81,13 +83,14 @@ class _Columns:
         return found
 
 
-def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
+def parse(header: list[str], rows: Iterable[dict[str, str]]) -> Parsed:
     columns = _Columns(header)
-    result = Parsed("shopify", len(rows))
+    result = Parsed("shopify", 0)
     products: dict[str, ParsedListing] = {}
     rejected: dict[str, int] = {}
     option_names: dict[str, list[str]] = {}
     for number, row in enumerate(rows, start=2):
+        result.rows = number - 1
         handle = columns.get(row, "handle")
         try:
             check_shape(row)

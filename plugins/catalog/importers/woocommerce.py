@@ -9,6 +9,7 @@ columns come in numbered groups (``Attribute 1 name``, ``Attribute 1 value(s)``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from plugins.catalog.importers.base import (
     Parsed,
@@ -84,11 +85,12 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
     )
 
 
-def parse(header: list[str], rows: list[dict[str, str]]) -> Parsed:
-    result = Parsed("woocommerce", len(rows))
+def parse(header: list[str], rows: Iterable[dict[str, str]]) -> Parsed:
+    result = Parsed("woocommerce", 0)
     by_key: dict[str, ParsedListing] = {}
     variations: list[tuple[int, dict[str, str]]] = []
     for number, row in enumerate(rows, start=2):
+        result.rows = number - 1
         kinds = split_list(row.get("Type", ""))
         try:
             check_shape(row)
