@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -244,3 +245,17 @@ def test_a_call_opens_in_a_locale_a_voice_speaks() -> None:
     assert opening_locale(swiss, PiperSynthesizer({}), "CA3") == "de_CH"  # none: it cannot speak
     speaks = partial(has_voice, voices)
     assert reply_locale(german, "en_US", "de", speaks) == ("en_US", True)  # stays in its voice
+
+
+def test_a_stream_is_a_call_while_it_starts_in_time_and_keeps_sending_audio() -> None:
+    now = time.monotonic()
+    assert media.Liveness(opened=now, heard=now).ended() is None
+    silent = media.Liveness(opened=now - 6, heard=now - 6)
+    silent.saw(media.Connected("Call"))  # chatter is not a start
+    assert silent.ended() == "no start in 5.0s"
+    started = media.Liveness(opened=now - 20, heard=now - 20)
+    started.saw(media.Start("MZ1", "CA1", "audio/x-mulaw", 8000))
+    started.saw(media.Mark("m1"))  # marks are not audio
+    assert started.ended() == "no media for 15.0s"
+    started.saw(media.Media(b"\xff" * 160))
+    assert started.ended() is None

@@ -19,8 +19,8 @@ from simple_websocket import Client, ConnectionClosed
 from engines import Engines
 from engines.asr import Transcriber, Transcript
 from engines.audio import Audio
-from plugins.support_calls.live_call import START_TIMEOUT_S
 from plugins.support_calls.telephony.caller import TwilioCaller, place_call
+from plugins.support_calls.telephony.media import START_TIMEOUT_S
 from tests.engines_fixtures import TEST_CHAT_PORT
 from tests.support_calls_host import AUTH_TOKEN, PhoneHost, speech, start_host
 

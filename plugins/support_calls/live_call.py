@@ -56,8 +56,6 @@ from plugins.support_calls.vad import Endpointer, VadEvent
 
 log = logging.getLogger(__name__)
 
-IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
-START_TIMEOUT_S = 5.0  # Twilio sends "start" at once: a stream without it by then is not a call
 MAX_BAD_MESSAGES = 20
 DTMF_PAUSE_S = 2.0  # digits are taken after '#', or this long after the last one
 
@@ -107,18 +105,18 @@ class LiveCall:
             self.ws.send(message)
 
     def run(self) -> None:
-        opened = idle_since = time.monotonic()
+        liveness = media.Liveness()
         try:
             while not self._ending.is_set():
                 message = self.ws.receive(timeout=0.5)
-                if self._timed_out(opened, idle_since):
+                if (ended := liveness.ended()) is not None:
+                    log.warning("call %s: %s, closing", self.call.sid, ended)
                     break
                 if message is None:
                     continue
                 try:
                     event = media.parse(message)
-                    if isinstance(event, media.Media):  # only audio keeps the stream alive
-                        idle_since = time.monotonic()
+                    liveness.saw(event)
                     if not self._handle(event):
                         break
                 except StreamProtocolError as exc:
@@ -135,18 +133,6 @@ class LiveCall:
             pass
         finally:
             self._finish()
-
-    def _timed_out(self, opened: float, idle_since: float) -> bool:
-        """No ``start`` within START_TIMEOUT_S of opening, or no audio for IDLE_TIMEOUT_S
-        (other messages, however many, do not count)."""
-        now = time.monotonic()
-        if self.player is None and now - opened > START_TIMEOUT_S:
-            log.warning("call %s: no start in %ss, closing", self.call.sid, START_TIMEOUT_S)
-            return True
-        if self.player is not None and now - idle_since > IDLE_TIMEOUT_S:
-            log.warning("call %s: no media for %ss, closing", self.call.sid, IDLE_TIMEOUT_S)
-            return True
-        return False
 
     def _handle(self, event: media.Event) -> bool:
         if isinstance(event, media.Connected):

@@ -5,7 +5,8 @@ Out (us to Twilio): ``media`` (base64 µ-law, 8 kHz), ``mark``, ``clear``.
 
 :func:`parse` turns one text message into a typed event or raises
 :class:`StreamProtocolError` naming what is wrong; the builders make the
-outbound messages. Nothing here touches a socket.
+outbound messages; :class:`Liveness` says when a stream has stopped being a call.
+Nothing here touches a socket.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,8 @@ FRAME_BYTES = SAMPLE_RATE * FRAME_MS // 1000  # 160 bytes of µ-law per 20 ms
 MAX_MESSAGE_BYTES = 16 * 1024  # a 20 ms frame is ~300 bytes of JSON; Twilio never sends more
 MAX_MEDIA_BYTES = 8 * 1024  # decoded audio in one media message (~1 s)
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+START_TIMEOUT_S = 5.0  # Twilio sends "start" at once: a stream without it by then is not a call
+IDLE_TIMEOUT_S = 15.0  # Twilio sends a frame every 20 ms: this long without one, the call is gone
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,31 @@ class Stop:
 
 
 Event = Connected | Start | Media | Mark | Dtmf | Stop
+
+
+@dataclass
+class Liveness:
+    """Whether a stream is still a call: ``start`` within START_TIMEOUT_S of opening, then
+    audio at least every IDLE_TIMEOUT_S. Other messages, however many, do not count."""
+
+    opened: float = field(default_factory=time.monotonic)
+    heard: float = field(default_factory=time.monotonic)
+    started: bool = False
+
+    def saw(self, event: Event) -> None:
+        if isinstance(event, Start):
+            self.started = True
+        elif isinstance(event, Media):
+            self.heard = time.monotonic()
+
+    def ended(self) -> str | None:
+        """Why the stream is no longer a call, or None."""
+        now = time.monotonic()
+        if not self.started and now - self.opened > START_TIMEOUT_S:
+            return f"no start in {START_TIMEOUT_S}s"
+        if self.started and now - self.heard > IDLE_TIMEOUT_S:
+            return f"no media for {IDLE_TIMEOUT_S}s"
+        return None
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
