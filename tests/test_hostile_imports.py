@@ -7,10 +7,13 @@ import sqlite3
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from merchant_voice.jobs.service import shown_error
+from plugins.catalog.importers import store
+from plugins.catalog.importers.base import Parsed, ParsedListing
+from plugins.catalog.models import Listing
 from tests.conftest import Shop
 from tests.test_catalog import _listings, _upload
 
@@ -53,3 +56,37 @@ def test_a_database_error_is_shown_as_a_sentence(app: Flask) -> None:
         == "The job stopped on a database error. Details are in the host's log under job job-42."
     )
     assert "SELECT" not in shown and "no_such_table" not in shown
+
+
+def _handles(app: Flask, shop: Shop) -> dict[str, str | None]:
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        rows = session.execute(select(Listing.handle, Listing.external_id))
+        return {handle: external for handle, external in rows}
+
+
+def test_renames_in_one_file_move_handles_and_never_merge_products(
+    app: Flask, shop_a: Shop
+) -> None:
+    def woo(n: int, handle: str) -> ParsedListing:
+        return ParsedListing(handle=handle, title=f"Product {n}", row=n, external_id=f"woo:{n}")
+
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        store(session, Parsed("woocommerce", 2, [woo(1, "x"), woo(2, "y")]))
+        # 2 moves y -> z, then 1 moves x -> y, and a new product 3 takes x: no clash, no merge
+        report = store(session, Parsed("woocommerce", 3, [woo(2, "z"), woo(1, "y"), woo(3, "x")]))
+    assert (report.created, report.updated, report.clashes) == (1, 2, [])
+    assert _handles(app, shop_a) == {"x": "woo:3", "y": "woo:1", "z": "woo:2"}
+
+
+def test_another_platform_product_on_a_handle_never_takes_over_its_listing(
+    app: Flask, shop_a: Shop
+) -> None:
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        first = ParsedListing(handle="cap", title="Cap", row=1, external_id="woo:1")
+        store(session, Parsed("woocommerce", 1, [first]))
+        other = ParsedListing(handle="cap", title="Other cap", row=1, external_id="woo:9")
+        report = store(session, Parsed("woocommerce", 1, [other]))
+        listing_id = session.scalar(select(Listing.id).where(Listing.external_id == "woo:1"))
+    assert (report.created, report.updated) == (1, 0)
+    assert _handles(app, shop_a) == {"cap": "woo:9", f"cap-{listing_id}": "woo:1"}
+    assert report.clashes and "woo:9" in report.clashes[0]

@@ -140,8 +140,10 @@ def _authenticate(plugin: str | None) -> None:
             accounts.touch_api_key(session, token.strip())
     g.merchant = merchant
     if plugin is not None:
-        manager = extensions.plugin_manager()
-        if not manager.is_enabled(tenant_session(), plugin):
+        session = tenant_session()
+        enabled = extensions.plugin_manager().is_enabled(session, plugin)
+        session.rollback()  # a read: a writer takes SQLite's lock at the view's first statement
+        if not enabled:
             raise NotFound(f"the {plugin} plugin is not enabled for this merchant")
 
 

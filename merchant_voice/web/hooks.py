@@ -26,6 +26,7 @@ def merchant_session(slug: str, plugin: str | None = None) -> TenantSession:
     if plugin is not None:
         try:
             enabled = extensions.plugin_manager().is_enabled(tenant, plugin)
+            tenant.rollback()  # a read: a writer takes the lock once the signature is checked
         except Exception:
             tenant.close()
             raise

@@ -140,18 +140,26 @@ def store(
         by_handle, by_external = _existing(session, chunk)
         for item in chunk:
             # The platform's own id wins: a product whose handle changed is still the same one.
-            listing = by_external.get(item.external_id or "") or by_handle.get(item.handle)
+            listing = by_external.get(item.external_id or "")
             holder = by_handle.get(item.handle)
-            if listing is not None and holder is not None and holder is not listing:
+            if listing is None and holder is not None and _same_product(holder, item):
+                listing = holder
+            if holder is not None and holder is not listing:
                 report.clashes.append(_make_way(session, holder, item))
+                by_handle[holder.handle] = holder
             if listing is None:
                 listing = Listing(handle=item.handle, currency=session.merchant.currency)
                 session.add(listing)
                 report.created += 1
             else:
                 report.updated += 1
+            renamed = listing.handle is not None and listing.handle != item.handle
+            if renamed and by_handle.get(listing.handle) is listing:
+                del by_handle[listing.handle]  # its old handle is free for a later product
             by_handle[item.handle] = listing
             _apply(listing, item, parsed.format)
+            if renamed:
+                session.flush()  # before a later product takes the old handle
         session.commit()
         if progress is not None:
             progress(len(chunk))
@@ -170,6 +178,14 @@ def _existing(
     by_handle = {listing.handle: listing for listing in found}
     by_external = {listing.external_id: listing for listing in found if listing.external_id}
     return by_handle, by_external
+
+
+def _same_product(listing: Listing, item: ParsedListing) -> bool:
+    """Whether a listing found by ``item``'s handle is that product: never a listing that
+    stands for another of the platform's products."""
+    return not (
+        item.external_id and listing.external_id and listing.external_id != item.external_id
+    )
 
 
 def _make_way(session: TenantSession, holder: Listing, item: ParsedListing) -> str:
