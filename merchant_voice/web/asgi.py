@@ -6,7 +6,8 @@ so that a slow or idle client costs a coroutine, never a thread:
 * **HTTP**: the server reads the request line and headers in the loop; then the
   body is read here, in the loop too, in full (up to ``[host] max_body_bytes``;
   a client that sends nothing for ``BODY_IDLE_S`` gets 408), and only then does a
-  thread of a2wsgi's pool run the Flask view. A slow client holds no thread.
+  thread of a2wsgi's pool run the Flask view, whose answer is queued to the loop
+  whole. A slow client holds no thread, reading or writing.
 * **WebSocket** (a call's media stream): the Flask view runs in a thread of its
   own for the connection's life, as under a threaded server; it checks the
   request and calls :func:`merchant_voice.web.websocket.accept`, which finds a
@@ -55,7 +56,10 @@ class HostASGI:
     def __init__(self, app: Flask, threads: int, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        self.wsgi = WSGIMiddleware(app, workers=threads)  # type: ignore[arg-type]
+        # An unbounded send queue: a view's thread hands its whole answer to the loop and is
+        # free, however slowly the client reads; with a bounded one, a client that stalls
+        # and then goes away would leave the thread blocked on the full queue for good.
+        self.wsgi = WSGIMiddleware(app, workers=threads, send_queue_size=0)  # type: ignore[arg-type]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
