@@ -200,7 +200,7 @@ class VllmChat:
             started = time.monotonic()
             first_at: float | None = None
             pieces = 0
-            for piece in self._stream_with_retries(request, cancel):
+            for piece in self._stream_with_retries(request, deadline, cancel):
                 if first_at is None:
                     first_at = time.monotonic()
                     CHAT_TTFT.labels(model=self.model, priority=label).observe(first_at - started)
@@ -214,11 +214,12 @@ class VllmChat:
                     )
 
     def _stream_with_retries(
-        self, request: ChatRequest, cancel: threading.Event | None
+        self, request: ChatRequest, deadline: float, cancel: threading.Event | None
     ) -> Iterator[str]:
+        """The answer's pieces, before ``deadline`` (which counts the wait for admission);
+        after waiting for a restarted server, the request has its whole time again."""
         body = self._body(request)
         timeout_s = request.timeout_s or self.timeout_s
-        deadline = time.monotonic() + timeout_s
         may_wait = request.priority is Priority.BULK and self.engine_wait_s > 0
         attempt = 0
         while True:
