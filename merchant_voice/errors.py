@@ -17,6 +17,7 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   ├── Forbidden            403 a webhook whose signature does not verify
     │   ├── NotFound             404 no such thing *for this merchant*
     │   ├── Conflict             409 clashes with existing data
+    │   ├── RequestTimeout       408 the body stopped arriving
     │   ├── PayloadTooLarge      413 body over the configured limit
     │   └── UnsupportedMediaType 415 body is not in a format we read
     ├── DatabaseBusy             503 SQLite is busy with another write: retry
@@ -164,6 +165,12 @@ class Conflict(ClientError):
     status = 409
     title = "Conflict"
     code = "conflict"
+
+
+class RequestTimeout(ClientError):
+    status = 408
+    title = "Request timeout"
+    code = "request-timeout"
 
 
 class PayloadTooLarge(ClientError):

@@ -35,7 +35,7 @@ from a2wsgi.wsgi import build_environ
 from flask import Flask
 from simple_websocket import ConnectionClosed
 
-from merchant_voice.errors import PROBLEM_TYPE_PREFIX
+from merchant_voice.errors import MerchantVoiceError, PayloadTooLarge, RequestTimeout
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,16 @@ class HostASGI:
                 message = await asyncio.wait_for(receive(), BODY_IDLE_S)
             except TimeoutError:
                 detail = f"the request body stopped arriving for {BODY_IDLE_S:.0f} s"
-                await _problem(send, 408, "Request Timeout", detail)
+                await _problem(send, RequestTimeout(detail), scope)
                 return
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
             more = bool(message.get("more_body", False))
             if len(body) > self.max_body_bytes:
-                detail = f"the request body is over the limit of {self.max_body_bytes} bytes"
-                await _problem(send, 413, "Payload Too Large", detail)
+                limit = self.max_body_bytes
+                detail = f"the request body is over the limit of {limit} bytes"
+                await _problem(send, PayloadTooLarge(detail, limit=limit), scope)
                 return
         replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
 
@@ -122,7 +123,7 @@ class HostASGI:
             except Exception:
                 log.exception("WebSocket view failed on %s", scope.get("path"))
             finally:
-                bridge.view_ended()
+                bridge.close()
                 loop.call_soon_threadsafe(done.set_result, None)
 
         threading.Thread(target=view, name=f"ws {scope.get('path', '')}", daemon=True).start()
@@ -194,9 +195,6 @@ class BridgedSocket:
             except Exception:
                 log.debug("WebSocket already closed", exc_info=True)
 
-    def view_ended(self) -> None:
-        self.close()
-
     def _call(self, coroutine: Awaitable[None]) -> None:
         future = asyncio.run_coroutine_threadsafe(_awaited(coroutine), self._loop)
         future.result(SEND_TIMEOUT_S)
@@ -245,23 +243,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _problem(send: Send, status: int, title: str, detail: str) -> None:
-    """An RFC 9457 problem, as :mod:`merchant_voice.web.problems` writes them, for a request
-    refused before it reached Flask."""
-    problem = {
-        "type": PROBLEM_TYPE_PREFIX + title.lower().replace(" ", "-"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
+async def _problem(send: Send, error: MerchantVoiceError, scope: Scope) -> None:
+    """``error`` as :mod:`merchant_voice.web.problems` writes it, for a request refused
+    before it reached Flask."""
+    body = json.dumps(error.to_problem(instance=scope.get("path"))).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"connection", b"close"),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": json.dumps(problem).encode()})
+    await send({"type": "http.response.body", "body": body})
