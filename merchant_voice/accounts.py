@@ -187,13 +187,16 @@ def authenticate(session: Session, key: str) -> tuple[MerchantInfo, bool]:
     hex_part, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or not hex_part or not secret:
         raise Unauthorized("malformed API key")
-    api_key = session.scalars(select(ApiKey).where(ApiKey.prefix == f"{scheme}_{hex_part}")).first()
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash_key(key)):
+    found = session.execute(
+        select(ApiKey, Merchant)
+        .join(Merchant, Merchant.id == ApiKey.merchant_id)
+        .where(ApiKey.prefix == f"{scheme}_{hex_part}")
+    ).first()
+    if found is None or not hmac.compare_digest(found.ApiKey.key_hash, _hash_key(key)):
         raise Unauthorized("invalid API key")
+    api_key, merchant = found.ApiKey, found.Merchant
     if api_key.revoked_at is not None:
         raise Unauthorized(f"API key {api_key.prefix} was revoked")
-    merchant = session.get(Merchant, api_key.merchant_id)
-    assert merchant is not None  # the foreign key guarantees it
     last = api_key.last_used_at
     return merchant.info(), last is None or utcnow() - last > LAST_USED_RESOLUTION
 

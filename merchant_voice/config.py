@@ -38,6 +38,7 @@ from merchant_voice.errors import ConfigError
 ENV_PREFIX = "MV_"
 ENV_REF_PREFIX = "env:"
 CONFIG_ENV = "MV_CONFIG"
+MAX_AUTO_WORKERS = 4  # [server] workers = "auto": each worker holds its own speech models
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -96,12 +97,33 @@ class HostSettings(Section):
 
 class ServerSettings(Section):
     bind: str = Field("127.0.0.1:5000", description="host:port that `serve` listens on.")
-    workers: int = Field(1, ge=1, description="Web worker processes.")
+    workers: int | Literal["auto"] = Field(
+        "auto",
+        description='Web worker processes; "auto": one per CPU core, at most 4.',
+    )
     threads: int = Field(
-        32,
+        8,
         ge=1,
         description="Threads per web worker that run HTTP views; each live call has its own.",
     )
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _count_or_auto(cls, value: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, str) and value.strip().isdigit():  # from the environment
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError('must be a whole number of at least 1, or "auto"')
+        return value
+
+    def worker_count(self) -> int:
+        """The web workers ``serve`` starts."""
+        if self.workers == "auto":
+            return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+        return self.workers
+
     connections: int = Field(
         2000,
         ge=1,

@@ -50,7 +50,7 @@ def run_server(app: Flask, bind: str | None = None) -> None:
     settings = extensions.settings(app)
     options = {
         "bind": bind or settings.server.bind,
-        "workers": settings.server.workers,
+        "workers": settings.server.worker_count(),
         "worker_class": "asgi",
         "worker_connections": settings.server.connections,
         "control_socket": str(settings.instance_dir / "gunicorn.ctl"),

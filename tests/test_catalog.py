@@ -210,6 +210,30 @@ def test_listings_api_crud(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
     assert client.get(url, headers=shop_a.headers).status_code == 404
 
 
+def test_listing_pages_count_and_carry_only_the_merchants_own(
+    app: Flask, shop_a: Shop, shop_b: Shop
+) -> None:
+    client = app.test_client()
+    for n in range(3):
+        variants = [{"title": f"V{n}", "options": {"Size": f"S{n}"}, "sku": f"A-{n}"}]
+        listing = {"handle": f"a-{n}", "title": f"A {n}", "variants": variants}
+        assert (
+            client.post("/api/v1/listings", headers=shop_a.headers, json=listing).status_code == 201
+        )
+    other = {"handle": "b-0", "title": "B", "variants": [{"title": "X", "sku": "B-0"}]}
+    assert client.post("/api/v1/listings", headers=shop_b.headers, json=other).status_code == 201
+
+    def page(shop: Shop, query: str) -> dict[str, Any]:
+        return client.get(f"/api/v1/listings?{query}", headers=shop.headers).get_json()
+
+    second = page(shop_a, "limit=2&offset=2")
+    assert (second["total"], [x["handle"] for x in second["listings"]]) == (3, ["a-2"])
+    assert [v["sku"] for v in second["listings"][0]["variants"]] == ["A-2"]
+    assert (page(shop_a, "offset=10")["total"], page(shop_a, "offset=10")["listings"]) == (3, [])
+    theirs = page(shop_b, "")
+    assert theirs["total"] == 1 and [v["sku"] for v in theirs["listings"][0]["variants"]] == ["B-0"]
+
+
 def test_listings_api_rejects_bad_input(app: Flask, shop_a: Shop) -> None:
     client = app.test_client()
     bad = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,23 @@ def test_no_file_means_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             "[host]\nmax_body_bytes = -1\n",
             "config.toml: host.max_body_bytes: Input should be greater than 0",
         ),
+        ("[server]\nworkers = 0\n", "server.workers: must be a whole number of at least 1"),
+        ("[server]\nworkers = 'many'\n", "server.workers: must be a whole number of at least 1"),
+        ("[server]\nworkers = 1.5\n", "server.workers: must be a whole number of at least 1"),
     ],
 )
 def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(_write(tmp_path, text), environ={})
     assert expected in caught.value.detail
+
+
+def test_web_workers_are_one_per_core_by_default(tmp_path: Path) -> None:
+    """At most 4: each web worker holds its own speech models."""
+    server = load_settings(environ={}).server
+    assert server.workers == "auto"
+    assert server.worker_count() == min(os.cpu_count() or 1, 4)
+    assert load_settings(environ={"MV_SERVER_WORKERS": "3"}).server.worker_count() == 3
 
 
 def test_mv_config_selects_the_file(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from merchant_voice.spreadsheet import FORMULA_STARTS, read_cell, safe_cell
-from plugins.catalog.importers.base import read_rows
+from plugins.catalog.importers.csvfile import CsvFile
 from plugins.translation.models import ListingTranslation
 from tests.conftest import Shop
 
@@ -58,8 +58,7 @@ def test_the_translation_export_neutralises_formulas_and_reads_back(
     assert row["title"] == "'+SUM(1,2)" and row["description_html"] == "'-2+3"
 
     # the importers' CSV reader takes the quote off again
-    _, rows = read_rows(export.get_data())
-    read = list(rows)
+    read = list(CsvFile(export.get_data()).read())
     assert read[0]["handle"] == HANDLE and read[0]["sku"] == SKU
     assert read[0]["title"] == "+SUM(1,2)" and read[0]["description_html"] == "-2+3"
 

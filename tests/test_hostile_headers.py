@@ -3,17 +3,13 @@ path ids in ASCII digits only, the host's files closed to other users."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 
-from merchant_voice.web.asgi import HostASGI
 from tests.conftest import Shop
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.5"}
@@ -84,24 +80,3 @@ def test_the_hosts_files_are_its_users_alone(app: Flask, shop_a: Shop) -> None:
     assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == {
         path.name: 0o600 for path in files
     }
-
-
-def test_a_chunked_body_over_the_limit_is_refused_before_flask(app: Flask) -> None:
-    """The event-loop front reads bodies itself: one without a length that grows past the
-    limit is a 413 problem, as Flask's own."""
-    host = HostASGI(app, threads=1, max_body_bytes=10)
-    pieces = [{"type": "http.request", "body": b"x" * 8, "more_body": True}] * 3
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return pieces.pop()
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "POST", "path": "/api/v1/orders", "headers": []}
-    asyncio.run(host(scope, receive, send))
-    assert sent[0]["status"] == 413
-    problem = json.loads(sent[1]["body"])
-    assert problem["type"].endswith("payload-too-large") and problem["limit"] == 10
-    assert problem["instance"] == "/api/v1/orders"

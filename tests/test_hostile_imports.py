@@ -4,6 +4,7 @@ failed job tells the merchant what happened, never the SQL behind it."""
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -11,11 +12,11 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 
 from merchant_voice.jobs.service import shown_error
-from plugins.catalog.importers import store
+from plugins.catalog.importers import parse, store
 from plugins.catalog.importers.base import Parsed, ParsedListing
 from plugins.catalog.models import Listing
 from tests.conftest import Shop
-from tests.test_catalog import _listings, _upload
+from tests.test_catalog import _import, _listings, _upload
 
 ROWS = 2_500
 
@@ -90,3 +91,54 @@ def test_another_platform_product_on_a_handle_never_takes_over_its_listing(
     assert (report.created, report.updated) == (1, 0)
     assert _handles(app, shop_a) == {"cap": "woo:9", f"cap-{listing_id}": "woo:1"}
     assert report.clashes and "woo:9" in report.clashes[0]
+
+
+SCATTERED_SHOPIFY = """Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Price
+pack,Pack,Color,Red,P-R,10.00
+cap,Cap,,,C-1,5.00
+pack,,Color,Blue,P-B,12.00
+"""
+
+WOO_HEADER = "ID,Type,SKU,Name,Parent,Regular price,Attribute 1 name,Attribute 1 value(s)\n"
+VARIATION_FIRST_WOO = WOO_HEADER + (
+    "11,variation,TEE-R,Tee red,TEE,20,Color,Red\n"
+    '10,variable,TEE,Tee,,,Color,"Red, Blue"\n'
+    "12,variation,TEE-B,Tee blue,id:10,21,Color,Blue\n"
+    "13,variation,X-1,Lost,NOPE,3,Color,Red\n"
+)
+
+
+def test_a_products_rows_need_not_be_together(app: Flask, shop_a: Shop) -> None:
+    """Files are read as they go, yet a product's rows may be scattered over the file
+    (a spreadsheet sorted by another column), and a variation may come before its parent."""
+    shopify = _import(app, shop_a, SCATTERED_SHOPIFY.encode())
+    woo = _import(app, shop_a, VARIATION_FIRST_WOO.encode())
+    assert (shopify["created"], shopify["errors"]) == (2, [])
+    assert woo["created"] == 1
+    assert woo["errors"] == [
+        {"row": 5, "column": "Parent", "reason": "no product 'NOPE' in this file"}
+    ]
+    listings = _listings(app, shop_a)
+    assert [v.sku for v in listings["pack"].variants] == ["P-R", "P-B"]
+    assert listings["pack"].price == Decimal("10.00")
+    assert [v.sku for v in listings["TEE"].variants] == ["TEE-R", "TEE-B"]
+
+
+def _catalog(products: int) -> bytes:
+    return (
+        "Handle,Title,Variant Price\n"
+        + "".join(f"item-{n},Item {n},{n}.00\n" for n in range(products))
+    ).encode()
+
+
+def test_a_file_is_stored_as_it_is_read(app: Flask, shop_a: Shop) -> None:
+    """The first listings are stored before the file's later rows are read: a file of any
+    size under the body limit is never held as listings at once."""
+    parsed = parse(_catalog(2_000))
+    read_when_stored: list[int] = []
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        report = store(
+            session, parsed, progress=lambda _: read_when_stored.append(parsed.rows_read)
+        )
+    assert report.created == parsed.rows == 2_000
+    assert read_when_stored[0] <= 501 < 2_000 == read_when_stored[-1]

@@ -142,7 +142,8 @@ def _authenticate(plugin: str | None) -> None:
     if plugin is not None:
         session = tenant_session()
         enabled = extensions.plugin_manager().is_enabled(session, plugin)
-        session.rollback()  # a read: a writer takes SQLite's lock at the view's first statement
+        if request.method in WRITE_METHODS:  # a writer takes SQLite's lock at the view's first
+            session.rollback()  # statement, not for this read (a reader reads on in it)
         if not enabled:
             raise NotFound(f"the {plugin} plugin is not enabled for this merchant")
 

@@ -4,16 +4,17 @@ The Flask host stays a WSGI application; this puts an event loop in front of it,
 so that a slow or idle client costs a coroutine, never a thread:
 
 * **HTTP**: the server reads the request line and headers in the loop; then the
-  body is read here, in the loop too, in full (up to ``[host] max_body_bytes``;
-  a client that sends nothing for ``BODY_IDLE_S`` gets 408), and only then does a
-  thread of a2wsgi's pool run the Flask view, whose answer is queued to the loop
-  whole. A slow client holds no thread, reading or writing.
+  body is read here, in the loop too, in full (up to ``[host] max_body_bytes``,
+  in a temporary file beyond ``BODY_MEMORY_BYTES``; a client that sends nothing
+  for ``BODY_IDLE_S`` gets 408), and only then does a thread of ``[server]
+  threads`` run the Flask view, whole: its answer comes back to the loop in one
+  piece, and the loop sends it. A slow client holds no thread, reading or writing.
 * **WebSocket** (a call's media stream): the Flask view runs in a thread of its
   own for the connection's life, as under a threaded server; it checks the
   request and calls :func:`merchant_voice.web.websocket.accept`, which finds a
-  :class:`BridgedSocket` in the environ: the socket's messages cross between
-  that thread and the loop. A view that refuses the request before accepting it
-  gets the handshake refused (403).
+  :class:`~merchant_voice.web.bridged_socket.BridgedSocket` in the environ: the
+  socket's messages cross between that thread and the loop. A view that refuses
+  the request before accepting it gets the handshake refused (403).
 * **Lifespan**: acknowledged; the host starts its engines and job workers
   itself (``merchant_voice.server``).
 """
@@ -21,21 +22,22 @@ so that a slow or idle client costs a coroutine, never a thread:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
-import queue
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import Context
-from typing import Any, cast
+from typing import IO, Any, cast
 
-from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 from flask import Flask
-from simple_websocket import ConnectionClosed
 
 from merchant_voice.errors import MerchantVoiceError, PayloadTooLarge, RequestTimeout
+from merchant_voice.web.bridged_socket import BRIDGE_KEY, BridgedSocket
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 BODY_IDLE_S = 30.0  # longest a request body may pause between two pieces
-BRIDGE_KEY = "merchant_voice.websocket"
-CLOSE_TOO_BIG = 1009
-SEND_TIMEOUT_S = 30.0
+BODY_MEMORY_BYTES = 256 * 1024  # a request body beyond this waits in a temporary file
 
 
 class HostASGI:
@@ -56,17 +56,11 @@ class HostASGI:
     def __init__(self, app: Flask, threads: int, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
-        # An unbounded send queue: a view's thread hands its whole answer to the loop and is
-        # free, however slowly the client reads; with a bounded one, a client that stalls
-        # and then goes away would leave the thread blocked on the full queue for good.
-        self.wsgi = WSGIMiddleware(app, workers=threads, send_queue_size=0)  # type: ignore[arg-type]
+        self.views = ThreadPoolExecutor(threads, thread_name_prefix="request")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            # From an empty context, as a thread of a threaded server starts: the loop's own
-            # has `serve`'s app context (the CLI's), which a2wsgi would copy into every
-            # request, and all of them would share one `g`.
-            await asyncio.create_task(self._http(scope, receive, send), context=Context())
+            await self._http(scope, receive, send)
         elif scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "lifespan":
@@ -75,32 +69,65 @@ class HostASGI:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await self.wsgi(scope, receive, send)  # type: ignore[arg-type]  # Flask says 413
+            await _problem(send, self._too_large(), scope)
             return
-        body = bytearray()
-        more = True
+        # Beyond BODY_MEMORY_BYTES a body waits on disk: many large uploads arriving slowly
+        # at once cost disk, not memory.
+        with tempfile.SpooledTemporaryFile(max_size=BODY_MEMORY_BYTES) as body:
+            if not await self._read_body(scope, receive, send, body):
+                return
+            size = body.tell()
+            body.seek(0)
+            environ = build_environ(cast(Any, _with_length(scope, size)), cast(Any, body))
+            loop = asyncio.get_running_loop()
+            try:
+                status, headers, chunks = await loop.run_in_executor(
+                    self.views, self._view, environ
+                )
+            except Exception:
+                log.exception(
+                    "%s %s failed outside the host's error handling",
+                    scope.get("method"),
+                    scope.get("path"),
+                )
+                await _problem(send, MerchantVoiceError("the request failed"), scope)
+                return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(chunks)})
+
+    def _view(self, environ: Any) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """Run the Flask view whole in this thread: its status, headers and body. One hop
+        to the loop and back, never a wait on the loop while the view runs (which, with
+        many threads sharing the GIL, is what makes a thread slow to get back)."""
+        # From an empty context, as a thread of a threaded server starts: a pool's thread
+        # would otherwise keep what the request before set.
+        return Context().run(_run_wsgi, self.app, environ)
+
+    def _too_large(self) -> PayloadTooLarge:
+        limit = self.max_body_bytes
+        return PayloadTooLarge(f"the request body is over the limit of {limit} bytes", limit=limit)
+
+    async def _read_body(self, scope: Scope, receive: Receive, send: Send, body: IO[bytes]) -> bool:
+        """Read the request's body into ``body``; False when it was refused (and answered)
+        or the client left."""
+        size, more = 0, True
         while more:
             try:
                 message = await asyncio.wait_for(receive(), BODY_IDLE_S)
             except TimeoutError:
                 detail = f"the request body stopped arriving for {BODY_IDLE_S:.0f} s"
                 await _problem(send, RequestTimeout(detail), scope)
-                return
+                return False
             if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
+                return False
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await _problem(send, self._too_large(), scope)
+                return False
+            body.write(chunk)
             more = bool(message.get("more_body", False))
-            if len(body) > self.max_body_bytes:
-                limit = self.max_body_bytes
-                detail = f"the request body is over the limit of {limit} bytes"
-                await _problem(send, PayloadTooLarge(detail, limit=limit), scope)
-                return
-        replay = [{"type": "http.request", "body": bytes(body), "more_body": False}]
-
-        async def buffered() -> Message:
-            return replay.pop() if replay else await receive()
-
-        await self.wsgi(scope, buffered, send)  # type: ignore[arg-type]
+        return True
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         first = await receive()
@@ -124,7 +151,8 @@ class HostASGI:
                 log.exception("WebSocket view failed on %s", scope.get("path"))
             finally:
                 bridge.close()
-                loop.call_soon_threadsafe(done.set_result, None)
+                with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone
+                    loop.call_soon_threadsafe(_settle, done)
 
         threading.Thread(target=view, name=f"ws {scope.get('path', '')}", daemon=True).start()
         await done
@@ -132,95 +160,32 @@ class HostASGI:
             await send({"type": "websocket.close", "code": 1008})  # refused: 403
 
 
-class BridgedSocket:
-    """A WebSocket under the ASGI server, used from the view's thread with the calls of
-    simple-websocket's ``Server`` that views make: ``receive``, ``send``, ``close``."""
-
-    mode = "asgi"
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, send: Send) -> None:
-        self._loop = loop
-        self._receive = receive
-        self._send = send
-        self._inbox: queue.Queue[str | bytes | None] = queue.Queue()
-        self.max_message_size: int | None = None
-        self.accepted = False
-        self.connected = False
-
-    # -- called from the view's thread -------------------------------------------------
+def _run_wsgi(app: Flask, environ: Any) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+    answer: list[Any] = []
+    chunks: list[bytes] = []
 
     def start_response(
-        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Any:
-        if not self.accepted:
-            log.info("WebSocket refused: %s", status)
-        return lambda _data: None
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        answer[:] = [
+            int(status[:3]),
+            [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        ]
+        return chunks.append
 
-    def accept(self, max_message_size: int) -> BridgedSocket:
-        self.max_message_size = max_message_size
-        self._call(self._send({"type": "websocket.accept"}))
-        self.accepted = self.connected = True
-        asyncio.run_coroutine_threadsafe(self._pump(), self._loop)
-        return self
-
-    def receive(self, timeout: float | None = None) -> str | bytes | None:
-        """The next message; None when ``timeout`` passes first; ConnectionClosed once closed."""
-        if not self.connected and self._inbox.empty():
-            raise ConnectionClosed()
-        try:
-            message = self._inbox.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if message is None:
-            self.connected = False
-            raise ConnectionClosed()
-        return message
-
-    def send(self, data: str | bytes) -> None:
-        if not self.connected:
-            raise ConnectionClosed()
-        key = "text" if isinstance(data, str) else "bytes"
-        try:
-            self._call(self._send({"type": "websocket.send", key: data}))
-        except Exception:
-            self.connected = False
-            raise ConnectionClosed() from None
-
-    def close(self, reason: int | None = None, message: str | None = None) -> None:
-        if self.connected:
-            self.connected = False
-            close = {"type": "websocket.close", "code": reason or 1000, "reason": message or ""}
-            try:
-                self._call(self._send(close))
-            except Exception:
-                log.debug("WebSocket already closed", exc_info=True)
-
-    def _call(self, coroutine: Awaitable[None]) -> None:
-        future = asyncio.run_coroutine_threadsafe(_awaited(coroutine), self._loop)
-        future.result(SEND_TIMEOUT_S)
-
-    # -- in the loop -------------------------------------------------------------------
-
-    async def _pump(self) -> None:
-        """The client's messages into the view's inbox, until it closes."""
-        try:
-            while True:
-                message = await self._receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                data = message.get("text")
-                data = data if data is not None else message.get("bytes") or b""
-                if self.max_message_size and len(data) > self.max_message_size:
-                    self.connected = False
-                    await self._send({"type": "websocket.close", "code": CLOSE_TOO_BIG})
-                    return
-                self._inbox.put(data)
-        finally:
-            self._inbox.put(None)
+    result = app(environ, start_response)
+    try:
+        chunks.extend(chunk for chunk in result if chunk)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return answer[0], answer[1], chunks
 
 
-async def _awaited(awaitable: Awaitable[None]) -> None:
-    await awaitable
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():  # not when the connection's task was cancelled meanwhile
+        done.set_result(None)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -241,6 +206,17 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def _with_length(scope: Scope, size: int) -> Scope:
+    """``scope`` with the body's length: a chunked body (sent without one) is read whole
+    by now, and a WSGI view reads no body it is not told the length of."""
+    headers = [
+        (name, value)
+        for name, value in scope.get("headers", [])
+        if name not in (b"content-length", b"transfer-encoding")
+    ]
+    return {**scope, "headers": [*headers, (b"content-length", str(size).encode())]}
 
 
 async def _problem(send: Send, error: MerchantVoiceError, scope: Scope) -> None:

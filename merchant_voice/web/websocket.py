@@ -27,7 +27,7 @@ from typing import Any
 from flask import Response, request
 from simple_websocket import Server
 
-from merchant_voice.web.asgi import BRIDGE_KEY, BridgedSocket
+from merchant_voice.web.bridged_socket import BRIDGE_KEY, BridgedSocket
 
 
 def accept(max_message_size: int, ping_interval: float | None = 20.0) -> Server | BridgedSocket:

@@ -11,9 +11,8 @@ from typing import Annotated, Any
 
 from flask import request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from merchant_voice.plugin_api import (
     ApiBlueprint,
@@ -94,6 +93,20 @@ class ListingOut(BaseModel):
     variants: list[VariantOut]
 
 
+# A page's columns as rows, not tracked objects (a page is read, never written), with the
+# count of all; one query for its variants, not one a listing. Built once.
+PAGE = select(
+    *(getattr(Listing, name) for name in ListingOut.model_fields if name != "variants"),
+    func.count().over().label("total"),  # of all the listings, on every row of the page
+).order_by(Listing.id)
+PAGE_VARIANTS = (
+    select(Variant.listing_id, *(getattr(Variant, name) for name in VariantOut.model_fields))
+    .where(Variant.listing_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Variant.position)
+)
+COUNT = select(func.count(Listing.id))
+
+
 class ListingPage(BaseModel):
     listings: list[ListingOut]
     total: int
@@ -149,11 +162,16 @@ def list_listings() -> ListingPage:
     limit = query_int("limit", 50, 1, 500)
     offset = query_int("offset", 0, 0, 10**9)
     session = tenant_session()
-    page = select(Listing).options(selectinload(Listing.variants))  # one query, not one each
-    rows = session.scalars(page.order_by(Listing.id).limit(limit).offset(offset))
-    total = session.scalar(select(func.count(Listing.id))) or 0
+    rows = session.execute(PAGE.limit(limit).offset(offset)).mappings().all()
+    variants: dict[int, list[dict[str, Any]]] = {row["id"]: [] for row in rows}
+    if variants:
+        for variant in session.execute(PAGE_VARIANTS, {"ids": list(variants)}).mappings():
+            variants[variant["listing_id"]].append(dict(variant))
+    total = rows[0]["total"] if rows else session.scalar(COUNT) or 0
     return ListingPage(
-        listings=[ListingOut.model_validate(row) for row in rows],
+        listings=[
+            ListingOut.model_validate({**row, "variants": variants[row["id"]]}) for row in rows
+        ],
         total=total,
         limit=limit,
         offset=offset,

@@ -34,7 +34,7 @@ def import_catalog(merchant: str, file: Path, format_: str | None, as_json: bool
     with merchant_session(merchant) as tenant:
         parsed = parse(file.read_bytes(), format_)
         progress = click.progressbar(  # on stderr, so that --json output stays clean
-            length=len(parsed.listings), label="Importing", file=sys.stderr
+            length=parsed.rows, label="Importing", file=sys.stderr
         )
         with progress as bar:
             report = store(tenant, parsed, progress=bar.update)

@@ -28,14 +28,14 @@ def run_import(context: JobContext[PluginSettings]) -> dict[str, Any]:
         raise LookupError(f"catalog import {context.payload['import_id']} has no file")
     content, format = record.content, record.format
     context.session.commit()  # no transaction (nor the write lock) while the file is parsed
-    parsed = parse(content, format)
-    total = max(len(parsed.listings), 1)
+    parsed = parse(content, format)  # listings are built as the store takes them
+    total = max(parsed.rows, 1)
     done = 0
 
     def advance(count: int) -> None:
         nonlocal done
         done += count
-        context.progress(done / total, f"{done} of {total} listings")
+        context.progress(done / total, f"{done} of {parsed.rows} rows")
 
     report = store(context.session, parsed, progress=advance).as_dict()
     context.session.writes_first()  # the record is read again, then written

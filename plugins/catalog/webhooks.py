@@ -28,7 +28,7 @@ from merchant_voice.plugin_api import (
     pong,
     receive,
 )
-from plugins.catalog.importers import checked, fill, store, variant
+from plugins.catalog.importers import check, fill, store, variant
 from plugins.catalog.importers.base import (
     Parsed,
     RowRejected,
@@ -72,14 +72,10 @@ def _deliver(slug: str, platform: Platform) -> ResponseReturnValue:
             parse = from_shopify if platform is SHOPIFY else from_woocommerce
             try:
                 item = parse(payload)
+                check(item)
             except MALFORMED as exc:
                 raise malformed("product", exc) from None
-            parsed = checked(Parsed(platform.name, 1, [item]))
-            if parsed.errors:
-                raise ValidationFailed(
-                    f"the product in the webhook is malformed: {parsed.errors[0]}"
-                )
-            clashes = store(session, parsed).clashes
+            clashes = store(session, Parsed(platform.name, 1, [item])).clashes
         session.commit()
     answer = {"status": status, "delivery": delivery.delivery_id, "action": delivery.action}
     return jsonify({**answer, "clashes": clashes} if clashes else answer)

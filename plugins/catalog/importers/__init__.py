@@ -6,8 +6,9 @@ product CSV. A re-import updates listings in place, matched by handle.
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -24,8 +25,8 @@ from plugins.catalog.importers.base import (
     RowRejected,
     check_lengths,
     check_types,
-    read_rows,
 )
+from plugins.catalog.importers.csvfile import CsvFile
 from plugins.catalog.models import Listing, Variant
 from plugins.catalog.stock import settle
 
@@ -37,7 +38,10 @@ Format = Literal["shopify", "woocommerce"]
 class Parser(Protocol):
     def matches(self, header: list[str]) -> bool: ...
 
-    def parse(self, header: list[str], rows: Iterable[dict[str, str]]) -> Parsed: ...
+    def parse(self, file: CsvFile) -> Iterator[ParsedListing | RowError]:
+        """Read the whole file once now (which counts its rows), then yield its listings
+        and rejected rows as a second pass reads them."""
+        ...
 
 
 PARSERS: dict[str, Parser] = {"shopify": shopify, "woocommerce": woocommerce}
@@ -64,16 +68,31 @@ class ImportReport:
 
 
 def parse(data: bytes, format: str | None = None) -> Parsed:
-    """Parse a catalog file; ``format`` is detected from the header when not given."""
-    header, rows = read_rows(data)
-    return checked(PARSERS[_format(header, format)].parse(header, rows))
+    """A catalog file's listings, built as they are read (``format`` is detected from the
+    header when not given); the file is refused whole if it cannot be read as one."""
+    file = CsvFile(data)
+    found = _format(file.header, format)
+    items = PARSERS[found].parse(file)  # its first pass counts the rows
+    parsed = Parsed(found, file.rows, source=file)
+    parsed.listings = checked(_listings(items, parsed.errors), parsed.errors)
+    return parsed
+
+
+def _listings(
+    items: Iterable[ParsedListing | RowError], errors: list[RowError]
+) -> Iterator[ParsedListing]:
+    for item in items:
+        if isinstance(item, RowError):
+            errors.append(item)
+        else:
+            yield item
 
 
 def inspect(data: bytes, format: str | None = None) -> tuple[str, int]:
     """The file's format and number of rows, or why it cannot be read: what an upload
     is checked for before its job parses it (cheaply: no listings are built)."""
-    header, rows = read_rows(data)
-    return _format(header, format), sum(1 for _ in rows)
+    file = CsvFile(data)
+    return _format(file.header, format), file.count()
 
 
 def _format(header: list[str], format: str | None) -> str:
@@ -92,31 +111,28 @@ def _format(header: list[str], format: str | None) -> str:
     return format
 
 
-def checked(parsed: Parsed) -> Parsed:
-    """Move listings with over-long values or a handle seen before into the errors."""
-    kept: list[ParsedListing] = []
+def checked(listings: Iterable[ParsedListing], errors: list[RowError]) -> Iterator[ParsedListing]:
+    """The listings, less those with a value of the wrong type or too long, or a handle
+    seen before: those become ``errors``."""
     first_row: dict[str, int] = {}
-    for listing in parsed.listings:
+    for listing in listings:
         try:
-            check_types(listing)
-            check_lengths(listing)
+            check(listing)
         except RowRejected as exc:
-            parsed.errors.append(RowError(listing.row, exc.column, exc.reason))
+            errors.append(RowError(listing.row, exc.column, exc.reason))
             continue
         if listing.handle in first_row:
-            parsed.errors.append(
-                RowError(
-                    listing.row,
-                    "handle",
-                    f"{listing.handle!r} repeats row {first_row[listing.handle]}",
-                )
-            )
+            repeated = f"{listing.handle!r} repeats row {first_row[listing.handle]}"
+            errors.append(RowError(listing.row, "handle", repeated))
             continue
         first_row[listing.handle] = listing.row
-        kept.append(listing)
-    parsed.listings = kept
-    parsed.errors.sort(key=lambda error: error.row)
-    return parsed
+        yield listing
+
+
+def check(listing: ParsedListing) -> None:
+    """Raise :class:`RowRejected` for a value of the wrong type, or one too long to store."""
+    check_types(listing)
+    check_lengths(listing)
 
 
 def store(
@@ -132,9 +148,10 @@ def store(
     made here), the product wins the handle, the other listing is given a free one,
     and the report names the clash.
     """
-    report = ImportReport(parsed.format, parsed.rows, errors=list(parsed.errors))
-    for start in range(0, len(parsed.listings), batch):
-        chunk = parsed.listings[start : start + batch]
+    report = ImportReport(parsed.format, parsed.rows)
+    listings = iter(parsed.listings)
+    read = 0
+    while chunk := list(itertools.islice(listings, batch)):
         if not session.in_transaction():  # read, then write, beside the API's writes
             session.writes_first()
         by_handle, by_external = _existing(session, chunk)
@@ -162,7 +179,9 @@ def store(
                 session.flush()  # before a later product takes the old handle
         session.commit()
         if progress is not None:
-            progress(len(chunk))
+            progress(parsed.rows_read - read)
+        read = parsed.rows_read
+    report.errors = sorted(parsed.errors, key=lambda error: error.row)
     return report
 
 

@@ -1,4 +1,4 @@
-"""What every catalog importer produces, and the CSV reading they share.
+"""What every catalog importer produces, and the cell readers they share.
 
 Importers never stop at a bad row: they report it (row number, column, reason)
 and keep every good one. Row numbers are those a spreadsheet shows: the
@@ -7,16 +7,14 @@ header is row 1.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 
-from merchant_voice.plugin_api import BadRequest, read_cell
+from plugins.catalog.importers.csvfile import EXTRA_CELLS, CsvFile
 
 # Strict, and checked again on every check_types(): a platform's payload may hold anything.
 STRICT = ConfigDict(strict=True, revalidate_instances="always")
@@ -102,10 +100,19 @@ class RowError:
 
 @dataclass
 class Parsed:
+    """A catalog source's listings, as they are read, and its rejected rows, filled in
+    as the listings are read (a file's listings are built one pass over it at a time)."""
+
     format: str
-    rows: int
-    listings: list[ParsedListing] = field(default_factory=list)
+    rows: int  # the source's data rows
+    listings: Iterable[ParsedListing] = ()
     errors: list[RowError] = field(default_factory=list)
+    source: CsvFile | None = None
+
+    @property
+    def rows_read(self) -> int:
+        """How many of the source's rows the listings read so far come from."""
+        return self.source.position - 1 if self.source is not None else self.rows
 
 
 class RowRejected(Exception):
@@ -117,45 +124,6 @@ class RowRejected(Exception):
         self.reason = reason
 
 
-def read_rows(data: bytes) -> tuple[list[str], Iterator[dict[str, str]]]:
-    """The CSV's header, and its rows as they are read (a file of any size is never held
-    as rows at once); a file that is not UTF-8 CSV is refused whole, here or mid-way."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(
-            f"the file is not UTF-8 (invalid byte at offset {exc.start}); export it as UTF-8 CSV"
-        ) from None
-    if "\x00" in text:  # not text at all; nor can PostgreSQL store it
-        offset = text.index("\x00")
-        raise BadRequest(f"the file holds a NUL character (at offset {offset}): not a text CSV")
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey=EXTRA_CELLS, restval="")
-    try:
-        header = [name.strip() for name in reader.fieldnames or []]
-    except csv.Error as exc:
-        raise BadRequest(f"the file is not valid CSV: {exc}") from None
-    if not header:
-        raise BadRequest("the file is empty: a CSV header row is needed")
-    reader.fieldnames = header
-
-    def rows() -> Iterator[dict[str, str]]:
-        try:
-            for row in reader:
-                yield {
-                    k: _cell(v) if isinstance(v, str) else str(len(v or [])) for k, v in row.items()
-                }
-        except csv.Error as exc:
-            raise BadRequest(f"the file is not valid CSV: {exc}") from None
-
-    return header, rows()
-
-
-def _cell(value: str) -> str:
-    """A cell without its outer spaces, or the spreadsheet-safe quote the host's exports add."""
-    return read_cell(value.strip()).strip()
-
-
-EXTRA_CELLS = "\x00extra"
 MAX_PRICE = Decimal("1e10")  # what a Numeric(12, 2) column holds
 LIMITS = {"handle": 255, "title": 500, "sku": 100}
 

@@ -1,6 +1,8 @@
 """Shopify product CSV, in both the current and the legacy column names.
 
-Rows that share a handle are one product: the first carries the product
+Rows that share a handle are one product, wherever they are in the file (a
+first pass finds each product's last row, so each is handed on as soon as it is
+whole): the first carries the product
 (title, description...), every row may carry a variant (its option values,
 SKU, price and inventory quantity) and an image. ``Default Title`` is Shopify's
 option value for a product without variants. An inventory quantity counts where
@@ -9,10 +11,9 @@ the file has no tracker column, or the row's tracker is set.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from plugins.catalog.importers.base import (
-    Parsed,
     ParsedListing,
     ParsedVariant,
     RowError,
@@ -23,6 +24,7 @@ from plugins.catalog.importers.base import (
     split_list,
     stock,
 )
+from plugins.catalog.importers.csvfile import CsvFile
 
 # field -> (current name, legacy name)
 COLUMNS = {
@@ -83,56 +85,78 @@ class _Columns:
         return found
 
 
-def parse(header: list[str], rows: Iterable[dict[str, str]]) -> Parsed:
-    columns = _Columns(header)
-    result = Parsed("shopify", 0)
+def parse(file: CsvFile) -> Iterator[ParsedListing | RowError]:
+    """Each product once its last row is read, and each rejected row, in two passes: the
+    first, now, finds where each handle's rows end (rows need not be grouped)."""
+    columns = _Columns(file.header)
+    last_row = {handle: number for number, (handle,) in file.columns(columns.name("handle"))}
+    return _products(file, columns, last_row)
+
+
+def _products(
+    file: CsvFile, columns: _Columns, last_row: dict[str, int]
+) -> Iterator[ParsedListing | RowError]:
     products: dict[str, ParsedListing] = {}
     rejected: dict[str, int] = {}
     option_names: dict[str, list[str]] = {}
-    for number, row in enumerate(rows, start=2):
-        result.rows = number - 1
+    for number, row in file.numbered():
         handle = columns.get(row, "handle")
         try:
             check_shape(row)
-        except RowRejected as exc:
-            result.errors.append(RowError(number, exc.column, exc.reason))
-            continue
-        if not handle:
-            result.errors.append(RowError(number, columns.name("handle"), "the handle is missing"))
-            continue
-        if handle in rejected:
-            result.errors.append(
-                RowError(
-                    number,
+            if not handle:
+                raise RowRejected(columns.name("handle"), "the handle is missing")
+            if handle in rejected:
+                raise RowRejected(
                     columns.name("handle"),
                     f"skipped: the first row of {handle!r} (row {rejected[handle]}) was rejected",
                 )
-            )
-            continue
-        try:
-            listing = products.get(handle)
-            first = listing is None
-            if listing is None:
-                listing = _product(row, columns, handle, number)
-            _add_row(listing, row, columns, number, option_names.setdefault(handle, []))
-            if first:  # kept only once its first row is wholly good
-                products[handle] = listing
-                result.listings.append(listing)
         except RowRejected as exc:
-            result.errors.append(RowError(number, exc.column, exc.reason))
-            if handle not in products:
-                rejected[handle] = number
-    for listing in result.listings:
-        for variant in listing.variants:
-            for name in list(variant.options):
-                if name not in listing.attributes:
-                    listing.attributes[name] = []
-                if variant.options[name] not in listing.attributes[name]:
-                    listing.attributes[name].append(variant.options[name])
-        if listing.variants and listing.price is None:
-            prices = [v.price for v in listing.variants if v.price is not None]
-            listing.price = min(prices) if prices else None
-    return result
+            yield RowError(number, exc.column, exc.reason)
+        else:
+            try:
+                _read_row(row, number, handle, columns, products, option_names)
+            except RowRejected as exc:
+                yield RowError(number, exc.column, exc.reason)
+                if handle not in products:
+                    rejected[handle] = number
+        if handle and last_row.get(handle) == number:  # the product's rows are all read
+            del last_row[handle]
+            rejected.pop(handle, None)
+            option_names.pop(handle, None)
+            listing = products.pop(handle, None)
+            if listing is not None:
+                yield _finished(listing)
+
+
+def _read_row(
+    row: dict[str, str],
+    number: int,
+    handle: str,
+    columns: _Columns,
+    products: dict[str, ParsedListing],
+    option_names: dict[str, list[str]],
+) -> None:
+    listing = products.get(handle)
+    first = listing is None
+    if listing is None:
+        listing = _product(row, columns, handle, number)
+    _add_row(listing, row, columns, number, option_names.setdefault(handle, []))
+    if first:  # kept only once its first row is wholly good
+        products[handle] = listing
+
+
+def _finished(listing: ParsedListing) -> ParsedListing:
+    """The product's option values as attributes, and its lowest variant price."""
+    for variant in listing.variants:
+        for name in list(variant.options):
+            if name not in listing.attributes:
+                listing.attributes[name] = []
+            if variant.options[name] not in listing.attributes[name]:
+                listing.attributes[name].append(variant.options[name])
+    if listing.variants and listing.price is None:
+        prices = [v.price for v in listing.variants if v.price is not None]
+        listing.price = min(prices) if prices else None
+    return listing
 
 
 def _product(row: dict[str, str], columns: _Columns, handle: str, number: int) -> ParsedListing:

@@ -8,11 +8,11 @@ columns come in numbered groups (``Attribute 1 name``, ``Attribute 1 value(s)``.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 
 from plugins.catalog.importers.base import (
-    Parsed,
     ParsedListing,
     ParsedVariant,
     RowError,
@@ -23,6 +23,7 @@ from plugins.catalog.importers.base import (
     split_list,
     stock,
 )
+from plugins.catalog.importers.csvfile import CsvFile
 
 REQUIRED = ("ID", "Type", "SKU", "Name")
 _ATTRIBUTE = re.compile(r"^Attribute (\d+) name$")
@@ -85,49 +86,76 @@ def _listing(row: dict[str, str], header: list[str], number: int) -> ParsedListi
     )
 
 
-def parse(header: list[str], rows: Iterable[dict[str, str]]) -> Parsed:
-    result = Parsed("woocommerce", 0)
-    by_key: dict[str, ParsedListing] = {}
-    variations: list[tuple[int, dict[str, str]]] = []
-    for number, row in enumerate(rows, start=2):
-        result.rows = number - 1
-        kinds = split_list(row.get("Type", ""))
+def parse(file: CsvFile) -> Iterator[ParsedListing | RowError]:
+    """Each product once the last variation naming it is read, and each rejected row, in
+    two passes: the first, now, finds each parent's last variation (in any order)."""
+    last_variation = {
+        parent: number
+        for number, (kinds, parent) in file.columns("Type", "Parent")
+        if parent and "variation" in split_list(kinds)
+    }
+    return _products(file, last_variation)
+
+
+def _products(file: CsvFile, last_variation: dict[str, int]) -> Iterator[ParsedListing | RowError]:
+    header = file.header
+    by_key: dict[str, ParsedListing] = {}  # the products whose variations are still to come
+    due: list[tuple[int, int, ParsedListing]] = []  # (its last row, its row, the product)
+    orphans: dict[str, list[ParsedVariant]] = {}  # variations read before their parent
+    for number, row in file.numbered():
         try:
-            check_shape(row)
+            listing = _read_row(row, header, number, by_key, orphans)
         except RowRejected as exc:
-            result.errors.append(RowError(number, exc.column, exc.reason))
-            continue
-        if not row.get("ID"):
-            result.errors.append(RowError(number, "ID", "every row needs the product ID"))
-        elif "variation" in kinds:
-            variations.append((number, row))
-        elif not kinds:
-            result.errors.append(RowError(number, "Type", "the product type is missing"))
+            yield RowError(number, exc.column, exc.reason)
         else:
-            try:
-                listing = _listing(row, header, number)
-            except RowRejected as exc:
-                result.errors.append(RowError(number, exc.column, exc.reason))
-                continue
-            result.listings.append(listing)
-            by_key[f"id:{row['ID']}"] = listing
-            if listing.sku:
-                by_key[listing.sku] = listing
-    for number, row in variations:
-        parent = by_key.get(row.get("Parent", ""))
-        if parent is None:
-            reason = (
-                f"no product {row.get('Parent')!r} in this file"
-                if row.get("Parent")
-                else ("a variation needs its parent product")
-            )
-            result.errors.append(RowError(number, "Parent", reason))
-            continue
-        try:
-            parent.variants.append(_variant(row, header, number))
-        except RowRejected as exc:
-            result.errors.append(RowError(number, exc.column, exc.reason))
-    return result
+            if listing is not None:
+                keys = _keys(listing)
+                for key in keys:
+                    listing.variants.extend(orphans.pop(key, []))
+                    by_key[key] = listing
+                last = max([number] + [last_variation.get(key, 0) for key in keys])
+                heapq.heappush(due, (last, number, listing))
+        while due and due[0][0] <= number:
+            done = heapq.heappop(due)[2]
+            for key in _keys(done):
+                if by_key.get(key) is done:
+                    del by_key[key]
+            yield done
+    for parent, variants in orphans.items():
+        for variant in variants:
+            yield RowError(variant.row, "Parent", f"no product {parent!r} in this file")
+
+
+def _keys(listing: ParsedListing) -> list[str]:
+    """What a variation's Parent column may name the product by: ``id:NN`` or its SKU."""
+    return [f"id:{listing.extra['woocommerce_id']}", *([listing.sku] if listing.sku else [])]
+
+
+def _read_row(
+    row: dict[str, str],
+    header: list[str],
+    number: int,
+    by_key: dict[str, ParsedListing],
+    orphans: dict[str, list[ParsedVariant]],
+) -> ParsedListing | None:
+    """The row's product, or None for a variation (added to its parent, or kept for it)."""
+    check_shape(row)
+    kinds = split_list(row.get("Type", ""))
+    if not row.get("ID"):
+        raise RowRejected("ID", "every row needs the product ID")
+    if "variation" not in kinds:
+        if not kinds:
+            raise RowRejected("Type", "the product type is missing")
+        return _listing(row, header, number)
+    parent = row.get("Parent", "")
+    if not parent:
+        raise RowRejected("Parent", "a variation needs its parent product")
+    variant = _variant(row, header, number)
+    if parent in by_key:
+        by_key[parent].variants.append(variant)
+    else:
+        orphans.setdefault(parent, []).append(variant)
+    return None
 
 
 def _variant(row: dict[str, str], header: list[str], number: int) -> ParsedVariant:
