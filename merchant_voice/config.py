@@ -121,7 +121,7 @@ class ServerSettings(Section):
     def worker_count(self) -> int:
         """The web workers ``serve`` starts."""
         if self.workers == "auto":
-            return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+            return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_WORKERS))
         return self.workers
 
     connections: int = Field(

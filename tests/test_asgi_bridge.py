@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request, send_file
 from simple_websocket import ConnectionClosed
 
 from merchant_voice.web import asgi, bridged_socket
 from merchant_voice.web.asgi import HostASGI
 from merchant_voice.web.bridged_socket import INBOX_MESSAGES, BridgedSocket
+from merchant_voice.web.wsgi_answer import BLOCK_BYTES
 from tests.conftest import make_shop
 
 Message = dict[str, Any]
@@ -107,9 +110,12 @@ def _socket_run(
         result.append(bridge)
         await asyncio.to_thread(bridge.accept, max_message_size)
         result.append(await asyncio.to_thread(view, bridge))
+        bridge.ended()  # as the view's thread does when the view returns
         await asyncio.sleep(0.05)  # what the loop still had to do
+        result.append({task for task in asyncio.all_tasks() if task is not asyncio.current_task()})
 
     asyncio.run(main())
+    assert result[2] == set(), "the bridge left tasks running after its view ended"
     return result[0], result[1]
 
 
@@ -136,6 +142,24 @@ def test_a_client_sending_faster_than_the_view_reads_waits(monkeypatch: Any) -> 
     _, (before, after) = _socket_run(receive, send, view)
     assert before <= INBOX_MESSAGES + 1  # the pump stopped reading when the inbox was full
     assert INBOX_MESSAGES + 10 <= after <= INBOX_MESSAGES + 11  # and read on as room came
+
+
+def test_a_view_that_ends_without_reading_stops_the_pump() -> None:
+    """A client kept sending while the view was busy, then the view ended: the pump that
+    waits for room in the full inbox stops too (no task, no inbox left behind)."""
+
+    async def receive() -> Message:
+        await asyncio.sleep(0)
+        return {"type": "websocket.receive", "text": "media"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    def view(bridge: BridgedSocket) -> None:
+        threading.Event().wait(0.3)  # long enough for the inbox to fill
+        bridge.close()
+
+    _socket_run(receive, send, view)  # asserts that no task is left
 
 
 def test_a_send_the_client_never_takes_is_given_up(monkeypatch: Any) -> None:
@@ -212,3 +236,70 @@ def test_a_view_outliving_its_cancelled_connection_is_not_an_error(app: Flask) -
 
     asyncio.run(main())
     assert ended.is_set() and errors == []
+
+
+def _asgi_request(
+    app: Flask, scope: Message, body: bytes, cancel_after: float | None = None
+) -> list[Message]:
+    """What HostASGI sends for one request; ``cancel_after``: the server cancels it then
+    (the client left), and what the view did is waited for."""
+    sent: list[Message] = []
+    pieces = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> Message:
+        return pieces.pop() if pieces else await _never()
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        task = asyncio.create_task(
+            HostASGI(app, threads=2, max_body_bytes=1 << 24)(scope, receive, send)
+        )
+        if cancel_after is None:
+            await task
+            return
+        await asyncio.sleep(cancel_after)
+        task.cancel()
+        await asyncio.sleep(1.0)
+
+    asyncio.run(main())
+    return sent
+
+
+def test_a_view_still_reads_its_body_after_the_client_left(app: Flask) -> None:
+    seen: list[int] = []
+
+    @app.post("/slow-reader")
+    def slow_reader() -> str:
+        threading.Event().wait(0.4)
+        seen.append(len(request.get_data()))
+        return ""
+
+    scope = {**SCOPE, "method": "POST", "path": "/slow-reader", "headers": []}
+    _asgi_request(app, scope, b"x" * 1000, cancel_after=0.1)
+    assert seen == [1000]
+
+
+def test_a_long_answer_is_sent_a_block_at_a_time(app: Flask, tmp_path: Path) -> None:
+    """A recording (send_file) is never held whole: it goes out in blocks of at most
+    BLOCK_BYTES, and the file is closed at the end."""
+    audio = tmp_path / "long.wav"
+    audio.write_bytes(os.urandom(3 * BLOCK_BYTES + 12345))
+    opened: list[Any] = []
+
+    @app.get("/long-answer")
+    def long_answer() -> Any:
+        handle = audio.open("rb")
+        opened.append(handle)
+        return send_file(handle, mimetype="audio/wav")
+
+    sent = _asgi_request(
+        app, {**SCOPE, "method": "GET", "path": "/long-answer", "headers": []}, b""
+    )
+    assert sent[0]["status"] == 200
+    bodies = sent[1:]
+    assert len(bodies) >= 4 and all(len(m["body"]) <= BLOCK_BYTES for m in bodies)
+    assert [m.get("more_body", False) for m in bodies] == [True] * (len(bodies) - 1) + [False]
+    assert b"".join(m["body"] for m in bodies) == audio.read_bytes()
+    assert opened[0].closed

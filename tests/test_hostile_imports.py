@@ -101,7 +101,8 @@ pack,,Color,Blue,P-B,12.00
 
 WOO_HEADER = "ID,Type,SKU,Name,Parent,Regular price,Attribute 1 name,Attribute 1 value(s)\n"
 VARIATION_FIRST_WOO = WOO_HEADER + (
-    "11,variation,TEE-R,Tee red,TEE,20,Color,Red\n"
+    "11,variation,TEE-R,Tee red,TEE,20,Color,Red\n"  # by its SKU, before it
+    "14,variation,TEE-G,Tee green,id:10,22,Color,Green\n"  # by its id, before it
     '10,variable,TEE,Tee,,,Color,"Red, Blue"\n'
     "12,variation,TEE-B,Tee blue,id:10,21,Color,Blue\n"
     "13,variation,X-1,Lost,NOPE,3,Color,Red\n"
@@ -116,12 +117,12 @@ def test_a_products_rows_need_not_be_together(app: Flask, shop_a: Shop) -> None:
     assert (shopify["created"], shopify["errors"]) == (2, [])
     assert woo["created"] == 1
     assert woo["errors"] == [
-        {"row": 5, "column": "Parent", "reason": "no product 'NOPE' in this file"}
+        {"row": 6, "column": "Parent", "reason": "no product 'NOPE' in this file"}
     ]
     listings = _listings(app, shop_a)
     assert [v.sku for v in listings["pack"].variants] == ["P-R", "P-B"]
     assert listings["pack"].price == Decimal("10.00")
-    assert [v.sku for v in listings["TEE"].variants] == ["TEE-R", "TEE-B"]
+    assert [v.sku for v in listings["TEE"].variants] == ["TEE-R", "TEE-G", "TEE-B"]
 
 
 def _catalog(products: int) -> bytes:
@@ -142,3 +143,23 @@ def test_a_file_is_stored_as_it_is_read(app: Flask, shop_a: Shop) -> None:
         )
     assert report.created == parsed.rows == 2_000
     assert read_when_stored[0] <= 501 < 2_000 == read_when_stored[-1]
+
+
+def test_files_read_as_they_go_keep_the_one_pass_meaning(app: Flask, shop_a: Shop) -> None:
+    """A repeated column's missing cell is empty, as a spreadsheet shows it; of two products
+    with one handle the first in the file wins, with its variations in file order."""
+    repeated = _import(app, shop_a, b"Handle,Title,Handle\nh1,T\n")
+    assert repeated["errors"] == [{"row": 2, "column": "Handle", "reason": "the handle is missing"}]
+    woo = _import(
+        app,
+        shop_a,
+        (
+            WOO_HEADER + "5,variable,,First,,,Color,\n"  # handle woo-5
+            "7,simple,woo-5,Second,,4,,\n"  # the same handle: refused
+            "8,variation,V-8,Red,id:5,1,Color,Red\n"
+            "9,variation,V-9,Blue,id:5,2,Color,Blue\n"
+        ).encode(),
+    )
+    assert woo["created"] == 1
+    assert woo["errors"] == [{"row": 3, "column": "handle", "reason": "'woo-5' repeats row 2"}]
+    assert [v.sku for v in _listings(app, shop_a)["woo-5"].variants] == ["V-8", "V-9"]

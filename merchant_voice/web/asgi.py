@@ -7,8 +7,9 @@ so that a slow or idle client costs a coroutine, never a thread:
   body is read here, in the loop too, in full (up to ``[host] max_body_bytes``,
   in a temporary file beyond ``BODY_MEMORY_BYTES``; a client that sends nothing
   for ``BODY_IDLE_S`` gets 408), and only then does a thread of ``[server]
-  threads`` run the Flask view, whole: its answer comes back to the loop in one
-  piece, and the loop sends it. A slow client holds no thread, reading or writing.
+  threads`` run the Flask view, whole (:mod:`merchant_voice.web.wsgi_answer`): its
+  answer comes back to the loop in one hop, a long body a block per hop as the
+  client takes it. A slow client holds no thread, reading or writing.
 * **WebSocket** (a call's media stream): the Flask view runs in a thread of its
   own for the connection's life, as under a threaded server; it checks the
   request and calls :func:`merchant_voice.web.websocket.accept`, which finds a
@@ -30,7 +31,6 @@ import tempfile
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import Context
 from typing import IO, Any, cast
 
 from a2wsgi.wsgi import build_environ
@@ -38,6 +38,7 @@ from flask import Flask
 
 from merchant_voice.errors import MerchantVoiceError, PayloadTooLarge, RequestTimeout
 from merchant_voice.web.bridged_socket import BRIDGE_KEY, BridgedSocket
+from merchant_voice.web.wsgi_answer import Answer, answer
 
 log = logging.getLogger(__name__)
 
@@ -72,36 +73,53 @@ class HostASGI:
             await _problem(send, self._too_large(), scope)
             return
         # Beyond BODY_MEMORY_BYTES a body waits on disk: many large uploads arriving slowly
-        # at once cost disk, not memory.
-        with tempfile.SpooledTemporaryFile(max_size=BODY_MEMORY_BYTES) as body:
-            if not await self._read_body(scope, receive, send, body):
-                return
-            size = body.tell()
-            body.seek(0)
-            environ = build_environ(cast(Any, _with_length(scope, size)), cast(Any, body))
-            loop = asyncio.get_running_loop()
-            try:
-                status, headers, chunks = await loop.run_in_executor(
-                    self.views, self._view, environ
-                )
-            except Exception:
-                log.exception(
-                    "%s %s failed outside the host's error handling",
-                    scope.get("method"),
-                    scope.get("path"),
-                )
-                await _problem(send, MerchantVoiceError("the request failed"), scope)
-                return
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"".join(chunks)})
+        # at once cost disk, not memory. The view's thread closes it once the view has run.
+        body = tempfile.SpooledTemporaryFile(max_size=BODY_MEMORY_BYTES)  # noqa: SIM115
+        try:
+            read = await self._read_body(scope, receive, send, body)
+        except BaseException:
+            body.close()
+            raise
+        if not read:
+            body.close()
+            return
+        size = body.tell()
+        body.seek(0)
+        environ: Any = build_environ(cast(Any, _with_length(scope, size)), cast(Any, body))
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(self.views, answer, self.app, environ, body)
+        try:
+            view = await asyncio.shield(running)  # cancelled (the client left): the view runs on
+        except asyncio.CancelledError:
+            running.add_done_callback(_close_unsent)  # and its answer is closed once it is there
+            raise
+        except Exception:
+            log.exception("%s %s failed outside the host's error handling", *_request(scope))
+            await _problem(send, MerchantVoiceError("the request failed"), scope)
+            return
+        await self._send_answer(view, scope, send)
 
-    def _view(self, environ: Any) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
-        """Run the Flask view whole in this thread: its status, headers and body. One hop
-        to the loop and back, never a wait on the loop while the view runs (which, with
-        many threads sharing the GIL, is what makes a thread slow to get back)."""
-        # From an empty context, as a thread of a threaded server starts: a pool's thread
-        # would otherwise keep what the request before set.
-        return Context().run(_run_wsgi, self.app, environ)
+    async def _send_answer(self, view: Answer, scope: Scope, send: Send) -> None:
+        """Send ``view``'s answer, a block at a time as the client takes them."""
+        loop = asyncio.get_running_loop()
+        start = {"type": "http.response.start", "status": view.status, "headers": view.headers}
+        try:
+            await send(start)
+            block = view.block
+            while not view.whole:
+                await send({"type": "http.response.body", "body": block, "more_body": True})
+                block = await loop.run_in_executor(self.views, view.next_block)
+            await send({"type": "http.response.body", "body": block})
+        except asyncio.CancelledError:  # the client left: the body is closed in a thread, as
+            loop.run_in_executor(self.views, view.close)  # a block may be read there now
+            raise
+        except Exception:
+            log.exception("%s %s: the answer failed mid-way", *_request(scope))
+            view.close()
+            raise
+        finally:
+            if view.whole:
+                view.close()
 
     def _too_large(self) -> PayloadTooLarge:
         limit = self.max_body_bytes
@@ -151,6 +169,7 @@ class HostASGI:
                 log.exception("WebSocket view failed on %s", scope.get("path"))
             finally:
                 bridge.close()
+                bridge.ended()
                 with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone
                     loop.call_soon_threadsafe(_settle, done)
 
@@ -160,27 +179,13 @@ class HostASGI:
             await send({"type": "websocket.close", "code": 1008})  # refused: 403
 
 
-def _run_wsgi(app: Flask, environ: Any) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
-    answer: list[Any] = []
-    chunks: list[bytes] = []
+def _close_unsent(running: asyncio.Future[Answer]) -> None:
+    if not running.cancelled() and running.exception() is None:
+        running.result().close()
 
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        answer[:] = [
-            int(status[:3]),
-            [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
-        ]
-        return chunks.append
 
-    result = app(environ, start_response)
-    try:
-        chunks.extend(chunk for chunk in result if chunk)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    return answer[0], answer[1], chunks
+def _request(scope: Scope) -> tuple[str, str]:
+    return scope.get("method", "?"), scope.get("path", "?")
 
 
 def _settle(done: asyncio.Future[None]) -> None:

@@ -10,6 +10,8 @@ back-pressure), a send it never takes is given up, and nothing is sent after a c
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import queue
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -43,6 +45,7 @@ class BridgedSocket:
         self._inbox: queue.Queue[str | bytes | None] = queue.Queue(INBOX_MESSAGES + 1)
         self._room = asyncio.Event()  # set (in the loop) whenever the view takes a message
         self._close_sent = False  # in the loop: nothing is sent after the close
+        self._pumping: concurrent.futures.Future[None] | None = None
         self.max_message_size: int | None = None
         self.accepted = False
         self.connected = False
@@ -60,8 +63,15 @@ class BridgedSocket:
         self.max_message_size = max_message_size
         self._call({"type": "websocket.accept"})
         self.accepted = self.connected = True
-        asyncio.run_coroutine_threadsafe(self._pump(), self._loop)
+        self._pumping = asyncio.run_coroutine_threadsafe(self._pump(), self._loop)
         return self
+
+    def ended(self) -> None:
+        """The view is done with the socket: stop reading the client (the pump may be
+        waiting for room in an inbox no one will read any more)."""
+        if self._pumping is not None:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nothing runs there now
+                self._pumping.cancel()
 
     def receive(self, timeout: float | None = None) -> str | bytes | None:
         """The next message; None when ``timeout`` passes first; ConnectionClosed once closed."""
@@ -71,7 +81,8 @@ class BridgedSocket:
             message = self._inbox.get(timeout=timeout)
         except queue.Empty:
             return None
-        self._loop.call_soon_threadsafe(self._room.set)
+        with contextlib.suppress(RuntimeError):  # a closed loop: the pump is gone too
+            self._loop.call_soon_threadsafe(self._room.set)
         if message is None:
             self.connected = False
             raise ConnectionClosed()

@@ -181,6 +181,8 @@ def store(
         if progress is not None:
             progress(parsed.rows_read - read)
         read = parsed.rows_read
+    if progress is not None and parsed.rows > read:  # rows after the last listing stored
+        progress(parsed.rows - read)
     report.errors = sorted(parsed.errors, key=lambda error: error.row)
     return report
 

@@ -68,7 +68,7 @@ class CsvFile:
             row = {name: _cell(value) for name, value in zip(header, record, strict=False)}
             if len(record) < width:
                 for name in header[len(record) :]:
-                    row.setdefault(name, "")
+                    row[name] = ""  # as DictReader: a repeated column's missing cell wins
             elif len(record) > width:
                 row[EXTRA_CELLS] = str(len(record) - width)
             yield row

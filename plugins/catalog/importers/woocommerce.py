@@ -8,8 +8,8 @@ columns come in numbered groups (``Attribute 1 name``, ``Attribute 1 value(s)``.
 
 from __future__ import annotations
 
-import heapq
 import re
+from collections import deque
 from collections.abc import Iterator
 
 from plugins.catalog.importers.base import (
@@ -100,7 +100,9 @@ def parse(file: CsvFile) -> Iterator[ParsedListing | RowError]:
 def _products(file: CsvFile, last_variation: dict[str, int]) -> Iterator[ParsedListing | RowError]:
     header = file.header
     by_key: dict[str, ParsedListing] = {}  # the products whose variations are still to come
-    due: list[tuple[int, int, ParsedListing]] = []  # (its last row, its row, the product)
+    # In the file's order (as checked() expects: the first of two equal handles wins), each
+    # once its last variation is read: (that row, the product).
+    due: deque[tuple[int, ParsedListing]] = deque()
     orphans: dict[str, list[ParsedVariant]] = {}  # variations read before their parent
     for number, row in file.numbered():
         try:
@@ -113,10 +115,10 @@ def _products(file: CsvFile, last_variation: dict[str, int]) -> Iterator[ParsedL
                 for key in keys:
                     listing.variants.extend(orphans.pop(key, []))
                     by_key[key] = listing
-                last = max([number] + [last_variation.get(key, 0) for key in keys])
-                heapq.heappush(due, (last, number, listing))
+                listing.variants.sort(key=lambda variant: variant.row)
+                due.append((max([number] + [last_variation.get(key, 0) for key in keys]), listing))
         while due and due[0][0] <= number:
-            done = heapq.heappop(due)[2]
+            done = due.popleft()[1]
             for key in _keys(done):
                 if by_key.get(key) is done:
                     del by_key[key]
