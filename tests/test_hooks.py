@@ -166,5 +166,5 @@ def test_hooks_skip_plugins_the_merchant_disabled(app: Flask, shop_a: Shop) -> N
         session.commit()
         before = len(manager.failures)
         results = manager.call("merchant_details", session=session)
-    assert set(results) == {"notes", "catalog", "translation", "orders"}
+    assert set(results) == {"notes", "catalog", "translation", "narration", "orders"}
     assert len(manager.failures) == before

@@ -144,10 +144,11 @@ def test_a_merchant_cannot_enable_translation_without_the_catalog(
 ) -> None:
     assert client.get("/api/v1/listings", headers=shop_a.headers).status_code == 200
     code, out = _cli(app, "plugins", "disable", "shop-a", "catalog", "--json")
-    assert code == 0 and json.loads(out)["off_with_it"] == ["translation"]
+    assert code == 0 and json.loads(out)["off_with_it"] == ["translation", "narration"]
     merchant = client.get("/api/v1/merchant", headers=shop_a.headers).get_json()
     assert not merchant["plugins"]["catalog"]["enabled"]
     assert not merchant["plugins"]["translation"]["enabled"]  # off with its requirement
+    assert not merchant["plugins"]["narration"]["enabled"]
     glossary = client.get("/api/v1/translation/glossary", headers=shop_a.headers)
     assert glossary.status_code == 404
 

@@ -39,6 +39,7 @@ def test_builtins_load_and_bad_ones_are_refused_with_reasons(app: Flask) -> None
     assert set(manager.plugins) == {
         "catalog",
         "translation",
+        "narration",
         "orders",
         "support_calls",
         "notes",

@@ -6,10 +6,8 @@ import sys
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
-    ValidationFailed,
     current_settings,
     emit,
     engines,
@@ -17,7 +15,7 @@ from merchant_voice.plugin_api import (
     json_option,
     merchant_session,
 )
-from plugins.catalog.public import Listing
+from plugins.catalog.public import listings_for_command
 from plugins.translation import service
 from plugins.translation.settings import TranslationSettings
 
@@ -40,23 +38,11 @@ def translate(
     as_json: bool,
 ) -> None:
     """Translate MERCHANT's listings (--all, or --listing HANDLE) into --locales."""
-    if all_listings == bool(handles):
-        message = "give either --all or one or more --listing HANDLE"
-        raise ValidationFailed(message, [{"field": "--all", "message": message}])
     wanted = [part for part in (locales or "").split(",") if part.strip()] or None
     with merchant_session(merchant) as tenant:
         settings = current_settings(TranslationSettings)
         targets = service.target_locales(tenant, settings, wanted)
-        ids = None
-        if handles:
-            query = select(Listing.handle, Listing.id).where(Listing.handle.in_(handles))
-            found = {handle: listing_id for handle, listing_id in tenant.execute(query)}
-            missing = [h for h in handles if h not in found]
-            if missing:
-                message = f"no listing with handle {', '.join(missing)}"
-                raise ValidationFailed(message, [{"field": "--listing", "message": message}])
-            ids = [found[h] for h in handles]
-        chosen = service.listings(tenant, ids)
+        chosen = listings_for_command(tenant, all_listings, handles)
         total = len(chosen) * len(targets)
         bar = click.progressbar(length=total, label="Translating", file=sys.stderr)
         with engines().chat_running(), bar:

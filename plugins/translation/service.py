@@ -6,14 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from merchant_voice.plugin_api import NotFound, TenantSession, engines, plugin_resources
-from plugins.catalog.public import Listing
+from merchant_voice.plugin_api import TenantSession, engines, plugin_resources
+from plugins.catalog.public import Listing, chosen_ids, chosen_listings
 from plugins.translation import memory
 from plugins.translation.document import build, outdated_fields, source_hashes
 from plugins.translation.locales import display_name, language, parse_locales
-from plugins.translation.memory import CHUNK
 from plugins.translation.models import GlossaryEntry, ListingTranslation
 from plugins.translation.protect import glossary_for
 from plugins.translation.settings import TranslationSettings
@@ -38,32 +36,7 @@ def target_locales(
 
 def listing_ids(session: TenantSession, wanted: Sequence[int] | None) -> list[int]:
     """The ids of the merchant's listings (all, or ``wanted``); NotFound names missing ones."""
-    query = select(Listing.id).order_by(Listing.id)
-    if wanted is None:
-        return list(session.scalars(query))
-    ids = sorted(set(wanted))
-    found = [
-        listing_id
-        for start in range(0, len(ids), CHUNK)
-        for listing_id in session.scalars(query.where(Listing.id.in_(ids[start : start + CHUNK])))
-    ]
-    missing = sorted(set(ids) - set(found))
-    if missing:
-        raise NotFound(f"no listing {', '.join(map(str, missing))}")
-    return found
-
-
-def listings(session: TenantSession, wanted: Sequence[int] | None) -> list[Listing]:
-    """The merchant's listings (all, or ``wanted``), variants loaded; NotFound names missing ids."""
-    ids = listing_ids(session, wanted)
-    query = select(Listing).options(selectinload(Listing.variants)).order_by(Listing.id)
-    if wanted is None:
-        return list(session.scalars(query))
-    return [
-        listing
-        for start in range(0, len(ids), CHUNK)
-        for listing in session.scalars(query.where(Listing.id.in_(ids[start : start + CHUNK])))
-    ]
+    return chosen_ids(session, wanted)
 
 
 def translator(session: TenantSession, settings: TranslationSettings) -> Translator:
@@ -91,7 +64,10 @@ def run(
     """Translate the listings (None: all) into the locales (None: the market locales)."""
     targets = target_locales(session, settings, locales)
     return translator(session, settings).translate(
-        listings(session, wanted), targets, overwrite_edits=overwrite_edits, progress=progress
+        chosen_listings(session, wanted),
+        targets,
+        overwrite_edits=overwrite_edits,
+        progress=progress,
     )
 
 

@@ -1,0 +1,107 @@
+"""What a narration may say of a listing, in the narration's locale.
+
+The listing's reviewed or machine translation into that locale where one exists
+(field by field: a field that failed translation comes from the source), else the
+source. Its price is written as that locale writes it (Babel). Every number in
+these facts is one a script may say; no other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from babel import Locale
+from babel.numbers import format_currency
+
+from merchant_voice.plugin_api import TenantSession
+from plugins.catalog.public import Listing
+from plugins.translation.public import translated_fields
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+# A number as written: digits, with grouping or decimal marks between digit groups.
+NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f' ]\d+)*")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A listing as a narration in ``locale`` may tell it."""
+
+    locale: str
+    title: str
+    description: str  # plain text
+    bullet_points: list[str]
+    attributes: dict[str, list[str]]
+    price: str | None  # as the locale writes it: "49,90 €"
+    told_from: str  # the locale these facts are written in: ``locale``, or the source's
+    numbers: frozenset[Decimal] = field(default_factory=frozenset)
+
+    def fingerprint(self, *extra: object) -> str:
+        """What the script is written from (with ``extra``: the length asked for...)."""
+        data = [self.locale, self.title, self.description, self.bullet_points, self.attributes]
+        text = json.dumps([*data, self.price, *map(str, extra)], ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def facts(session: TenantSession, listing: Listing, locale: str) -> Facts:
+    """``listing``'s facts in ``locale``: translated fields where they exist."""
+    source_locale = session.merchant.default_locale
+    fields = translated_fields(session, listing.id, locale) if locale != source_locale else {}
+    title = fields.get("title") or listing.title
+    description = plain_text(fields.get("description_html") or listing.description_html or "")
+    bullets = list(fields.get("bullet_points") or listing.bullet_points or [])
+    attributes = dict(fields.get("attributes") or listing.attributes or {})
+    price = None
+    if listing.price is not None:
+        price = format_currency(listing.price, listing.currency, locale=_babel(locale))
+    told = locale if "title" in fields or locale == source_locale else source_locale
+    values = [value for listed in attributes.values() for value in listed]
+    texts = [title, description, *bullets, *attributes, *values]
+    numbers = {n for text in texts for n in numbers_in(text, told)}
+    prices = [listing.price, *(v.price for v in listing.variants)]
+    for amount in (p for p in prices if p is not None):
+        numbers |= {amount.normalize(), Decimal(int(amount))}
+        cents = (amount - int(amount)) * 100
+        numbers.add(cents.normalize())  # "49 euros 90"
+    return Facts(locale, title, description, bullets, attributes, price, told, frozenset(numbers))
+
+
+def plain_text(description_html: str) -> str:
+    """A description's words, without its markup."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", description_html))).strip()
+
+
+def numbers_in(text: str, locale: str) -> set[Decimal]:
+    """The numbers written in ``text``, as values: "1.234,5" (de) and "1,234.5" (en) are
+    one number; a mark that cannot be read either way counts each digit group."""
+    found: set[Decimal] = set()
+    for written in NUMBER.findall(text):
+        value = _value(written, locale)
+        if value is None:
+            found |= {Decimal(part) for part in re.findall(r"\d+", written)}
+        else:
+            found.add(value)
+    return found
+
+
+def _value(written: str, locale: str) -> Decimal | None:
+    symbols = _babel(locale).number_symbols.get("latn", {})
+    decimal_mark = symbols.get("decimal", ".")
+    groups = {symbols.get("group", ","), "\u00a0", "\u202f", " ", "'"}
+    text = written
+    for mark in groups - {decimal_mark}:
+        text = text.replace(mark, "")
+    text = text.replace(decimal_mark, ".")
+    try:
+        return Decimal(text).normalize() if text.count(".") <= 1 else None
+    except InvalidOperation:
+        return None
+
+
+def _babel(locale: str) -> Locale:
+    return Locale.parse(locale.replace("-", "_"))

@@ -1,0 +1,50 @@
+"""The narration plugin's hooks: its job, its command, and its counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from merchant_voice.plugin_api import JobContext, JobRegistry, TenantSession, hookimpl
+from plugins.catalog.public import chosen_listings
+from plugins.narration import service
+from plugins.narration.cli import narrate
+from plugins.narration.models import Narration
+from plugins.narration.settings import NarrationSettings
+
+
+def run_job(context: JobContext[NarrationSettings]) -> dict[str, Any]:
+    """Job ``narration.narrate``: payload listing_ids (None: all), locales, overwrite_edits."""
+    payload = context.payload
+
+    def progress(done: int, total: int) -> None:
+        context.progress(done / max(total, 1), f"{done} of {total} narrations")
+
+    session = context.session
+    report = service.narrate(
+        session,
+        context.settings,
+        chosen_listings(session, payload.get("listing_ids")),
+        service.locales(session, payload.get("locales")),
+        overwrite_edits=bool(payload.get("overwrite_edits")),
+        progress=progress,
+    )
+    return report.as_dict()
+
+
+@hookimpl
+def register_jobs(registry: JobRegistry) -> None:
+    registry.add(service.JOB_KIND, run_job)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(narrate)
+
+
+@hookimpl
+def merchant_details(session: TenantSession) -> dict[str, Any]:
+    query = select(Narration.status, func.count(Narration.id)).group_by(Narration.status)
+    return {"narrations": {status: count for status, count in session.execute(query)}}

@@ -1,0 +1,47 @@
+"""A listing's narration in one locale: its script, and how it came about."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from merchant_voice.plugin_api import Base, MerchantOwned, UTCDateTime, utcnow
+
+
+class ScriptStatus(enum.StrEnum):
+    MACHINE = "machine"  # the model's, every check passed
+    FLAGGED = "flagged"  # the model's last try failed a check: ``flags`` says which
+    EDITED = "edited"  # a person wrote or changed it: re-runs leave it alone unless asked
+    APPROVED = "approved"  # a person approved it: re-runs leave it alone unless asked
+
+
+KEPT = (ScriptStatus.EDITED.value, ScriptStatus.APPROVED.value)
+
+
+class Narration(MerchantOwned, Base):
+    """One listing's narration in one locale.
+
+    ``source_hash`` fingerprints what the script was written from (the listing's
+    fields as narrated, in that locale, and the length asked for): a script whose
+    source has changed since is *outdated*, and a re-run writes it again.
+    """
+
+    __tablename__ = "narration_narrations"
+    __table_args__ = (UniqueConstraint("merchant_id", "listing_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_listings.id", ondelete="CASCADE"), index=True
+    )
+    locale: Mapped[str] = mapped_column(String(35))
+    script: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=ScriptStatus.MACHINE.value)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_hash: Mapped[str] = mapped_column(String(64), default="")
+    source_locale: Mapped[str] = mapped_column(String(35), default="")  # what it was told from
+    model: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,18 @@
+"""The narration plugin: a spoken presentation of each listing, per market locale."""
+
+from __future__ import annotations
+
+from merchant_voice.plugin_api import Plugin
+from plugins.narration.settings import NarrationSettings
+
+plugin = Plugin(
+    name="narration",
+    version="0.1.0",
+    host_api=">=1.0,<2",
+    description="A short spoken script of each listing per locale, written by the shared LLM",
+    settings=NarrationSettings,
+    requires=("catalog", "translation"),
+    models=".models",
+    hooks=".hooks",
+    blueprints=(".api:bp",),
+)
