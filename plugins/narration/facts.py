@@ -24,8 +24,9 @@ from plugins.translation.public import translated_fields
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
-# A number as written: digits, with grouping or decimal marks between digit groups.
-NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f' ]\d+)*")
+# A number as written: thousands grouped by a space or an apostrophe (1 234,5), or digit
+# groups joined by dots and commas (1.234,5 or 1,234.5).
+NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def numbers_in(text: str, locale: str) -> set[Decimal]:
     one number; a mark that cannot be read either way counts each digit group."""
     found: set[Decimal] = set()
     for written in NUMBER.findall(text):
-        value = _value(written, locale)
+        value = number_value(written, locale)
         if value is None:
             found |= {Decimal(part) for part in re.findall(r"\d+", written)}
         else:
@@ -89,7 +90,8 @@ def numbers_in(text: str, locale: str) -> set[Decimal]:
     return found
 
 
-def _value(written: str, locale: str) -> Decimal | None:
+def number_value(written: str, locale: str) -> Decimal | None:
+    """A number as ``locale`` writes it, as a value; None when its marks cannot be read."""
     symbols = _babel(locale).number_symbols.get("latn", {})
     decimal_mark = symbols.get("decimal", ".")
     groups = {symbols.get("group", ","), "\u00a0", "\u202f", " ", "'"}
