@@ -12,6 +12,7 @@ import pytest
 from engines import Engines
 from engines.audio import Audio, resample
 from merchant_voice.config import Settings
+from plugins.narration.sound import TARGET_LUFS, Cue, loudness, normalized, sentences, webvtt
 from plugins.narration.speech import speakable
 from tests.engines_fixtures import words
 
@@ -70,3 +71,38 @@ def test_the_voice_says_the_price_as_money(engines_speech: Engines) -> None:
 @pytest.fixture(scope="module")
 def engines_speech(prepared: Settings) -> Engines:
     return Engines(prepared.engines)
+
+
+def test_captions_are_a_webvtt_track_of_the_sentences() -> None:
+    script = "Meet the Acme hoodie. Soft & warm! Only <today>… 新しい。です"
+    assert sentences(script) == [
+        "Meet the Acme hoodie.",
+        "Soft & warm!",
+        "Only <today>…",
+        "新しい。",
+        "です",
+    ]
+    track = webvtt([Cue(0.0, 1.25, "Meet the Acme hoodie."), Cue(1.25, 3661.5, "Soft & <warm>")])
+    assert track == (
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.250\nMeet the Acme hoodie.\n\n"
+        "2\n00:00:01.250 --> 01:01:01.500\nSoft &amp; &lt;warm&gt;\n"
+    )
+
+
+def test_speech_is_brought_to_one_loudness(engines_speech: Engines) -> None:
+    chunks = list(engines_speech.tts.synthesize("The Acme hoodie is soft and warm.", "en_US"))
+    audio = Audio(np.concatenate([c.audio.samples for c in chunks]), chunks[0].audio.rate)
+    for gain in (0.05, 1.0):  # a quiet and a loud recording of it
+        level = normalized(Audio((audio.samples * gain).astype(np.float32), audio.rate))
+        assert abs(loudness(level) - TARGET_LUFS) <= 1.0, loudness(level)
+        assert float(np.max(np.abs(level.samples))) < 0.98
+
+
+def test_loud_peaks_are_never_clipped() -> None:
+    rate = 22050
+    clicks = np.zeros(rate * 3, dtype=np.float32)
+    clicks[:: rate // 2] = 0.9  # short loud peaks in near silence: the target would clip them
+    level = normalized(Audio(clicks, rate))
+    assert float(np.max(np.abs(level.samples))) == pytest.approx(0.98, abs=1e-6)
+    silent = Audio(np.zeros(rate, dtype=np.float32), rate)
+    assert normalized(silent).samples.max() == 0.0
