@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from engines import Engines
 from plugins.catalog.models import Listing
-from plugins.narration import service
+from plugins.narration import lexicon, service
 from plugins.narration.checks import names_product, problems, word_count
 from plugins.narration.facts import facts, numbers_in
 from plugins.narration.models import Narration, ScriptStatus
@@ -267,3 +267,42 @@ def test_the_narrate_command_names_what_it_cannot_use(app: Flask, shop_a: Shop) 
     assert code == 1 and "--listing: no listing with handle nope" in out
     code, out = narrate("--all", "--locales", "ja_JP")
     assert code == 1 and "--locales:" in out and "ja_JP is not one of the merchant's" in out
+
+
+def test_the_lexicon_is_the_merchants_own_and_checked(
+    app: Flask, shop_a: Shop, shop_b: Shop
+) -> None:
+    client = app.test_client()
+    url = "/api/v1/narration/lexicon"
+    entries = [
+        {"term": "Acme", "respelling": "Ack me"},
+        {"term": "Acme", "locale": "fr", "respelling": "Aqué mé"},
+        {"term": "acme", "locale": "fr-fr", "phonemes": "akme"},
+        {"term": "Gorp", "respelling": "Gorrp"},
+    ]
+    put = client.put(url, headers=shop_a.headers, json={"entries": entries})
+    assert put.status_code == 200, put.get_json()
+    assert [(e["term"], e["locale"]) for e in put.get_json()["entries"]] == [
+        ("Acme", ""),
+        ("Acme", "fr"),
+        ("Gorp", ""),
+        ("acme", "fr_FR"),
+    ]
+    assert client.get(url, headers=shop_b.headers).get_json() == {"entries": []}
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        assert lexicon.said_as(session, "fr_FR") == {"acme": "[[ akme ]]", "Gorp": "Gorrp"}
+        assert lexicon.said_as(session, "fr_CA") == {"Acme": "Aqué mé", "Gorp": "Gorrp"}
+        assert lexicon.said_as(session, "de_DE") == {"Acme": "Ack me", "Gorp": "Gorrp"}
+    both = client.put(
+        url,
+        headers=shop_a.headers,
+        json={"entries": [{"term": "X", "respelling": "a", "phonemes": "b"}]},
+    )
+    assert both.status_code == 422 and "respelling or phonemes" in both.get_data(True)
+    bad_locale = client.put(
+        url,
+        headers=shop_a.headers,
+        json={"entries": [{"term": "X", "locale": "xx-yy", "respelling": "a"}]},
+    )
+    assert bad_locale.status_code == 422 and "locale" in bad_locale.get_data(True)
+    assert len(client.get(url, headers=shop_a.headers).get_json()["entries"]) == 4  # unchanged

@@ -106,3 +106,16 @@ def test_loud_peaks_are_never_clipped() -> None:
     assert float(np.max(np.abs(level.samples))) == pytest.approx(0.98, abs=1e-6)
     silent = Audio(np.zeros(rate, dtype=np.float32), rate)
     assert normalized(silent).samples.max() == 0.0
+
+
+def test_the_lexicon_changes_what_is_heard(engines_speech: Engines) -> None:
+    def heard(text: str) -> list[str]:
+        chunks = list(engines_speech.tts.synthesize(text, "en_US"))
+        audio = Audio(np.concatenate([c.audio.samples for c in chunks]), chunks[0].audio.rate)
+        return words(engines_speech.asr.transcribe(resample(audio, 16000), language="en").text)
+
+    script = "Meet the Qzwx jacket."
+    assert "rainbow" not in heard(speakable(script, "en_US"))
+    assert "rainbow" in heard(speakable(script, "en_US", lexicon={"qzwx": "rainbow"}))
+    phonemes = {"QZWX": "[[ ɹˈeɪnboʊ ]]"}  # noqa: RUF001  (IPA, as eSpeak writes it)
+    assert "rainbow" in heard(speakable(script, "en_US", lexicon=phonemes))

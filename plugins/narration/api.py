@@ -17,7 +17,7 @@ from merchant_voice.plugin_api import (
     tenant_session,
 )
 from plugins.catalog.public import Listing
-from plugins.narration import service
+from plugins.narration import lexicon, service
 from plugins.narration.checks import problems
 from plugins.narration.facts import facts
 from plugins.narration.models import Narration, ScriptStatus
@@ -166,3 +166,30 @@ def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> Narrat
         row.status = ScriptStatus.EDITED.value
     tenant_session().commit()
     return _out(listing, row)
+
+
+class Lexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[lexicon.Entry] = Field(max_length=5000)
+
+
+@bp.operation(
+    "/narration/lexicon", "GET", summary="The merchant's pronunciation lexicon", response=Lexicon
+)
+def get_lexicon() -> Lexicon:
+    return Lexicon(entries=lexicon.entries(tenant_session()))
+
+
+@bp.operation(
+    "/narration/lexicon",
+    "PUT",
+    summary="Replace the merchant's pronunciation lexicon",
+    body=Lexicon,
+    response=Lexicon,
+)
+def put_lexicon(body: Lexicon) -> Lexicon:
+    session = tenant_session()
+    lexicon.replace(session, body.entries)
+    session.commit()
+    return Lexicon(entries=lexicon.entries(session))

@@ -45,3 +45,21 @@ class Narration(MerchantOwned, Base):
     model: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LexiconEntry(MerchantOwned, Base):
+    """How the merchant's voice says a term: a respelling, or phonemes (eSpeak's, as Piper
+    reads them). ``locale`` is a locale (de_AT), a language (de) or "" for every locale."""
+
+    __tablename__ = "narration_lexicon"
+    __table_args__ = (UniqueConstraint("merchant_id", "term", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str] = mapped_column(String(35), default="")
+    respelling: Mapped[str | None] = mapped_column(String(500))
+    phonemes: Mapped[str | None] = mapped_column(String(500))
+
+    def said_as(self) -> str:
+        """What the voice is given for the term: Piper reads ``[[ ... ]]`` as phonemes."""
+        return f"[[ {self.phonemes} ]]" if self.phonemes else self.respelling or self.term
