@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from engines import Engines
+from engines.errors import EngineUnavailable
 from plugins.catalog.models import Listing
 from plugins.narration import lexicon, service
 from plugins.narration.checks import names_product, problems, word_count
@@ -306,3 +307,19 @@ def test_the_lexicon_is_the_merchants_own_and_checked(
     )
     assert bad_locale.status_code == 422 and "locale" in bad_locale.get_data(True)
     assert len(client.get(url, headers=shop_a.headers).get_json()["entries"]) == 4  # unchanged
+
+
+def test_an_engine_outage_leaves_no_empty_narration(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    """The job is retried later; meanwhile no script is shown that was never written."""
+    app = make_app(database_url, chat={"url": "http://127.0.0.1:9", "engine_wait_s": 0})
+    shop = make_shop(app, "acme", default_locale="en_US")
+    listing_id = _listing(app, shop)
+    with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
+        chosen = session.scalars(select(Listing).where(Listing.id == listing_id)).all()
+        with pytest.raises(EngineUnavailable):
+            service.narrate(session, NarrationSettings(), chosen, ["en_US"])
+    url = f"/api/v1/listings/{listing_id}/narrations"
+    answer = app.test_client().get(url, headers=shop.headers)
+    assert answer.get_json()["narrations"] == []

@@ -95,15 +95,13 @@ def narrate(
         for locale in targets:
             told = facts(session, listing, locale)
             digest = told.fingerprint(words)
-            row = _row(session, listing.id, locale)
-            outcome = "written"
-            if row.status in KEPT and row.script and not overwrite_edits:
-                outcome = "kept"
+            outcome = _unchanged(_find(session, listing.id, locale), digest, overwrite_edits)
+            if outcome == "kept":
                 report.kept_edits += 1
-            elif row.source_hash == digest and row.status == ScriptStatus.MACHINE:
-                outcome = "current"
+            elif outcome == "current":
                 report.current += 1
             else:
+                outcome = "written"
                 session.commit()  # no transaction (nor SQLite's lock) while the model writes
                 written = write(
                     chat,
@@ -113,7 +111,10 @@ def narrate(
                     merchant=session.merchant.slug,
                     retries=settings.retries,
                 )
-                row = _row(session, listing.id, locale)
+                row = _find(session, listing.id, locale)  # a row only with its script
+                if row is None:
+                    row = Narration(listing_id=listing.id, locale=locale)
+                    session.add(row)
                 row.script, row.flags = written.script, written.flags
                 row.status = (ScriptStatus.FLAGGED if written.flags else ScriptStatus.MACHINE).value
                 row.source_hash, row.source_locale = digest, told.told_from
@@ -134,14 +135,22 @@ def narrate(
     return report
 
 
-def _row(session: TenantSession, listing_id: int, locale: str) -> Narration:
-    row = session.scalar(
+def _unchanged(row: Narration | None, digest: str, overwrite_edits: bool) -> str | None:
+    """ "kept" (a person's script) or "current" (the model's, its facts unchanged) when the
+    row needs no new script; None when it does."""
+    if row is None:
+        return None
+    if row.status in KEPT and row.script and not overwrite_edits:
+        return "kept"
+    if row.source_hash == digest and row.status == ScriptStatus.MACHINE:
+        return "current"
+    return None
+
+
+def _find(session: TenantSession, listing_id: int, locale: str) -> Narration | None:
+    return session.scalar(
         select(Narration).where(Narration.listing_id == listing_id, Narration.locale == locale)
     )
-    if row is None:
-        row = Narration(listing_id=listing_id, locale=locale, status=ScriptStatus.MACHINE.value)
-        session.add(row)
-    return row
 
 
 def outdated(
