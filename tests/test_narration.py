@@ -140,7 +140,7 @@ def test_the_model_writes_a_checked_script_and_edits_are_kept(narration_app: Fla
     app = narration_app
     shop = make_shop(app, "acme", default_locale="en_US", market_locales=["de_DE"])
     client = app.test_client()
-    configure = {"min_seconds": 5, "max_seconds": 40, "retries": 2}
+    configure = {"min_seconds": 5, "max_seconds": 40, "retries": 1}  # a retry, kept short
     response = client.put(
         "/api/v1/plugins/narration/settings", headers=shop.headers, json=configure
     )
