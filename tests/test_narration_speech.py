@@ -64,8 +64,9 @@ def test_the_voice_says_the_price_as_money(engines_speech: Engines) -> None:
     chunks = list(engines_speech.tts.synthesize(text, "en_US"))
     audio = Audio(np.concatenate([c.audio.samples for c in chunks]), chunks[0].audio.rate)
     heard = words(engines_speech.asr.transcribe(resample(audio, 16000), language="en").text)
-    # Whisper writes "forty-nine dollars, ninety cents" back as "$49.90"
-    assert {"acme", "hoodie", "49", "90"} <= set(heard), heard
+    # Whisper writes "forty-nine dollars, ninety cents" back as "$49.90" (and may hear
+    # the made-up brand as a word it knows: only the price is asserted)
+    assert {"hoodie", "49", "90"} <= set(heard), heard
 
 
 @pytest.fixture(scope="module")
