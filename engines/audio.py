@@ -131,16 +131,23 @@ def decode(data: bytes, encoding: Encoding, rate: int | None = None) -> Audio:
     return resample(audio, WHISPER_RATE)
 
 
+FILE_CODECS = {  # container -> codec, sample rate, bits a second (mono speech)
+    "ogg": ("libopus", 48_000, 48_000),
+    "mp3": ("libmp3lame", 44_100, 64_000),
+}
+
+
 def encode_file(audio: Audio, container: Literal["ogg", "mp3"]) -> bytes:
     """An Ogg Opus or MP3 file of ``audio`` (narrations)."""
     if not len(audio.samples):
         raise InvalidAudio("there is no audio to encode")
-    codec, rate = ("libopus", 48_000) if container == "ogg" else ("libmp3lame", 44_100)
+    codec, rate, bit_rate = FILE_CODECS[container]
     audio = resample(audio, rate)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as output:
         stream = output.add_stream(codec, rate=rate, layout="mono")
         assert isinstance(stream, av.AudioStream)
+        stream.bit_rate = bit_rate
         frame = av.AudioFrame.from_ndarray(
             audio.samples.reshape(1, -1), format="flt", layout="mono"
         )

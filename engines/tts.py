@@ -54,6 +54,9 @@ class Synthesizer(Protocol):
     def voice_for(self, locale: str) -> str:
         """The configured locale whose voice speaks ``locale``; :class:`VoiceNotFound` if none."""
 
+    def voice_name(self, locale: str) -> str:
+        """The name of the voice that speaks ``locale`` (en_US-joe-medium); as ``voice_for``."""
+
     def locales(self) -> list[str]:
         """The locales that have a voice of their own."""
 
@@ -100,6 +103,9 @@ class PiperSynthesizer:
             locale=locale,
             installed=sorted(self.voices),
         )
+
+    def voice_name(self, locale: str) -> str:
+        return self.voices[self.voice_for(locale)].name.removesuffix(".onnx")
 
     def warm(self) -> None:
         """Load every configured voice now (they load on first use otherwise)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 import zoneinfo
@@ -27,6 +28,8 @@ from models import ApiKey, Merchant, User
 if TYPE_CHECKING:
     from merchant_voice.db import Database
     from merchant_voice.plugin_manager import PluginManager
+
+log = logging.getLogger(__name__)
 
 KEY_SCHEME = "mvk"
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -123,6 +126,20 @@ def onboard_merchant(db: Database, plugins: PluginManager, **fields: Any) -> Mer
             plugins.call("merchant_created", session=tenant)
             tenant.commit()
     return merchant
+
+
+def delete_merchant(db: Database, plugins: PluginManager, slug: str) -> MerchantInfo:
+    """Delete merchant ``slug`` and everything it owns: its rows go with it (every
+    merchant-owned foreign key cascades), then each plugin deletes its files
+    (``merchant_deleted``)."""
+    with db.host_session() as session:
+        merchant = merchant_by_slug(session, slug)
+        info = merchant.info()
+        session.delete(merchant)
+        session.commit()
+    log.info("deleted merchant %s (id %d)", slug, info.id)
+    plugins.call("merchant_deleted", merchant=info)
+    return info
 
 
 def merchant_by_slug(session: Session, slug: str) -> Merchant:

@@ -93,6 +93,9 @@ class HostSettings(Section):
         description="Bearer token `/metrics` asks for (Prometheus: `authorization`)."
         " Unset: `/metrics` answers only direct requests from this machine.",
     )
+    merchant_storage_mb: int = Field(
+        1024, ge=1, description="Disk each merchant's narration audio may take (403 beyond)."
+    )
 
 
 class ServerSettings(Section):

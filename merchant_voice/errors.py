@@ -14,7 +14,8 @@ sentence. :mod:`merchant_voice.web.problems` turns any of them into an
     │   │   └── StreamProtocolError  a media-stream message we refuse (logged, skipped)
     │   ├── ValidationFailed     422 well-formed, but fields are wrong
     │   ├── Unauthorized         401 no, bad or revoked API key
-    │   ├── Forbidden            403 a webhook whose signature does not verify
+    │   ├── Forbidden            403 a webhook's signature or a signed link does not verify
+    │   │   └── QuotaExceeded    403 the merchant's files would pass its storage quota
     │   ├── NotFound             404 no such thing *for this merchant*
     │   ├── Conflict             409 clashes with existing data
     │   ├── RequestTimeout       408 the body stopped arriving
@@ -153,6 +154,11 @@ class Forbidden(ClientError):
     status = 403
     title = "Forbidden"
     code = "forbidden"
+
+
+class QuotaExceeded(Forbidden):
+    title = "Storage quota exceeded"
+    code = "quota-exceeded"
 
 
 class NotFound(ClientError):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from merchant_voice.customers import CustomerContacts, RedactedCustomer
     from merchant_voice.job_kinds import JobRegistry
     from merchant_voice.plugin_declaration import PluginSettings
-    from merchant_voice.tenancy import TenantSession
+    from merchant_voice.tenancy import MerchantInfo, TenantSession
     from models.job import Job
 
 PROJECT_NAME = "merchant_voice"
@@ -75,6 +75,16 @@ def merchant_created(session: TenantSession, settings: PluginSettings) -> None:
     ``session.merchant`` describes the merchant. The host commits the session
     afterwards; if the hook raises, its writes are rolled back, the merchant
     is still created.
+    """
+
+
+@hookspec
+def merchant_deleted(merchant: MerchantInfo) -> None:
+    """Merchant ``merchant`` was deleted (``merchants delete``), with every row it owned:
+    each merchant-owned table's foreign key cascades.
+
+    Delete what the plugin keeps for it outside the database (files under
+    ``data_dir``). Called for every loaded plugin, after the deletion committed.
     """
 
 

@@ -58,6 +58,7 @@ from merchant_voice.errors import (
     Forbidden,
     MerchantVoiceError,
     NotFound,
+    QuotaExceeded,
     StreamProtocolError,
     TenancyViolation,
     Unauthorized,
@@ -78,6 +79,8 @@ from merchant_voice.plugin_services import (
     external_url,
     merchant_sessions,
     plugin_resources,
+    signer,
+    storage_quota,
 )
 from merchant_voice.spoken import compact, normalized_digits, spoken_code, spoken_date, spoken_money
 from merchant_voice.spreadsheet import read_cell, safe_cell
@@ -148,6 +151,7 @@ __all__ = [
     "PluginResources",
     "PluginSettings",
     "Priority",
+    "QuotaExceeded",
     "RedactedCustomer",
     "SpeechChunk",
     "StreamProtocolError",
@@ -193,9 +197,11 @@ __all__ = [
     "render",
     "retry_when_busy",
     "safe_cell",
+    "signer",
     "spoken_code",
     "spoken_date",
     "spoken_money",
+    "storage_quota",
     "tenant_session",
     "utcnow",
     "websocket",

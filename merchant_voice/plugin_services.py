@@ -14,7 +14,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from flask import request
+from flask import current_app, request
+from itsdangerous import URLSafeSerializer
 
 from merchant_voice import extensions
 from merchant_voice.plugin_declaration import Plugin
@@ -67,3 +68,16 @@ def data_dir(plugin: str) -> Path:
     folder = extensions.settings().instance_dir / "plugins" / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def storage_quota() -> int:
+    """The bytes each merchant's files may take on disk (``[host] merchant_storage_mb``)."""
+    return extensions.settings().host.merchant_storage_mb * 1_000_000
+
+
+def signer(plugin: str, purpose: str) -> URLSafeSerializer:
+    """Signs and verifies values (itsdangerous) with the host's secret key, for ``purpose``
+    of ``plugin`` only: a value signed for one purpose never verifies for another. Put an
+    expiry in what you sign, and check it, where a signed value must expire."""
+    name = extensions.plugin_manager().get(plugin).name
+    return URLSafeSerializer(str(current_app.secret_key), salt=f"{name}:{purpose}")

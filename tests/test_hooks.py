@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from merchant_voice.plugin_api import data_dir
 from tests.conftest import Shop, make_shop
 from tests.test_catalog_webhooks import secrets
 
@@ -50,6 +51,23 @@ def test_hook_merchant_created(app: Flask) -> None:
     assert _note_texts(app, shop) == ["Welcome, Fresh Goods!"]
     # flaky raised after writing a note: that write was rolled back, the rest kept.
     assert "flaky" in _failures(app, "merchant_created")
+
+
+def test_hook_merchant_deleted(app: Flask) -> None:
+    shop = make_shop(app, "leaving", name="Leaving Soon")
+    with app.app_context():  # a file the notes plugin keeps for the merchant
+        welcome = data_dir("notes") / str(shop.merchant.id) / "welcome.txt"
+    welcome.parent.mkdir()
+    welcome.write_text("Welcome!")
+    result = app.test_cli_runner().invoke(args=["merchants", "delete", "leaving", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert not welcome.exists()  # the plugin's files went with the merchant
+    with app.extensions["db"].host_session() as session:
+        assert (
+            session.scalars(select(Note.id).where(Note.merchant_id == shop.merchant.id)).all() == []
+        )
+    missing = app.test_cli_runner().invoke(args=["merchants", "delete", "leaving", "--yes"])
+    assert missing.exit_code != 0 and "no merchant with slug 'leaving'" in missing.output
 
 
 def test_hook_merchant_details(app: Flask, client: FlaskClient, shop_a: Shop) -> None:

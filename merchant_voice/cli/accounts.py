@@ -106,6 +106,19 @@ def list_merchants(as_json: bool) -> None:
     )
 
 
+@merchants.command("delete")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Confirm: the merchant's data cannot be recovered.")
+@json_option
+@handle_errors({"slug": "SLUG"})
+def delete_merchant(slug: str, yes: bool, as_json: bool) -> None:
+    """Delete the merchant SLUG with all its data: listings, calls, recordings, audio."""
+    if not yes:
+        raise click.UsageError(f"deleting {slug!r} erases all its data: add --yes to confirm")
+    merchant = accounts.delete_merchant(database(), plugin_manager(), slug)
+    emit(asdict(merchant), as_json, f"Deleted merchant {slug} and all its data.")
+
+
 @click.group(cls=AppGroup)
 def apikeys() -> None:
     """Create and revoke API keys."""

@@ -1,25 +1,31 @@
-"""The narration API: a listing's scripts per locale, written in a job, edited and
-approved by the merchant (``/api/v1/listings/<id>/narrations``)."""
+"""The narration API: a listing's scripts per locale, written and rendered in a job,
+edited and approved by the merchant; the audio and captions, and signed links to them
+(``/api/v1/listings/<id>/narrations``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from flask import Response, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
     ApiBlueprint,
+    Conflict,
+    EngineError,
     NotFound,
+    current_merchant,
     current_settings,
+    engines,
     enqueue_job,
     get_or_404,
     tenant_session,
 )
 from plugins.catalog.public import Listing
-from plugins.narration import lexicon, service
+from plugins.narration import files, lexicon, links, service, voicing
 from plugins.narration.checks import problems
-from plugins.narration.facts import facts
+from plugins.narration.facts import Facts, facts
 from plugins.narration.models import Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
 
@@ -39,6 +45,28 @@ class NarrationQueued(BaseModel):
     locale: str
 
 
+class SignedLinks(BaseModel):
+    ogg: str
+    mp3: str
+    captions: str
+    expires_at: datetime
+
+
+class AudioOut(BaseModel):
+    current: bool  # it says the script as it is now, with today's voice, lexicon and price
+    seconds: float
+    voice: str
+    sample_rate: int  # the voice's (the Ogg Opus file plays at 48 kHz, the MP3 at 44.1)
+    loudness_lufs: float  # integrated, EBU R128
+    bytes: int  # the three files together
+    rendered_at: datetime
+    ogg: str  # these three with the API key
+    mp3: str
+    captions: str
+    signed: SignedLinks  # these without, for a storefront, until they expire
+    embed: str  # <audio> with its caption <track>, on the signed links
+
+
 class NarrationOut(BaseModel):
     listing_id: int
     locale: str
@@ -49,6 +77,8 @@ class NarrationOut(BaseModel):
     source_locale: str  # the locale of the facts it was written from
     model: str
     updated_at: datetime
+    audio: AudioOut | None  # None until rendered
+    audio_error: str | None  # why the last rendering failed: no voice, the quota...
 
 
 class NarrationList(BaseModel):
@@ -69,18 +99,47 @@ class NarrationPatch(BaseModel):
         return self
 
 
-def _out(listing: Listing, row: Narration) -> NarrationOut:
-    settings = current_settings(NarrationSettings)
+def _out(listing: Listing, row: Narration, settings: NarrationSettings) -> NarrationOut:
+    told = facts(tenant_session(), listing, row.locale)
     return NarrationOut(
         listing_id=listing.id,
         locale=row.locale,
         script=row.script,
         status=row.status,
         flags=row.flags,
-        outdated=service.outdated(tenant_session(), settings, listing, row),
+        outdated=row.source_hash != told.fingerprint(settings.word_range()),
         source_locale=row.source_locale,
         model=row.model,
         updated_at=row.updated_at,
+        audio=_audio(listing, row, told, settings) if row.audio_hash else None,
+        audio_error=row.audio_error or None,
+    )
+
+
+def _audio(listing: Listing, row: Narration, told: Facts, settings: NarrationSettings) -> AudioOut:
+    try:
+        planned = voicing.plan(tenant_session(), engines().tts, listing, row, told.price)
+        current = voicing.is_current(row, planned)
+    except EngineError:  # no voice (any more) for the locale, no models
+        current = False
+    signed = links.links(current_merchant().slug, row, settings.link_lifetime())
+
+    def url(name: str) -> str:
+        return url_for(".narration_media", listing_id=listing.id, locale=row.locale, name=name)
+
+    return AudioOut(
+        current=current,
+        seconds=row.audio_seconds or 0.0,
+        voice=row.voice,
+        sample_rate=row.sample_rate or 0,
+        loudness_lufs=row.loudness_lufs or 0.0,
+        bytes=row.audio_bytes,
+        rendered_at=row.audio_at or row.updated_at,
+        ogg=url("audio.ogg"),
+        mp3=url("audio.mp3"),
+        captions=url("captions.vtt"),
+        signed=SignedLinks(**signed.__dict__),
+        embed=signed.embed(listing.title, row.locale),
     )
 
 
@@ -107,6 +166,7 @@ def narrate_listing(listing_id: int, body: NarrateIn) -> NarrationQueued:
     get_or_404(Listing, listing_id, "listing")
     session = tenant_session()
     locale = service.locales(session, [body.locale])[0]
+    files.check_quota(session)  # a full quota is refused now, not in the job
     payload = {
         "listing_ids": [listing_id],
         "locales": [locale],
@@ -132,7 +192,10 @@ def list_narrations(listing_id: int) -> NarrationList:
         )
         .all()
     )  # read whole: each row's view reads the listing's facts
-    return NarrationList(listing_id=listing_id, narrations=[_out(listing, row) for row in rows])
+    settings = current_settings(NarrationSettings)
+    return NarrationList(
+        listing_id=listing_id, narrations=[_out(listing, row, settings) for row in rows]
+    )
 
 
 @bp.operation(
@@ -142,7 +205,23 @@ def list_narrations(listing_id: int) -> NarrationList:
     response=NarrationOut,
 )
 def get_narration(listing_id: int, locale: str) -> NarrationOut:
-    return _out(*_narration(listing_id, locale))
+    return _out(*_narration(listing_id, locale), current_settings(NarrationSettings))
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/narrations/<locale>/<name>",
+    "GET",
+    summary="A narration's audio (Ogg Opus or MP3) or its WebVTT captions",
+)
+def narration_media(listing_id: int, locale: str, name: str) -> Response:
+    kind, content_type = links.medium(name)
+    _, row = _narration(listing_id, locale)
+    path = files.stored(row).get(kind)
+    if path is None or not path.is_file():
+        if row.audio_error:
+            raise Conflict(f"listing {listing_id} has no audio in {row.locale}: {row.audio_error}")
+        raise NotFound(f"listing {listing_id} has no audio in {row.locale} yet")
+    return send_file(path, mimetype=content_type, conditional=True)
 
 
 @bp.operation(
@@ -154,8 +233,8 @@ def get_narration(listing_id: int, locale: str) -> NarrationOut:
 )
 def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> NarrationOut:
     listing, row = _narration(listing_id, locale)
+    settings = current_settings(NarrationSettings)
     if body.script is not None:  # a person's script stands; what it breaks is shown
-        settings = current_settings(NarrationSettings)
         row.script = " ".join(body.script.split())
         told = facts(tenant_session(), listing, row.locale)
         row.flags = problems(row.script, told, settings.word_range())
@@ -165,7 +244,7 @@ def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> Narrat
     elif body.approved is False and row.status == ScriptStatus.APPROVED.value:
         row.status = ScriptStatus.EDITED.value
     tenant_session().commit()
-    return _out(listing, row)
+    return _out(listing, row, settings)
 
 
 class Lexicon(BaseModel):

@@ -1,15 +1,22 @@
-"""The narration plugin's hooks: its job, its command, and its counts."""
+"""The narration plugin's hooks: its job, its command, its counts, and its files' care."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
+from flask import Flask
 from sqlalchemy import func, select
 
-from merchant_voice.plugin_api import JobContext, JobRegistry, TenantSession, hookimpl
+from merchant_voice.plugin_api import (
+    JobContext,
+    JobRegistry,
+    MerchantInfo,
+    TenantSession,
+    hookimpl,
+)
 from plugins.catalog.public import chosen_listings
-from plugins.narration import service
+from plugins.narration import files, service
 from plugins.narration.cli import narrate
 from plugins.narration.models import Narration
 from plugins.narration.settings import NarrationSettings
@@ -35,6 +42,16 @@ def run_job(context: JobContext[NarrationSettings]) -> dict[str, Any]:
 
 
 @hookimpl
+def startup(app: Flask) -> None:
+    files.watch_listing_deletions()
+
+
+@hookimpl
+def merchant_deleted(merchant: MerchantInfo) -> None:
+    files.remove_merchant(merchant.id)
+
+
+@hookimpl
 def register_jobs(registry: JobRegistry) -> None:
     registry.add(service.JOB_KIND, run_job)
 
@@ -47,4 +64,7 @@ def register_commands(cli: click.Group) -> None:
 @hookimpl
 def merchant_details(session: TenantSession) -> dict[str, Any]:
     query = select(Narration.status, func.count(Narration.id)).group_by(Narration.status)
-    return {"narrations": {status: count for status, count in session.execute(query)}}
+    return {
+        "narrations": {status: count for status, count in session.execute(query)},
+        "audio_bytes": files.used_bytes(session),
+    }

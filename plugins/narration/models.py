@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.plugin_api import Base, MerchantOwned, UTCDateTime, utcnow
@@ -27,6 +27,9 @@ class Narration(MerchantOwned, Base):
     ``source_hash`` fingerprints what the script was written from (the listing's
     fields as narrated, in that locale, and the length asked for): a script whose
     source has changed since is *outdated*, and a re-run writes it again.
+
+    ``audio_hash`` is the content hash of the audio rendered (``render.Plan``); its files
+    are ``files.paths(...)``. ``audio_error`` says why the last rendering failed.
     """
 
     __tablename__ = "narration_narrations"
@@ -43,6 +46,14 @@ class Narration(MerchantOwned, Base):
     source_hash: Mapped[str] = mapped_column(String(64), default="")
     source_locale: Mapped[str] = mapped_column(String(35), default="")  # what it was told from
     model: Mapped[str] = mapped_column(String(200), default="")
+    audio_hash: Mapped[str] = mapped_column(String(64), default="")
+    voice: Mapped[str] = mapped_column(String(200), default="")
+    audio_seconds: Mapped[float | None] = mapped_column(Float)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    loudness_lufs: Mapped[float | None] = mapped_column(Float)
+    audio_bytes: Mapped[int] = mapped_column(Integer, default=0)  # the files', all formats
+    audio_error: Mapped[str] = mapped_column(Text, default="")
+    audio_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -9,10 +9,11 @@ plugin = Plugin(
     name="narration",
     version="0.1.0",
     host_api=">=1.0,<2",
-    description="A short spoken script of each listing per locale, written by the shared LLM",
+    description="A spoken presentation of each listing per locale, for the storefront",
     settings=NarrationSettings,
     requires=("catalog", "translation"),
     models=".models",
     hooks=".hooks",
-    blueprints=(".api:bp",),
+    blueprints=(".api:bp", ".links:bp"),
+    speaks=True,
 )

@@ -8,6 +8,7 @@ a person edited or approved is kept unless ``overwrite_edits`` is asked for.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
     ChatEngine,
+    Synthesizer,
     TenantSession,
     ValidationFailed,
     engines,
@@ -25,6 +27,7 @@ from plugins.catalog.public import Listing
 from plugins.narration.facts import facts
 from plugins.narration.models import KEPT, Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
+from plugins.narration.voicing import Voiced, voice
 from plugins.narration.writer import WORKLOAD, write
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class Report:
     kept_edits: int = 0
     flagged: int = 0
     tokens: int = 0
+    audio: Counter[str] = field(default_factory=Counter)  # Voiced outcome -> narrations
     narrations: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -48,6 +52,7 @@ class Report:
             "kept_edits": self.kept_edits,
             "flagged": self.flagged,
             "tokens": self.tokens,
+            "audio": {outcome.value: self.audio[outcome.value] for outcome in Voiced},
             "narrations": self.narrations,
         }
 
@@ -84,9 +89,15 @@ def narrate(
     overwrite_edits: bool = False,
     progress: Callable[[int, int], None] | None = None,
     chat: ChatEngine | None = None,
+    tts: Synthesizer | None = None,
 ) -> Report:
-    """Write the scripts of ``chosen`` listings in ``targets`` locales, committing each."""
+    """Write the scripts of ``chosen`` listings in ``targets`` locales and render their
+    audio, committing each."""
     chat = chat or engines().chat
+
+    def synthesizer() -> Synthesizer:  # ModelNotPrepared before `models prepare`: each
+        return tts if tts is not None else engines().tts  # audio step says so
+
     render = plugin_resources("narration").render_prompt
     words = settings.word_range()
     report = Report()
@@ -126,8 +137,18 @@ def narrate(
                 else:
                     report.written += 1
             session.commit()
+            row = _find(session, listing.id, locale)
+            assert row is not None  # written, or found current or kept
+            voiced = voice(session, synthesizer, listing, row, told.price)
+            report.audio[voiced.value] += 1
             report.narrations.append(
-                {"listing_id": listing.id, "locale": locale, "outcome": outcome}
+                {
+                    "listing_id": listing.id,
+                    "locale": locale,
+                    "outcome": outcome,
+                    "audio": voiced.value,
+                    "audio_error": row.audio_error or None,
+                }
             )
             done += 1
             if progress is not None:
@@ -151,10 +172,3 @@ def _find(session: TenantSession, listing_id: int, locale: str) -> Narration | N
     return session.scalar(
         select(Narration).where(Narration.listing_id == listing_id, Narration.locale == locale)
     )
-
-
-def outdated(
-    session: TenantSession, settings: NarrationSettings, listing: Listing, row: Narration
-) -> bool:
-    """Whether the listing (as told in the row's locale) changed since the script was written."""
-    return row.source_hash != facts(session, listing, row.locale).fingerprint(settings.word_range())

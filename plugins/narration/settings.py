@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, model_validator
 
 from merchant_voice.plugin_api import PluginSettings
@@ -16,6 +18,9 @@ class NarrationSettings(PluginSettings):
         150, ge=60, le=260, description="Speaking rate the length is judged by"
     )
     retries: int = Field(2, ge=0, le=5, description="Retries of a script that fails a check")
+    link_hours: int = Field(
+        168, ge=1, le=8760, description="How long a signed audio link for storefronts works"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> NarrationSettings:
@@ -27,3 +32,6 @@ class NarrationSettings(PluginSettings):
         """The fewest and most words a script may have."""
         rate = self.words_per_minute / 60
         return round(self.min_seconds * rate), round(self.max_seconds * rate)
+
+    def link_lifetime(self) -> timedelta:
+        return timedelta(hours=self.link_hours)

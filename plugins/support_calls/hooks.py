@@ -1,8 +1,10 @@
-"""Support calls' hooks: the retention job, its own call tools, and forgetting a customer."""
+"""Support calls' hooks: the retention job, its own call tools, and forgetting a customer
+or a merchant."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,13 @@ from flask import Flask
 from merchant_voice.plugin_api import (
     CallTool,
     JobRegistry,
+    MerchantInfo,
     RedactedCustomer,
     TenantSession,
     hookimpl,
 )
 from plugins.support_calls.privacy import purge_expired, redact_phones
-from plugins.support_calls.records import adopt_recordings
+from plugins.support_calls.records import adopt_recordings, recordings_dir
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.tools.service import service_tools
 
@@ -48,3 +51,9 @@ def call_tools(settings: SupportCallsSettings) -> list[CallTool[SupportCallsSett
 def customer_redacted(session: TenantSession, customer: RedactedCustomer) -> dict[str, Any]:
     """Their calls, found by their numbers: the platform's and those on their orders."""
     return {"deleted_calls": redact_phones(session, list(customer.all_phones))}
+
+
+@hookimpl
+def merchant_deleted(merchant: MerchantInfo) -> None:
+    """Its recordings (its calls went with it)."""
+    shutil.rmtree(recordings_dir() / str(merchant.id), ignore_errors=True)

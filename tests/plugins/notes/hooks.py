@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from typing import Any
 
@@ -16,9 +17,11 @@ from merchant_voice.plugin_api import (
     Job,
     JobContext,
     JobRegistry,
+    MerchantInfo,
     TenantSession,
     ToolContext,
     ToolResult,
+    data_dir,
     hookimpl,
     merchant_session,
 )
@@ -101,6 +104,12 @@ def register_commands(cli: click.Group) -> None:
 def merchant_created(session: TenantSession, settings: NotesSettings) -> None:
     if settings.welcome_note:
         session.add(Note(text=f"Welcome, {session.merchant.name}!"))
+
+
+@hookimpl
+def merchant_deleted(merchant: MerchantInfo) -> None:
+    """The files it keeps for the merchant (``data_dir("notes")/<merchant id>``)."""
+    shutil.rmtree(data_dir("notes") / str(merchant.id), ignore_errors=True)
 
 
 @hookimpl
