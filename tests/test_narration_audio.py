@@ -307,3 +307,46 @@ def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -
     assert result.exit_code == 0, result.output
     assert not folder.exists()
     assert client.get("/api/v1/merchant", headers=shop.headers).status_code == 401
+
+
+def test_the_catalog_is_narrated_in_one_job_and_a_rerun_renders_nothing(
+    voiced_app: Flask,
+) -> None:
+    app, client = voiced_app, voiced_app.test_client()
+    shop = make_shop(app, "acme", default_locale="en_US", market_locales=["en_GB"])
+    hoodie = _scripted(app, shop, "en_US", "The Acme hoodie is warm.")
+    scarf = _scripted(app, shop, "en_US", "The Acme scarf is long.", handle="scarf", sku="SC-1")
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        for listing_id in (hoodie, scarf):  # en_GB speaks with the en_US voice
+            script, edited = "A warm British welcome.", ScriptStatus.EDITED.value
+            session.add(
+                Narration(listing_id=listing_id, locale="en_GB", script=script, status=edited)
+            )
+        session.commit()
+
+    def run() -> dict[str, Any]:
+        queued = client.post("/api/v1/narrations/jobs", headers=shop.headers, json={})
+        assert queued.status_code == 202, queued.get_json()
+        assert (queued.get_json()["locales"], queued.get_json()["listings"]) == (
+            ["en_US", "en_GB"],
+            2,
+        )
+        app.extensions["jobs"].run(queued.get_json()["job_id"])
+        job = wait_finished(app, queued.get_json()["job_id"])
+        assert job.status.value == "succeeded", job.error
+        assert job.progress == 1.0
+        assert job.result is not None
+        return dict(job.result["audio"])
+
+    assert run() == {"rendered": 4, "current": 0, "failed": 0, "awaiting_review": 0}
+    assert run() == {"rendered": 0, "current": 4, "failed": 0, "awaiting_review": 0}
+
+    bad = client.post(
+        "/api/v1/narrations/jobs", headers=shop.headers, json={"listing_ids": [hoodie, 999_999]}
+    )
+    assert bad.status_code == 404 and "999999" in bad.get_json()["detail"]
+    other = make_shop(app, "other", default_locale="en_US")
+    theirs = client.post(
+        "/api/v1/narrations/jobs", headers=other.headers, json={"listing_ids": [hoodie]}
+    )
+    assert theirs.status_code == 404  # another merchant's listing is not found

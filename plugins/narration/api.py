@@ -5,12 +5,14 @@ edited and approved by the merchant; the audio and captions, and signed links to
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from flask import Response, send_file, url_for
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
+    MAX_ID,
     ApiBlueprint,
     Conflict,
     EngineError,
@@ -22,7 +24,7 @@ from merchant_voice.plugin_api import (
     get_or_404,
     tenant_session,
 )
-from plugins.catalog.public import Listing
+from plugins.catalog.public import Listing, chosen_ids
 from plugins.narration import files, lexicon, links, service, voicing
 from plugins.narration.checks import problems
 from plugins.narration.facts import Facts, facts
@@ -43,6 +45,24 @@ class NarrationQueued(BaseModel):
     job_id: str
     listing_id: int
     locale: str
+
+
+class CatalogNarrateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listing_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, max_length=100_000, description="Default: every listing"
+    )
+    locales: list[Annotated[str, Field(min_length=2, max_length=35)]] | None = Field(
+        None, max_length=50, description="Default: every locale the merchant sells in"
+    )
+    overwrite_edits: bool = False
+
+
+class CatalogQueued(BaseModel):
+    job_id: str
+    locales: list[str]
+    listings: int
 
 
 class SignedLinks(BaseModel):
@@ -175,6 +195,29 @@ def narrate_listing(listing_id: int, body: NarrateIn) -> NarrationQueued:
     job = enqueue_job(session, service.JOB_KIND, payload)
     session.commit()
     return NarrationQueued(job_id=str(job.id), listing_id=listing_id, locale=locale)
+
+
+@bp.operation(
+    "/narrations/jobs",
+    "POST",
+    summary="Narrate the catalog (or some listings) in locales, in a background job",
+    body=CatalogNarrateIn,
+    response=CatalogQueued,
+    status=202,
+)
+def narrate_catalog(body: CatalogNarrateIn) -> CatalogQueued:
+    session = tenant_session()
+    locales = service.locales(session, body.locales)
+    count = len(chosen_ids(session, body.listing_ids))
+    files.check_quota(session)
+    payload = {
+        "listing_ids": body.listing_ids,
+        "locales": locales,
+        "overwrite_edits": body.overwrite_edits,
+    }
+    job = enqueue_job(session, service.JOB_KIND, payload)
+    session.commit()
+    return CatalogQueued(job_id=str(job.id), locales=locales, listings=count)
 
 
 @bp.operation(

@@ -62,9 +62,13 @@ def narrate(
                 overwrite_edits=overwrite_edits,
                 progress=progress,
             )
+    audio = report.audio_counts()
     text = (
         f"{len(report.narrations)} scripts in {', '.join(targets)}: {report.written} written,"
         f" {report.current} current, {report.kept_edits} human edits kept,"
-        f" {report.flagged} flagged for review"
+        f" {report.flagged} flagged for review\n"
+        f"audio: {', '.join(f'{count} {outcome}' for outcome, count in audio.items())}"
     )
+    errors = sorted({str(n["audio_error"]) for n in report.narrations if n["audio_error"]})
+    text += "".join(f"\n  {error}" for error in errors)
     emit(report.as_dict(), as_json, text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -24,11 +25,11 @@ from merchant_voice.plugin_api import (
     plugin_resources,
 )
 from plugins.catalog.public import Listing
-from plugins.narration.facts import facts
+from plugins.narration.facts import Facts, facts
 from plugins.narration.models import KEPT, Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
 from plugins.narration.voicing import Voiced, voice
-from plugins.narration.writer import WORKLOAD, write
+from plugins.narration.writer import WORKLOAD, Written, write
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class Report:
     audio: Counter[str] = field(default_factory=Counter)  # Voiced outcome -> narrations
     narrations: list[dict[str, object]] = field(default_factory=list)
 
+    def audio_counts(self) -> dict[str, int]:
+        return {outcome.value: self.audio[outcome.value] for outcome in Voiced}
+
     def as_dict(self) -> dict[str, object]:
         return {
             "written": self.written,
@@ -52,7 +56,7 @@ class Report:
             "kept_edits": self.kept_edits,
             "flagged": self.flagged,
             "tokens": self.tokens,
-            "audio": {outcome.value: self.audio[outcome.value] for outcome in Voiced},
+            "audio": self.audio_counts(),
             "narrations": self.narrations,
         }
 
@@ -80,6 +84,14 @@ def locales(session: TenantSession, requested: Sequence[str] | None) -> list[str
     return list(dict.fromkeys(chosen))
 
 
+@dataclass(frozen=True)
+class _Item:
+    listing: Listing
+    locale: str
+    told: Facts
+    digest: str
+
+
 def narrate(
     session: TenantSession,
     settings: NarrationSettings,
@@ -92,68 +104,88 @@ def narrate(
     tts: Synthesizer | None = None,
 ) -> Report:
     """Write the scripts of ``chosen`` listings in ``targets`` locales and render their
-    audio, committing each."""
+    audio, committing each.
+
+    Up to the chat engine's ``bulk_concurrency`` scripts are written at once (vLLM
+    batches them), while this thread stores and voices those that are done."""
     chat = chat or engines().chat
 
     def synthesizer() -> Synthesizer:  # ModelNotPrepared before `models prepare`: each
         return tts if tts is not None else engines().tts  # audio step says so
 
     render = plugin_resources("narration").render_prompt
-    words = settings.word_range()
+    words, slug = settings.word_range(), session.merchant.slug
     report = Report()
-    total, done = len(chosen) * len(targets), 0
-    for listing in chosen:
-        for locale in targets:
-            told = facts(session, listing, locale)
-            digest = told.fingerprint(words)
-            outcome = _unchanged(_find(session, listing.id, locale), digest, overwrite_edits)
-            if outcome == "kept":
-                report.kept_edits += 1
-            elif outcome == "current":
-                report.current += 1
-            else:
-                outcome = "written"
-                session.commit()  # no transaction (nor SQLite's lock) while the model writes
-                written = write(
-                    chat,
-                    render,
-                    told,
-                    words,
-                    merchant=session.merchant.slug,
-                    retries=settings.retries,
-                )
-                row = _find(session, listing.id, locale)  # a row only with its script
-                if row is None:
-                    row = Narration(listing_id=listing.id, locale=locale)
-                    session.add(row)
-                row.script, row.flags = written.script, written.flags
-                row.status = (ScriptStatus.FLAGGED if written.flags else ScriptStatus.MACHINE).value
-                row.source_hash, row.source_locale = digest, told.told_from
-                row.model = chat.model_for(session.merchant.slug, WORKLOAD)
-                report.tokens += written.tokens
-                if written.flags:
-                    outcome = "flagged"
-                    report.flagged += 1
+    total = len(chosen) * len(targets)
+    pairs = [(listing, locale) for listing in chosen for locale in targets]
+    window = max(1, chat.bulk_concurrency)
+    pool = ThreadPoolExecutor(window, thread_name_prefix="narrate")
+
+    def finish(item: _Item, outcome: str) -> None:
+        row = _find(session, item.listing.id, item.locale)
+        assert row is not None  # written, or found current or kept
+        voiced = voice(session, synthesizer, item.listing, row, item.told.price)
+        report.audio[voiced.value] += 1
+        report.narrations.append(
+            {
+                "listing_id": item.listing.id,
+                "locale": item.locale,
+                "outcome": outcome,
+                "audio": voiced.value,
+                "audio_error": row.audio_error or None,
+            }
+        )
+        session.commit()
+        if progress is not None:
+            progress(len(report.narrations), total)
+
+    try:
+        for start in range(0, len(pairs), window):
+            writing: dict[Future[Written], _Item] = {}
+            for listing, locale in pairs[start : start + window]:
+                told = facts(session, listing, locale)
+                item = _Item(listing, locale, told, told.fingerprint(words))
+                kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
+                if kept is None:
+                    future = pool.submit(
+                        write, chat, render, told, words, merchant=slug, retries=settings.retries
+                    )
+                    writing[future] = item
+                    continue
+                if kept == "kept":
+                    report.kept_edits += 1
                 else:
-                    report.written += 1
-            session.commit()
-            row = _find(session, listing.id, locale)
-            assert row is not None  # written, or found current or kept
-            voiced = voice(session, synthesizer, listing, row, told.price)
-            report.audio[voiced.value] += 1
-            report.narrations.append(
-                {
-                    "listing_id": listing.id,
-                    "locale": locale,
-                    "outcome": outcome,
-                    "audio": voiced.value,
-                    "audio_error": row.audio_error or None,
-                }
-            )
-            done += 1
-            if progress is not None:
-                progress(done, total)
+                    report.current += 1
+                finish(item, kept)
+            session.commit()  # no transaction (nor SQLite's lock) while the model writes
+            for future in as_completed(writing):
+                item = writing[future]
+                finish(item, _store(session, chat, item, future.result(), report))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _store(
+    session: TenantSession, chat: ChatEngine, item: _Item, written: Written, report: Report
+) -> str:
+    """Keep a script the model wrote (a row only with its script); commits."""
+    session.writes_first()
+    row = _find(session, item.listing.id, item.locale)
+    if row is None:
+        row = Narration(listing_id=item.listing.id, locale=item.locale)
+        session.add(row)
+    row.script, row.flags = written.script, written.flags
+    row.status = (ScriptStatus.FLAGGED if written.flags else ScriptStatus.MACHINE).value
+    row.source_hash, row.source_locale = item.digest, item.told.told_from
+    row.model = chat.model_for(session.merchant.slug, WORKLOAD)
+    session.commit()
+    report.tokens += written.tokens
+    if written.flags:
+        report.flagged += 1
+        return "flagged"
+    report.written += 1
+    return "written"
 
 
 def _unchanged(row: Narration | None, digest: str, overwrite_edits: bool) -> str | None:
