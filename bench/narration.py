@@ -121,15 +121,16 @@ def main() -> None:
         with engines.chat_running():
             hello = [{"role": "user", "content": "Hello"}]  # starts the narration model
             engines.chat.complete(ChatRequest(hello, 1, merchant="bench", workload="narration"))
-            started = time.perf_counter()
-            first = _narrate(app, merchant, ids, locales)
-            first_s = time.perf_counter() - started
-            started = time.perf_counter()
-            again = _narrate(app, merchant, ids, locales)
-            again_s = time.perf_counter() - started
-        audio_s = _seconds_of_audio(app, merchant)
+            runs: list[tuple[Report, float]] = []
+            for _ in range(3):  # the first; one that retries the flagged; one with all current
+                started = time.perf_counter()
+                report = _narrate(app, merchant, ids, locales)
+                runs.append((report, time.perf_counter() - started))
+                if len(runs) == 1:
+                    audio_s = _seconds_of_audio(app, merchant)  # what the first run made
         synth_audio_s, synth_s = _synthesis_alone(app, merchant, engines)
         app.extensions["db"].dispose()
+    (first, first_s), (retried, retried_s), (cached, cached_s) = runs
     print(
         f"\nfirst run: {first_s:.1f} s; scripts written {first.written}, flagged"
         f" {first.flagged}; audio {first.audio_counts()}; {first.tokens} tokens"
@@ -138,8 +139,12 @@ def main() -> None:
     print(f"  pipeline: {audio_s / first_s:.2f} audio s per wall s")
     print(f"  listings per minute: {len(ids) / (first_s / 60):.2f}")
     print(f"synthesis alone: {synth_audio_s / max(synth_s, 1e-9):.2f} audio s per wall s")
-    print(f"re-run: {again_s:.2f} s; audio {again.audio_counts()}; {again.tokens} tokens")
-    print(f"  re-run / first run: {again_s / first_s:.4f}")
+    print(
+        f"second run: {retried_s:.1f} s; flagged scripts tried again: written"
+        f" {retried.written}, flagged {retried.flagged}; audio {retried.audio_counts()}"
+    )
+    print(f"third run: {cached_s:.2f} s; audio {cached.audio_counts()}; {cached.tokens} tokens")
+    print(f"  cached re-run / first run: {cached_s / first_s:.4f}")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from flask.testing import FlaskClient
 
 from engines.audio import WHISPER_RATE, decode_file, resample
 from merchant_voice.config import Settings
-from plugins.narration import files, links
+from plugins.catalog.public import Listing
+from plugins.narration import files, links, service, voicing
 from plugins.narration.models import Narration, ScriptStatus
+from plugins.narration.settings import NarrationSettings
 from plugins.narration.sound import TARGET_LUFS, loudness
 from tests.conftest import Shop, make_shop
 from tests.engines_fixtures import MODELS_CACHE, words
@@ -172,7 +174,31 @@ def test_only_a_change_to_what_is_said_renders_again(voiced_app: Flask) -> None:
     client.put(url, headers=shop.headers, json={**HOODIE, "price": "59.90"})
     assert _shown(client, shop, listing_id, "en_US")["audio"]["current"] is False
     assert _narrate(app, shop, listing_id, "en_US")["audio"] == "rendered"
-    assert _shown(client, shop, listing_id, "en_US")["audio"]["rendered_at"] != first["rendered_at"]
+    second = _shown(client, shop, listing_id, "en_US")["audio"]
+    assert second["rendered_at"] != first["rendered_at"]
+
+    # A person's edit queues its audio: the job renders what the new script says.
+    edit = {"script": "The Acme hoodie now costs $59.90."}
+    edited = client.patch(f"{url}/narrations/en_US", headers=shop.headers, json=edit).get_json()
+    assert edited["audio"]["current"] is False and edited["rendering_job_id"]
+    app.extensions["jobs"].run(edited["rendering_job_id"])
+    assert wait_finished(app, edited["rendering_job_id"]).status.value == "succeeded"
+    third = _shown(client, shop, listing_id, "en_US")["audio"]
+    assert third["current"] is True and third["rendered_at"] != second["rendered_at"]
+
+    # A script flagged for review no longer plays what the earlier one said.
+    with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
+        row = session.query(Narration).one()
+        row.status = ScriptStatus.FLAGGED.value
+        session.commit()
+        listing = session.get(Listing, listing_id)
+        assert listing is not None
+        tts = app.extensions["engines"].tts
+        outcome = voicing.voice(session, lambda: tts, listing, row, "$59.90")
+        folder = files.merchant_folder(shop.merchant.id)
+    assert outcome == voicing.Voiced.AWAITING_REVIEW
+    assert _shown(client, shop, listing_id, "en_US")["audio"] is None
+    assert not list(folder.rglob("*.ogg"))
 
 
 def test_signed_links_serve_one_narration_until_they_expire(voiced_app: Flask) -> None:
@@ -205,11 +231,21 @@ def test_signed_links_serve_one_narration_until_they_expire(voiced_app: Flask) -
     assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
     with app.test_request_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
         row = session.query(Narration).one()
+        narration_id = row.id
         expired = links.links("acme", row, timedelta(seconds=-1))
         crossed = links.links("other", row, timedelta(hours=1))  # their slug, my narration
     answer = client.get(expired.ogg)
     assert answer.status_code == 403 and "expired" in answer.get_json()["detail"]
     assert client.get(crossed.ogg).status_code == 404  # the other merchant has no such narration
+
+    # A narration made again (its listing deleted, a new one taking its id) is another one.
+    assert client.delete(f"/api/v1/listings/{mine}", headers=shop.headers).status_code == 204
+    again = _scripted(app, shop, "en_US", "The Acme hoodie is back.")
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        session.query(Narration).one().id = narration_id  # as SQLite may give it
+        session.commit()
+    assert _narrate(app, shop, again, "en_US")["audio"] == "rendered"
+    assert client.get(signed["ogg"]).status_code == 404
     assert client.get(signed["ogg"].replace("audio.ogg", "secret.txt")).status_code == 404
 
     # The API's own files are each merchant's: another key finds nothing.
@@ -277,10 +313,6 @@ def test_the_storage_quota_refuses_more_audio(
         )
         session.commit()  # a job already queued renders nothing beyond the quota either
     with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
-        from plugins.catalog.models import Listing
-        from plugins.narration import service
-        from plugins.narration.settings import NarrationSettings
-
         chosen = session.query(Listing).all()
         result = service.narrate(session, NarrationSettings(), chosen, ["en_GB"])
     [narration] = result.narrations

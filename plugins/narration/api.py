@@ -54,7 +54,7 @@ class CatalogNarrateIn(BaseModel):
         None, max_length=100_000, description="Default: every listing"
     )
     locales: list[Annotated[str, Field(min_length=2, max_length=35)]] | None = Field(
-        None, max_length=50, description="Default: every locale the merchant sells in"
+        None, min_length=1, max_length=50, description="Default: every locale the merchant sells in"
     )
     overwrite_edits: bool = False
 
@@ -66,6 +66,8 @@ class CatalogQueued(BaseModel):
 
 
 class SignedLinks(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     ogg: str
     mp3: str
     captions: str
@@ -99,6 +101,7 @@ class NarrationOut(BaseModel):
     updated_at: datetime
     audio: AudioOut | None  # None until rendered
     audio_error: str | None  # why the last rendering failed: no voice, the quota...
+    rendering_job_id: str | None = None  # an edit's: the job that renders its audio
 
 
 class NarrationList(BaseModel):
@@ -158,7 +161,7 @@ def _audio(listing: Listing, row: Narration, told: Facts, settings: NarrationSet
         ogg=url("audio.ogg"),
         mp3=url("audio.mp3"),
         captions=url("captions.vtt"),
-        signed=SignedLinks(**signed.__dict__),
+        signed=SignedLinks.model_validate(signed),
         embed=signed.embed(listing.title, row.locale),
     )
 
@@ -277,6 +280,7 @@ def narration_media(listing_id: int, locale: str, name: str) -> Response:
 def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> NarrationOut:
     listing, row = _narration(listing_id, locale)
     settings = current_settings(NarrationSettings)
+    said_before, waited = row.script, row.status == ScriptStatus.FLAGGED.value
     if body.script is not None:  # a person's script stands; what it breaks is shown
         row.script = " ".join(body.script.split())
         told = facts(tenant_session(), listing, row.locale)
@@ -286,8 +290,13 @@ def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> Narrat
         row.status = ScriptStatus.APPROVED.value
     elif body.approved is False and row.status == ScriptStatus.APPROVED.value:
         row.status = ScriptStatus.EDITED.value
+    job_id = None
+    if row.script != said_before or (waited and row.status != ScriptStatus.FLAGGED.value):
+        # the audio follows the edit, or the review that a flagged script waited for
+        payload = {"listing_ids": [listing_id], "locales": [row.locale]}
+        job_id = str(enqueue_job(tenant_session(), service.JOB_KIND, payload).id)
     tenant_session().commit()
-    return _out(listing, row, settings)
+    return _out(listing, row, settings).model_copy(update={"rendering_job_id": job_id})
 
 
 class Lexicon(BaseModel):

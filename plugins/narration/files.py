@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from flask import has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Mapper, Session, object_session
 
@@ -57,7 +58,7 @@ def check_quota(session: TenantSession, adding: int = 0, freeing: int = 0) -> No
         raise QuotaExceeded(
             f"the merchant's narration audio takes {used / 1e6:.1f} MB of its"
             f" {quota / 1e6:.1f} MB storage quota ([host] merchant_storage_mb);"
-            " delete listings' narrations or ask the operator for more",
+            " delete listings, or ask the operator for a larger quota",
             used_bytes=used,
             quota_bytes=quota,
         )
@@ -65,13 +66,21 @@ def check_quota(session: TenantSession, adding: int = 0, freeing: int = 0) -> No
 
 def write(
     merchant_id: int, listing_id: int, locale: str, content_hash: str, files: dict[str, bytes]
-) -> None:
+) -> list[Path]:
     """Store one rendering's files, each whole (written aside, then renamed into place)."""
+    written = []
     for kind, path in paths(merchant_id, listing_id, locale, content_hash).items():
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(path.suffix + ".part")
         partial.write_bytes(files[kind])
         partial.replace(path)
+        written.append(path)
+    return written
+
+
+def remove(stale: list[Path]) -> None:
+    for path in stale:
+        path.unlink(missing_ok=True)
 
 
 def prune(row: Narration) -> None:
@@ -99,14 +108,17 @@ def watch_listing_deletions() -> None:
 def _listing_deleted(_mapper: Mapper[Any], _connection: Any, listing: Listing) -> None:
     session = object_session(listing)
     if session is not None:
-        folder = merchant_folder(listing.merchant_id) / str(listing.id)
-        session.info.setdefault(_GONE, set()).add(folder)
+        session.info.setdefault(_GONE, set()).add((listing.merchant_id, listing.id))
 
 
 def _remove_gone(session: Session) -> None:
-    for folder in session.info.pop(_GONE, ()):
-        shutil.rmtree(folder, ignore_errors=True)
-        log.info("removed the narration audio of deleted listing %s", folder.name)
+    gone = session.info.pop(_GONE, ())
+    if gone and not has_app_context():  # no instance folder known: a script's own session
+        log.warning("narration audio of deleted listings %s left on disk", sorted(gone))
+        return
+    for merchant_id, listing_id in gone:
+        shutil.rmtree(merchant_folder(merchant_id) / str(listing_id), ignore_errors=True)
+        log.info("removed the narration audio of deleted listing %d", listing_id)
 
 
 def _forget_gone(session: Session) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from babel import Locale
 from flask import Blueprint, Response, send_file
-from itsdangerous import BadSignature
+from itsdangerous import BadData
 from markupsafe import escape
 from sqlalchemy import select
 
@@ -58,7 +58,7 @@ class Links:
 def links(merchant_slug: str, row: Narration, lifetime: timedelta) -> Links:
     """Links to ``row``'s files that work until ``lifetime`` from now."""
     expires = int(time.time() + lifetime.total_seconds())
-    token = signer("narration", PURPOSE).dumps([merchant_slug, row.id, expires])
+    token = signer("narration", PURPOSE).dumps([merchant_slug, row.id, _born(row), expires])
     base = f"/media/narrations/{token}/"
     return Links(
         ogg=external_url(base + "audio.ogg"),
@@ -68,16 +68,22 @@ def links(merchant_slug: str, row: Narration, lifetime: timedelta) -> Links:
     )
 
 
-def verified(token: str) -> tuple[str, int]:
-    """The merchant slug and narration id a token is good for; Forbidden when it is not
-    ours or has expired."""
+def _born(row: Narration) -> int:
+    """When the narration was created, in microseconds: with its id, it names this one
+    narration for good (a deleted merchant's ids and slug may be taken again)."""
+    return int(row.created_at.timestamp() * 1_000_000)
+
+
+def verified(token: str) -> tuple[str, int, int]:
+    """The merchant slug, narration id and creation a token is good for; Forbidden when
+    it is not ours or has expired."""
     try:
-        slug, narration_id, expires = signer("narration", PURPOSE).loads(token)
-    except (BadSignature, ValueError, TypeError):
+        slug, narration_id, born, expires = signer("narration", PURPOSE).loads(token)
+    except (BadData, ValueError, TypeError):
         raise Forbidden("this link is not valid") from None
     if not isinstance(expires, int) or expires <= time.time():
         raise Forbidden("this link has expired: ask the shop for a new one")
-    return str(slug), int(narration_id)
+    return str(slug), int(narration_id), int(born)
 
 
 def medium(name: str) -> tuple[str, str]:
@@ -90,10 +96,10 @@ def medium(name: str) -> tuple[str, str]:
 @bp.get("/media/narrations/<token>/<name>")
 def media(token: str, name: str) -> Response:
     kind, content_type = medium(name)
-    slug, narration_id = verified(token)
+    slug, narration_id, born = verified(token)
     with merchant_session(slug, plugin="narration") as session:
         row = session.scalar(select(Narration).where(Narration.id == narration_id))
-        path = files.stored(row).get(kind) if row is not None else None
+        path = files.stored(row).get(kind) if row is not None and _born(row) == born else None
         if path is None or not path.is_file():
             raise NotFound("this narration has no audio now")
         response = send_file(path, mimetype=content_type, conditional=True, max_age=CACHE_S)

@@ -21,7 +21,6 @@ from plugins.narration.sound import TARGET_LUFS, Cue, loudness, normalized, sent
 VERSION = 1  # of the rendering itself: a change of how audio is made renders it all again
 PAUSE_S = 0.35  # silence between sentences
 LEAD_S = 0.15  # silence before the first and after the last
-FORMATS = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}  # Ogg Opus first: smaller, as good
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,8 @@ class Plan:
     spoken: list[str]
 
     def content_hash(self) -> str:
-        data = [VERSION, TARGET_LUFS, self.locale, self.voice, self.sentences, self.spoken]
+        how = [VERSION, TARGET_LUFS, PAUSE_S, LEAD_S, audio.FILE_CODECS]  # how it is made
+        data = [how, self.locale, self.voice, self.sentences, self.spoken]
         return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -139,39 +139,58 @@ def narrate(
         if progress is not None:
             progress(len(report.narrations), total)
 
-    try:
-        for start in range(0, len(pairs), window):
-            writing: dict[Future[Written], _Item] = {}
-            for listing, locale in pairs[start : start + window]:
-                told = facts(session, listing, locale)
-                item = _Item(listing, locale, told, told.fingerprint(words))
-                kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
-                if kept is None:
-                    future = pool.submit(
-                        write, chat, render, told, words, merchant=slug, retries=settings.retries
-                    )
-                    writing[future] = item
-                    continue
-                if kept == "kept":
-                    report.kept_edits += 1
-                else:
-                    report.current += 1
-                finish(item, kept)
+    def plan(listing: Listing, locale: str) -> None:
+        """Start writing the script, or voice the one that stands (current or kept)."""
+        told = facts(session, listing, locale)
+        item = _Item(listing, locale, told, told.fingerprint(words))
+        kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
+        if kept is None:
             session.commit()  # no transaction (nor SQLite's lock) while the model writes
-            for future in as_completed(writing):
-                item = writing[future]
-                finish(item, _store(session, chat, item, future.result(), report))
+            future = pool.submit(
+                write, chat, render, told, words, merchant=slug, retries=settings.retries
+            )
+            writing[future] = item
+            return
+        if kept == "kept":
+            report.kept_edits += 1
+        else:
+            report.current += 1
+        finish(item, kept)
+
+    writing: dict[Future[Written], _Item] = {}
+    waiting = iter(pairs)
+    try:
+        while True:
+            while len(writing) < window and (pair := next(waiting, None)) is not None:
+                plan(*pair)
+            if not writing:
+                break
+            done, _ = wait(writing, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = writing.pop(future)
+                outcome = _store(session, chat, item, future.result(), overwrite_edits, report)
+                finish(item, outcome)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return report
 
 
 def _store(
-    session: TenantSession, chat: ChatEngine, item: _Item, written: Written, report: Report
+    session: TenantSession,
+    chat: ChatEngine,
+    item: _Item,
+    written: Written,
+    overwrite_edits: bool,
+    report: Report,
 ) -> str:
-    """Keep a script the model wrote (a row only with its script); commits."""
+    """Keep a script the model wrote (a row only with its script), unless a person edited
+    the row while the model wrote; commits."""
+    session.commit()
     session.writes_first()
-    row = _find(session, item.listing.id, item.locale)
+    row = _find(session, item.listing.id, item.locale, fresh=True)
+    if row is not None and row.status in KEPT and not overwrite_edits:
+        report.kept_edits += 1
+        return "kept"
     if row is None:
         row = Narration(listing_id=item.listing.id, locale=item.locale)
         session.add(row)
@@ -200,7 +219,9 @@ def _unchanged(row: Narration | None, digest: str, overwrite_edits: bool) -> str
     return None
 
 
-def _find(session: TenantSession, listing_id: int, locale: str) -> Narration | None:
-    return session.scalar(
-        select(Narration).where(Narration.listing_id == listing_id, Narration.locale == locale)
-    )
+def _find(
+    session: TenantSession, listing_id: int, locale: str, fresh: bool = False
+) -> Narration | None:
+    """The narration; ``fresh``: as the database has it now, not as this session saw it."""
+    query = select(Narration).where(Narration.listing_id == listing_id, Narration.locale == locale)
+    return session.scalar(query.execution_options(populate_existing=fresh))

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 
+from sqlalchemy import select
+
 from merchant_voice.plugin_api import (
     EngineError,
     QuotaExceeded,
@@ -68,29 +70,73 @@ def voice(
     price: str | None,
 ) -> Voiced:
     """Render the row's audio unless it is current; commits. An engine error (no voice,
-    no model) or the quota is kept in ``row.audio_error``; the script stays as it is."""
+    no model) or the quota is kept in ``row.audio_error``; the script stays as it is.
+    A flagged script's earlier audio is removed: it says what the script no longer does."""
     if not row.script or row.status == ScriptStatus.FLAGGED:
+        if row.audio_hash:
+            _remove_audio(session, row.id)
         return Voiced.AWAITING_REVIEW
     try:
         tts = synthesizer()
         planned = plan(session, tts, listing, row, price)
         if is_current(row, planned):
             return Voiced.CURRENT
-        files.check_quota(session)
+        files.check_quota(session, freeing=row.audio_bytes)
         session.commit()  # no transaction (nor SQLite's lock) while the voice speaks
         rendering = render.render(tts, planned)
-        size = sum(len(data) for data in rendering.files.values())
-        files.check_quota(session, adding=size, freeing=row.audio_bytes)
     except (EngineError, QuotaExceeded) as exc:
-        log.warning("no audio for listing %d in %s: %s", listing.id, row.locale, exc.detail)
-        row.audio_error = exc.detail
+        return _failed(session, listing, row, exc.detail)
+    size = sum(len(data) for data in rendering.files.values())
+    stored = _writing(session, row.id)
+    if stored is None:  # its listing was deleted meanwhile
         session.commit()
         return Voiced.FAILED
+    try:
+        files.check_quota(session, adding=size, freeing=stored.audio_bytes)
+    except QuotaExceeded as exc:
+        return _failed(session, listing, stored, exc.detail)
     content_hash = planned.content_hash()
-    files.write(row.merchant_id, row.listing_id, row.locale, content_hash, rendering.files)
-    row.audio_hash, row.voice, row.audio_bytes = content_hash, planned.voice, size
-    row.audio_seconds, row.sample_rate = round(rendering.seconds, 3), rendering.rate
-    row.loudness_lufs, row.audio_error, row.audio_at = rendering.lufs, "", utcnow()
-    session.commit()
-    files.prune(row)
+    written = files.write(
+        stored.merchant_id, stored.listing_id, stored.locale, content_hash, rendering.files
+    )
+    try:
+        stored.audio_hash, stored.voice, stored.audio_bytes = content_hash, planned.voice, size
+        stored.audio_seconds, stored.sample_rate = round(rendering.seconds, 3), rendering.rate
+        stored.loudness_lufs, stored.audio_error, stored.audio_at = rendering.lufs, "", utcnow()
+        session.commit()
+    except Exception:
+        session.rollback()
+        files.remove(written)
+        raise
+    files.prune(stored)
     return Voiced.RENDERED
+
+
+def _writing(session: TenantSession, narration_id: int) -> Narration | None:
+    """Begin a write transaction (on SQLite, its lock taken first: job heartbeats commit
+    meanwhile) with the narration as it is now; None when it is gone."""
+    session.commit()
+    session.writes_first()
+    query = select(Narration).where(Narration.id == narration_id)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _failed(session: TenantSession, listing: Listing, row: Narration, detail: str) -> Voiced:
+    log.warning("no audio for listing %d in %s: %s", listing.id, row.locale, detail)
+    stored = _writing(session, row.id)
+    if stored is not None:
+        stored.audio_error = detail
+    session.commit()
+    return Voiced.FAILED
+
+
+def _remove_audio(session: TenantSession, narration_id: int) -> None:
+    stored = _writing(session, narration_id)
+    if stored is None:
+        session.commit()
+        return
+    stale = list(files.stored(stored).values())
+    stored.audio_hash, stored.voice, stored.audio_bytes = "", "", 0
+    stored.audio_seconds = stored.sample_rate = stored.loudness_lufs = stored.audio_at = None
+    session.commit()
+    files.remove(stale)
