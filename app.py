@@ -18,7 +18,7 @@ import click
 from flask import Flask
 
 from engines import Engines
-from merchant_voice import cli, logs
+from merchant_voice import cli, dashboard, logs
 from merchant_voice.config import Settings, build_settings, load_settings
 from merchant_voice.credentials import CredentialStore
 from merchant_voice.db import Database
@@ -83,6 +83,7 @@ def create_app(config: Settings | Mapping[str, Any] | str | Path | None = None) 
     app.register_blueprint(credentials_api.bp)
     app.register_blueprint(shop_hooks.bp)
     app.register_blueprint(health.bp)
+    dashboard.init_app(app, settings)
     for plugin in plugins.plugins.values():
         for blueprint in plugin.blueprints:
             if isinstance(blueprint, api.ApiBlueprint) and blueprint.plugin is None:

@@ -23,7 +23,7 @@ from werkzeug.security import generate_password_hash
 from merchant_voice.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from merchant_voice.orm import utcnow
 from merchant_voice.tenancy import MerchantInfo
-from models import ApiKey, Merchant, User
+from models import ApiKey, Merchant, Role, User
 
 if TYPE_CHECKING:
     from merchant_voice.db import Database
@@ -149,24 +149,50 @@ def merchant_by_slug(session: Session, slug: str) -> Merchant:
     return merchant
 
 
-def create_user(session: Session, merchant: Merchant, email: str, password: str) -> User:
+def create_user(
+    session: Session, merchant: Merchant, email: str, password: str, role: str = Role.OWNER
+) -> User:
     """Add a dashboard user with a hashed password (caller commits)."""
-    errors = []
+    errors = _password_errors(password)
     if not EMAIL_PATTERN.match(email):
-        errors.append({"field": "email", "message": f"{email!r} is not an e-mail address"})
-    if len(password) < 10:
-        errors.append({"field": "password", "message": "must be at least 10 characters"})
+        errors.insert(0, {"field": "email", "message": f"{email!r} is not an e-mail address"})
+    if role not in set(Role):
+        errors.append({"field": "role", "message": f"{role!r} is not one of owner, agent"})
     if errors:
         raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
     email = email.lower()
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"a user with e-mail {email!r} already exists")
     user = User(
-        merchant_id=merchant.id, email=email, password_hash=generate_password_hash(password)
+        merchant_id=merchant.id,
+        email=email,
+        password_hash=generate_password_hash(password),
+        role=Role(role).value,
     )
     session.add(user)
     _flush_unique(session, f"a user with e-mail {email!r} already exists")
     return user
+
+
+def reset_password(session: Session, merchant: Merchant, email: str, password: str) -> User:
+    """Give the merchant's user ``email`` a new password (caller commits): every session
+    it had signed in with ends."""
+    errors = _password_errors(password)
+    if errors:
+        raise ValidationFailed(f"password: {errors[0]['message']}", errors)
+    user = session.scalars(
+        select(User).where(User.merchant_id == merchant.id, User.email == email.lower())
+    ).first()
+    if user is None:
+        raise NotFound(f"{merchant.slug} has no user {email!r}")
+    user.password_hash = generate_password_hash(password)
+    return user
+
+
+def _password_errors(password: str) -> list[dict[str, str]]:
+    if len(password) < 10:
+        return [{"field": "password", "message": "must be at least 10 characters"}]
+    return []
 
 
 def _hash_key(key: str) -> str:

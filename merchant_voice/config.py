@@ -197,6 +197,23 @@ class TtsSettings(engine_settings.TtsSettings, Section):
     """``[tts]``: the engines' speech synthesis settings."""
 
 
+class DashboardSettings(Section):
+    secure_cookies: bool = Field(
+        True, description="Session cookie only over HTTPS (false: plain-HTTP development)."
+    )
+    session_hours: int = Field(12, ge=1, le=720, description="A dashboard sign-in lasts this long.")
+    login_limit: str = Field(
+        "5 per minute",
+        min_length=1,
+        description="Sign-in attempts per address and e-mail (Flask-Limiter).",
+    )
+    limits_storage: str = Field(
+        "memory://",
+        min_length=1,
+        description="Where sign-in attempts are counted: memory:// (one process) or redis://...",
+    )
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     format: Literal["text", "json"] = Field(
@@ -223,6 +240,7 @@ class Settings(BaseModel):
     chat: ChatSettings = ChatSettings()
     speech: SpeechSettings = SpeechSettings()
     tts: TtsSettings = TtsSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     logging: LoggingSettings = LoggingSettings()
 
     source: str = Field("<defaults>", exclude=True, description="Where these settings came from.")

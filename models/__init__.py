@@ -1,6 +1,6 @@
 """The host's own tables. Plugins keep their models in their own folder."""
 
-from models.access import ApiKey, User
+from models.access import ApiKey, Role, User
 from models.credential import Credential
 from models.job import Job, JobSchedule, JobStatus
 from models.merchant import Merchant
@@ -14,5 +14,6 @@ __all__ = [
     "JobStatus",
     "Merchant",
     "MerchantPlugin",
+    "Role",
     "User",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import String
@@ -9,6 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.orm import Base, UTCDateTime, utcnow
 from merchant_voice.tenancy import MerchantOwned
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"  # everything
+    AGENT = "agent"  # calls and catalog only
 
 
 class User(MerchantOwned, Base):
@@ -20,6 +26,7 @@ class User(MerchantOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default=Role.OWNER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

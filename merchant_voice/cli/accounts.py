@@ -12,7 +12,7 @@ from sqlalchemy import select
 from merchant_voice import accounts, voices
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.extensions import database, engines, plugin_manager
-from models import ApiKey, Merchant
+from models import ApiKey, Merchant, Role
 
 
 def _merchant_data(merchant: Merchant) -> dict[str, Any]:
@@ -188,25 +188,50 @@ def list_keys(slug: str, as_json: bool) -> None:
 
 @click.group(cls=AppGroup)
 def users() -> None:
-    """Create dashboard users."""
+    """Create dashboard users and reset their passwords."""
 
 
-@users.command("create")
-@click.argument("slug")
-@click.argument("email")
-@click.option(
+_PASSWORD = click.option(
     "--password",
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
     help="At least 10 characters; asked for when not given.",
 )
+
+
+@users.command("create")
+@click.argument("slug")
+@click.argument("email")
+@_PASSWORD
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.OWNER.value,
+    show_default=True,
+    help="owner: everything; agent: calls and catalog only.",
+)
 @json_option
-@handle_errors({"email": "EMAIL", "password": "--password"})
-def create_user(slug: str, email: str, password: str, as_json: bool) -> None:
+@handle_errors({"email": "EMAIL", "password": "--password", "role": "--role"})
+def create_user(slug: str, email: str, password: str, role: str, as_json: bool) -> None:
     """Create a dashboard user EMAIL for merchant SLUG."""
     with database().host_transaction() as session:
         merchant = accounts.merchant_by_slug(session, slug)
-        user = accounts.create_user(session, merchant, email, password)
+        user = accounts.create_user(session, merchant, email, password, role)
+        data = {"id": user.id, "merchant": slug, "email": user.email, "role": user.role}
+    emit(data, as_json, f"Created user {user.email} ({user.role}) for {slug}.")
+
+
+@users.command("reset-password")
+@click.argument("slug")
+@click.argument("email")
+@_PASSWORD
+@json_option
+@handle_errors({"email": "EMAIL", "password": "--password"})
+def reset_password(slug: str, email: str, password: str, as_json: bool) -> None:
+    """Set a new password for user EMAIL of merchant SLUG; their sessions end."""
+    with database().host_transaction() as session:
+        merchant = accounts.merchant_by_slug(session, slug)
+        user = accounts.reset_password(session, merchant, email, password)
         data = {"id": user.id, "merchant": slug, "email": user.email}
-    emit(data, as_json, f"Created user {user.email} for {slug}.")
+    emit(data, as_json, f"New password set for {user.email}; their sessions have ended.")

@@ -34,13 +34,13 @@ class AsciiIntegerConverter(IntegerConverter):
 def init_app(app: Flask) -> None:
     """Call before any blueprint is registered (the converter applies to rules added later)."""
     app.url_map.converters["int"] = AsciiIntegerConverter
-    Talisman(
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=False,
         frame_options="DENY",
         content_security_policy=POLICY,
         referrer_policy="no-referrer",
-        session_cookie_secure=False,  # the dashboard sets its own cookie flags
+        session_cookie_secure=False,  # the dashboard sets its own cookie flags and policy
     )
     app.after_request(_no_store)
 

@@ -1,0 +1,93 @@
+"""The dashboard's pages: signing in and out, and the overview.
+
+Every write (POST) needs the form's CSRF token (Flask-WTF): without it, 400.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from merchant_voice.dashboard import auth
+
+bp = Blueprint(
+    "dashboard",
+    __name__,
+    url_prefix="/dashboard",
+    template_folder="templates",
+    static_folder="static",
+)
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class LoginForm(FlaskForm):
+    email = StringField("E-mail", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+
+
+class LogoutForm(FlaskForm):
+    pass
+
+
+@bp.before_request
+def _writes_need_the_token() -> None:
+    if request.method in WRITES:
+        current_app.extensions["csrf"].protect()
+
+
+@bp.errorhandler(CSRFError)
+def _refused(error: CSRFError) -> ResponseReturnValue:
+    return render_template("dashboard/error.html", message=error.description), 400
+
+
+@bp.errorhandler(429)
+def _too_many(_error: Exception) -> ResponseReturnValue:
+    message = "Too many sign-in attempts from this address. Wait a minute and try again."
+    return render_template("dashboard/login.html", form=LoginForm(), error=message), 429
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = auth.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            session.clear()  # a new session id for the signed-in user
+            session.permanent = True
+            login_user(user)
+            return redirect(_next_page())
+        return render_template(
+            "dashboard/login.html", form=form, error="Wrong e-mail or password."
+        ), 401
+    status = 400 if form.errors else 200
+    return render_template("dashboard/login.html", form=form, error=None), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    return redirect(url_for(".login"))
+
+
+@bp.get("/")
+@login_required
+def overview() -> ResponseReturnValue:
+    return render_template("dashboard/overview.html", user=current_user, logout=LogoutForm())
+
+
+def _next_page() -> str:
+    """Where the sign-in was asked from: a dashboard page of this host, never elsewhere."""
+    wanted = request.args.get("next", "")
+    parts = urlsplit(wanted)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard/"):
+        return url_for(".overview")
+    return wanted
