@@ -150,10 +150,21 @@ def merchant_by_slug(session: Session, slug: str) -> Merchant:
 
 
 def create_user(
-    session: Session, merchant: Merchant, email: str, password: str, role: str = Role.OWNER
+    session: Session,
+    merchant: Merchant,
+    email: str,
+    password: str,
+    role: str = Role.OWNER,
+    locale: str | None = None,
 ) -> User:
-    """Add a dashboard user with a hashed password (caller commits)."""
+    """Add a dashboard user with a hashed password (caller commits). ``locale``: the
+    dashboard's language for them (None: their browser's)."""
     errors = _password_errors(password)
+    if locale is not None:
+        try:
+            locale = normalize_locale(locale)
+        except ValueError as exc:
+            errors.append({"field": "locale", "message": str(exc)})
     if not EMAIL_PATTERN.match(email):
         errors.insert(0, {"field": "email", "message": f"{email!r} is not an e-mail address"})
     if role not in set(Role):
@@ -168,6 +179,7 @@ def create_user(
         email=email,
         password_hash=generate_password_hash(password),
         role=Role(role).value,
+        locale=locale,
     )
     session.add(user)
     _flush_unique(session, f"a user with e-mail {email!r} already exists")

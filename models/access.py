@@ -27,6 +27,9 @@ class User(MerchantOwned, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10), default=Role.OWNER.value)
+    locale: Mapped[str | None] = mapped_column(
+        String(35)
+    )  # the dashboard's language; None: the browser's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -25,8 +25,9 @@ def _client(app: Flask) -> FlaskClient:
     return app.test_client()  # Werkzeug's client sends the Secure cookie over http too
 
 
-def _user(app: Flask, shop: Shop, email: str, role: str = "owner") -> None:
+def _user(app: Flask, shop: Shop, email: str, role: str = "owner", *more: str) -> None:
     args = ["users", "create", shop.merchant.slug, email, "--password", PASSWORD, "--role", role]
+    args += more
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
 
@@ -61,7 +62,8 @@ def test_a_user_signs_in_sees_their_merchant_and_signs_out(door: Flask) -> None:
     assert "Acme Outdoor" in overview and "owner@acme.test (owner)" in overview
 
     refused = client.post("/dashboard/logout")  # no token: a forged sign-out
-    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "not sent from this dashboard" in refused.get_data(as_text=True)
     out = client.post("/dashboard/logout", data={"csrf_token": _token(overview)})
     assert out.status_code == 302
     assert client.get("/dashboard/").status_code == 302  # signed out
@@ -132,3 +134,31 @@ def test_a_password_reset_ends_the_users_sessions(door: Flask, shop_a: Shop) -> 
     ]:
         refused = runner.invoke(args=args)
         assert refused.exit_code != 0 and message in refused.output, refused.output
+
+
+def test_pages_speak_the_users_language_else_the_browsers(door: Flask, shop_a: Shop) -> None:
+    client = _client(door)
+    german = client.get("/dashboard/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    page = german.get_data(as_text=True)
+    assert '<html lang="de">' in page and "Anmelden" in page and "Passwort" in page
+    assert "Sign in" not in page
+    assert "Sign in" in client.get("/dashboard/login").get_data(as_text=True)  # English
+
+    _user(door, shop_a, "tanaka@shop-a.test", "agent", "--locale", "ja_JP")
+    assert _sign_in(client, "tanaka@shop-a.test").status_code == 302
+    overview = client.get("/dashboard/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "サインアウト" in overview and "担当者" in overview  # their choice wins
+
+    bad = door.test_cli_runner().invoke(
+        args=[
+            "users",
+            "create",
+            "shop-a",
+            "x@shop-a.test",
+            "--password",
+            PASSWORD,
+            "--locale",
+            "xx_YY",
+        ]
+    )
+    assert bad.exit_code != 0 and "--locale" in bad.output

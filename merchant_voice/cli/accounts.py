@@ -211,14 +211,23 @@ _PASSWORD = click.option(
     show_default=True,
     help="owner: everything; agent: calls and catalog only.",
 )
+@click.option("--locale", help="The dashboard's language for them (default: their browser's).")
 @json_option
-@handle_errors({"email": "EMAIL", "password": "--password", "role": "--role"})
-def create_user(slug: str, email: str, password: str, role: str, as_json: bool) -> None:
+@handle_errors({"email": "EMAIL", "password": "--password", "role": "--role", "locale": "--locale"})
+def create_user(
+    slug: str, email: str, password: str, role: str, locale: str | None, as_json: bool
+) -> None:
     """Create a dashboard user EMAIL for merchant SLUG."""
     with database().host_transaction() as session:
         merchant = accounts.merchant_by_slug(session, slug)
-        user = accounts.create_user(session, merchant, email, password, role)
-        data = {"id": user.id, "merchant": slug, "email": user.email, "role": user.role}
+        user = accounts.create_user(session, merchant, email, password, role, locale)
+        data = {
+            "id": user.id,
+            "merchant": slug,
+            "email": user.email,
+            "role": user.role,
+            "locale": user.locale,
+        }
     emit(data, as_json, f"Created user {user.email} ({user.role}) for {slug}.")
 
 

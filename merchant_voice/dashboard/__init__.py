@@ -4,7 +4,8 @@
   and SameSite=Lax, lasting ``session_hours``; a password reset ends them;
 - forms: Flask-WTF, a CSRF token on every one, every write refused without it;
 - sign-in attempts: Flask-Limiter, ``login_limit`` per client address and e-mail;
-- its own Content-Security-Policy: scripts and styles from the host alone, none inline.
+- its own Content-Security-Policy: scripts and styles from the host alone, none inline;
+- its language: Flask-Babel, the user's choice, else the browser's (``i18n.py``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import cast
 
 from flask import Flask, request
 from flask.typing import RouteCallable
+from flask_babel import lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from merchant_voice.config import Settings
-from merchant_voice.dashboard import auth
+from merchant_voice.dashboard import auth, i18n
 from merchant_voice.dashboard.views import bp
 
 POLICY = {
@@ -59,6 +61,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.login_view = "dashboard.login"
     login.session_protection = "strong"
     login.user_loader(auth.load_user)
+    login.login_message = lazy_gettext("Sign in to see this page.")
+    i18n.init_app(app)
     app.register_blueprint(bp)
     limiter = Limiter(_attempt_key, app=app, storage_uri=options.limits_storage, default_limits=[])
     attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts

@@ -29,6 +29,7 @@ class DashboardUser:
     role: Role
     merchant: MerchantInfo
     fingerprint: str
+    locale: str | None  # the dashboard's language they chose; None: their browser's
 
     is_authenticated = True
     is_active = True
@@ -47,8 +48,9 @@ def _fingerprint(password_hash: str) -> str:
 
 
 def _user(row: User, merchant: Merchant) -> DashboardUser:
+    fingerprint = _fingerprint(row.password_hash)
     return DashboardUser(
-        row.id, row.email, Role(row.role), merchant.info(), _fingerprint(row.password_hash)
+        row.id, row.email, Role(row.role), merchant.info(), fingerprint, row.locale
     )
 
 

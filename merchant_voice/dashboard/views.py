@@ -5,10 +5,14 @@ Every write (POST) needs the form's CSRF token (Flask-WTF): without it, 400.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -16,6 +20,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from merchant_voice.dashboard import auth
+from models import Role
 
 bp = Blueprint(
     "dashboard",
@@ -25,16 +30,26 @@ bp = Blueprint(
     static_folder="static",
 )
 
+log = logging.getLogger(__name__)
+
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class LoginForm(FlaskForm):
-    email = StringField("E-mail", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
 class LogoutForm(FlaskForm):
     pass
+
+
+ROLE_NAMES = {Role.OWNER: _l("owner"), Role.AGENT: _l("agent")}
+
+
+@bp.context_processor
+def _page() -> dict[str, object]:
+    return {"lang": str(get_locale()).replace("_", "-"), "role_names": ROLE_NAMES}
 
 
 @bp.before_request
@@ -45,12 +60,14 @@ def _writes_need_the_token() -> None:
 
 @bp.errorhandler(CSRFError)
 def _refused(error: CSRFError) -> ResponseReturnValue:
-    return render_template("dashboard/error.html", message=error.description), 400
+    message = _("The form had expired or was not sent from this dashboard. Please try again.")
+    log.info("dashboard write refused: %s", error.description)
+    return render_template("dashboard/error.html", message=message), 400
 
 
 @bp.errorhandler(429)
 def _too_many(_error: Exception) -> ResponseReturnValue:
-    message = "Too many sign-in attempts from this address. Wait a minute and try again."
+    message = _("Too many sign-in attempts. Wait a minute and try again.")
     return render_template("dashboard/login.html", form=LoginForm(), error=message), 429
 
 
@@ -65,7 +82,7 @@ def login() -> ResponseReturnValue:
             login_user(user)
             return redirect(_next_page())
         return render_template(
-            "dashboard/login.html", form=form, error="Wrong e-mail or password."
+            "dashboard/login.html", form=form, error=_("Wrong e-mail or password.")
         ), 401
     status = 400 if form.errors else 200
     return render_template("dashboard/login.html", form=form, error=None), status

@@ -1,0 +1,28 @@
+"""The dashboard's languages (Flask-Babel): the user's choice, else the browser's.
+
+Its text lives in Babel catalogs under ``translations/`` (docs/dashboard.md says how
+to extract, update and compile them; set-up compiles them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request
+from flask_babel import Babel
+from flask_login import current_user
+
+LANGUAGES = ("en", "de", "es", "fr", "ja", "zh")
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def select_locale() -> str:
+    """The signed-in user's language, else the best the browser asks for, else English."""
+    chosen = getattr(current_user, "locale", None)
+    if chosen:
+        return str(chosen)
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
