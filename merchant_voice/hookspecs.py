@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from merchant_voice.call_tools import CallTool
     from merchant_voice.customers import CustomerContacts, RedactedCustomer
+    from merchant_voice.dashboard_page import DashboardPage
     from merchant_voice.job_kinds import JobRegistry
     from merchant_voice.plugin_declaration import PluginSettings
     from merchant_voice.tenancy import MerchantInfo, TenantSession
@@ -103,6 +104,17 @@ def job_finished(session: TenantSession, settings: PluginSettings, job: Job) -> 
 
     ``job.status``, ``job.result`` and ``job.error`` tell how it ended. Called
     for every enabled plugin, whichever plugin owns the job's kind.
+    """
+
+
+@hookspec
+def dashboard_pages(session: TenantSession, settings: PluginSettings) -> list[DashboardPage] | None:
+    """Pages the plugin adds to the merchant's dashboard navigation.
+
+    Return :class:`~merchant_voice.dashboard_page.DashboardPage` objects: the endpoint of
+    a view of the plugin's own blueprint (``/dashboard/<plugin>/...``) decorated with
+    ``dashboard_view``, a translated title, the roles that see it and its order. Called
+    for each request of a signed-in page: keep it cheap.
     """
 
 

@@ -50,6 +50,8 @@ from merchant_voice.call_tools import (
 )
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.customers import CustomerContacts, RedactedCustomer, phone_key
+from merchant_voice.dashboard.pages import dashboard_view
+from merchant_voice.dashboard_page import DashboardPage
 from merchant_voice.db import retry_when_busy
 from merchant_voice.errors import (
     BadRequest,
@@ -128,6 +130,7 @@ __all__ = [
     "Conflict",
     "Contribution",
     "CustomerContacts",
+    "DashboardPage",
     "Delivery",
     "DeliveryRecord",
     "EngineCancelled",
@@ -172,6 +175,7 @@ __all__ = [
     "credential",
     "current_merchant",
     "current_settings",
+    "dashboard_view",
     "data_dir",
     "emit",
     "engines",

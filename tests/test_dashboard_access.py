@@ -3,39 +3,13 @@ rate limit, cookie flags and the page policy, and sessions a password reset ends
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from tests.conftest import Shop, make_shop
-
-PASSWORD = "correct horse battery"
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def _client(app: Flask) -> FlaskClient:
-    return app.test_client()  # Werkzeug's client sends the Secure cookie over http too
-
-
-def _user(app: Flask, shop: Shop, email: str, role: str = "owner", *more: str) -> None:
-    args = ["users", "create", shop.merchant.slug, email, "--password", PASSWORD, "--role", role]
-    args += more
-    result = app.test_cli_runner().invoke(args=args)
-    assert result.exit_code == 0, result.output
-
-
-def _sign_in(client: FlaskClient, email: str, password: str = PASSWORD, **query: str) -> object:
-    token = _token(client.get("/dashboard/login").get_data(as_text=True))
-    form = {"email": email, "password": password, "csrf_token": token}
-    return client.post("/dashboard/login", data=form, query_string=query)
+from tests.dashboard_client import PASSWORD, add_user, sign_in, token
 
 
 @pytest.fixture
@@ -45,8 +19,8 @@ def door(make_app: Callable[..., Flask], database_url: str) -> Flask:
 
 def test_a_user_signs_in_sees_their_merchant_and_signs_out(door: Flask) -> None:
     shop = make_shop(door, "acme", name="Acme Outdoor")
-    _user(door, shop, "Owner@Acme.test")
-    client = _client(door)
+    add_user(door, shop, "Owner@Acme.test")
+    client = door.test_client()  # Werkzeug sends the Secure cookie over http too
     assert client.get("/dashboard/").headers["Location"].startswith("/dashboard/login")
 
     page = client.get("/dashboard/login")
@@ -54,7 +28,7 @@ def test_a_user_signs_in_sees_their_merchant_and_signs_out(door: Flask) -> None:
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert 'for="email"' in page.get_data(as_text=True)  # labelled fields
 
-    signed_in = _sign_in(client, "owner@acme.test")
+    signed_in = sign_in(client, "owner@acme.test")
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/dashboard/"
     cookie = signed_in.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -64,16 +38,16 @@ def test_a_user_signs_in_sees_their_merchant_and_signs_out(door: Flask) -> None:
     refused = client.post("/dashboard/logout")  # no token: a forged sign-out
     assert refused.status_code == 400
     assert "not sent from this dashboard" in refused.get_data(as_text=True)
-    out = client.post("/dashboard/logout", data={"csrf_token": _token(overview)})
+    out = client.post("/dashboard/logout", data={"csrf_token": token(overview)})
     assert out.status_code == 302
     assert client.get("/dashboard/").status_code == 302  # signed out
 
 
 def test_wrong_passwords_and_forged_forms_are_refused(door: Flask, shop_a: Shop) -> None:
-    _user(door, shop_a, "agent@shop-a.test", role="agent")
-    client = _client(door)
+    add_user(door, shop_a, "agent@shop-a.test", role="agent")
+    client = door.test_client()  # Werkzeug sends the Secure cookie over http too
     for email, password in (("agent@shop-a.test", "not the password"), ("nobody@x.test", PASSWORD)):
-        answer = _sign_in(client, email, password)
+        answer = sign_in(client, email, password)
         assert answer.status_code == 401  # the same answer: no telling who has an account
         assert "Wrong e-mail or password." in answer.get_data(as_text=True)
     forged = client.post(
@@ -82,27 +56,27 @@ def test_wrong_passwords_and_forged_forms_are_refused(door: Flask, shop_a: Shop)
     assert forged.status_code == 400  # no CSRF token
     assert client.get("/dashboard/").status_code == 302
 
-    elsewhere = _sign_in(client, "agent@shop-a.test", next="https://evil.test/dashboard/")
+    elsewhere = sign_in(client, "agent@shop-a.test", next="https://evil.test/dashboard/")
     assert elsewhere.headers["Location"] == "/dashboard/"  # never sent off the host
     assert "(agent)" in client.get("/dashboard/").get_data(as_text=True)
 
 
 def test_sign_in_attempts_are_limited(door: Flask, shop_a: Shop) -> None:
-    _user(door, shop_a, "owner@shop-a.test")
-    client = _client(door)
+    add_user(door, shop_a, "owner@shop-a.test")
+    client = door.test_client()  # Werkzeug sends the Secure cookie over http too
     for _ in range(4):
-        assert _sign_in(client, "owner@shop-a.test", "guess guess guess").status_code == 401
-    limited = _sign_in(client, "owner@shop-a.test")  # even the right password, for a while
+        assert sign_in(client, "owner@shop-a.test", "guess guess guess").status_code == 401
+    limited = sign_in(client, "owner@shop-a.test")  # even the right password, for a while
     assert limited.status_code == 429
     assert "Too many sign-in attempts" in limited.get_data(as_text=True)
     # counted per address and e-mail: behind a proxy, one account's guessing locks no other
-    assert _sign_in(client, "someone@shop-a.test", "guess guess guess").status_code == 401
+    assert sign_in(client, "someone@shop-a.test", "guess guess guess").status_code == 401
 
 
 def test_a_password_reset_ends_the_users_sessions(door: Flask, shop_a: Shop) -> None:
-    _user(door, shop_a, "owner@shop-a.test")
-    client = _client(door)
-    assert _sign_in(client, "owner@shop-a.test").status_code == 302
+    add_user(door, shop_a, "owner@shop-a.test")
+    client = door.test_client()  # Werkzeug sends the Secure cookie over http too
+    assert sign_in(client, "owner@shop-a.test").status_code == 302
     assert client.get("/dashboard/").status_code == 200
     runner = door.test_cli_runner()
     args = [
@@ -116,7 +90,7 @@ def test_a_password_reset_ends_the_users_sessions(door: Flask, shop_a: Shop) -> 
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert client.get("/dashboard/").status_code == 302  # signed out by the reset
-    assert _sign_in(client, "owner@shop-a.test", "a new password!").status_code == 302
+    assert sign_in(client, "owner@shop-a.test", "a new password!").status_code == 302
 
     for args, message in [
         (
@@ -137,15 +111,15 @@ def test_a_password_reset_ends_the_users_sessions(door: Flask, shop_a: Shop) -> 
 
 
 def test_pages_speak_the_users_language_else_the_browsers(door: Flask, shop_a: Shop) -> None:
-    client = _client(door)
+    client = door.test_client()  # Werkzeug sends the Secure cookie over http too
     german = client.get("/dashboard/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
     page = german.get_data(as_text=True)
     assert '<html lang="de">' in page and "Anmelden" in page and "Passwort" in page
     assert "Sign in" not in page
     assert "Sign in" in client.get("/dashboard/login").get_data(as_text=True)  # English
 
-    _user(door, shop_a, "tanaka@shop-a.test", "agent", "--locale", "ja_JP")
-    assert _sign_in(client, "tanaka@shop-a.test").status_code == 302
+    add_user(door, shop_a, "tanaka@shop-a.test", "agent", "--locale", "ja_JP")
+    assert sign_in(client, "tanaka@shop-a.test").status_code == 302
     overview = client.get("/dashboard/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert "サインアウト" in overview and "担当者" in overview  # their choice wins
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from merchant_voice.plugin_api import data_dir
 from tests.conftest import Shop, make_shop
+from tests.dashboard_client import add_user, sign_in
 from tests.test_catalog_webhooks import secrets
 
 __all__ = ["secrets"]  # fixture: shop A's webhook secrets
@@ -68,6 +69,37 @@ def test_hook_merchant_deleted(app: Flask) -> None:
         )
     missing = app.test_cli_runner().invoke(args=["merchants", "delete", "leaving", "--yes"])
     assert missing.exit_code != 0 and "no merchant with slug 'leaving'" in missing.output
+
+
+def test_hook_dashboard_pages(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
+    add_user(app, shop_a, "owner@shop-a.test")
+    add_user(app, shop_a, "agent@shop-a.test", "agent")
+    with app.extensions["db"].tenant_session(shop_b.merchant) as session:
+        session.add(Note(text="shop B's own note"))
+        session.commit()
+    owner = app.test_client()
+    assert sign_in(owner, "owner@shop-a.test").status_code == 302
+    overview = owner.get("/dashboard/").get_data(as_text=True)
+    assert '<a href="/dashboard/notes/">Notes</a>' in overview  # in the navigation
+    page = owner.get("/dashboard/notes/")
+    assert (
+        page.status_code == 200 and "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    )
+    text = page.get_data(as_text=True)
+    assert "Welcome, Shop-A!" in text and "shop B" not in text  # the merchant's own notes
+    assert 'aria-current="page">Notes' in text
+
+    agent = app.test_client()
+    assert sign_in(agent, "agent@shop-a.test").status_code == 302
+    assert "/dashboard/notes/" not in agent.get("/dashboard/").get_data(as_text=True)
+    assert agent.get("/dashboard/notes/").status_code == 403  # an owner's page
+
+    result = app.test_cli_runner().invoke(args=["plugins", "disable", "shop-a", "notes"])
+    assert result.exit_code == 0, result.output
+    assert "/dashboard/notes/" not in owner.get("/dashboard/").get_data(as_text=True)
+    assert owner.get("/dashboard/notes/").status_code == 404
+    signed_out = app.test_client().get("/dashboard/notes/")
+    assert signed_out.status_code == 302 and "/dashboard/login" in signed_out.headers["Location"]
 
 
 def test_hook_merchant_details(app: Flask, client: FlaskClient, shop_a: Shop) -> None:

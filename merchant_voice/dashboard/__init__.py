@@ -5,6 +5,7 @@
 - forms: Flask-WTF, a CSRF token on every one, every write refused without it;
 - sign-in attempts: Flask-Limiter, ``login_limit`` per client address and e-mail;
 - its own Content-Security-Policy: scripts and styles from the host alone, none inline;
+- pages of plugins, in its navigation (``pages.py``: the ``dashboard_pages`` hook);
 - its language: Flask-Babel, the user's choice, else the browser's (``i18n.py``).
 """
 
@@ -22,20 +23,8 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from merchant_voice.config import Settings
-from merchant_voice.dashboard import auth, i18n
+from merchant_voice.dashboard import auth, i18n, pages
 from merchant_voice.dashboard.views import bp
-
-POLICY = {
-    "default-src": "'none'",
-    "script-src": "'self'",
-    "style-src": "'self'",
-    "img-src": "'self' data:",
-    "media-src": "'self'",
-    "connect-src": "'self'",
-    "form-action": "'self'",
-    "frame-ancestors": "'none'",
-    "base-uri": "'none'",
-}
 
 
 def _attempt_key() -> str:
@@ -69,7 +58,4 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.view_functions["dashboard.login"] = cast(
         "RouteCallable", attempts(app.view_functions["dashboard.login"])
     )
-    talisman = app.extensions["talisman"]
-    for endpoint, view in list(app.view_functions.items()):
-        if endpoint.startswith("dashboard.") and endpoint != "dashboard.static":
-            app.view_functions[endpoint] = talisman(content_security_policy=POLICY)(view)
+    app.context_processor(lambda: {"navigation": pages.navigation})

@@ -13,13 +13,14 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from merchant_voice.dashboard import auth
+from merchant_voice.dashboard.pages import dashboard_view, with_policy
 from models import Role
 
 bp = Blueprint(
@@ -47,9 +48,15 @@ class LogoutForm(FlaskForm):
 ROLE_NAMES = {Role.OWNER: _l("owner"), Role.AGENT: _l("agent")}
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _page() -> dict[str, object]:
-    return {"lang": str(get_locale()).replace("_", "-"), "role_names": ROLE_NAMES}
+    """What every dashboard template may use, the plugins' included."""
+    return {
+        "lang": str(get_locale()).replace("_", "-"),
+        "role_names": ROLE_NAMES,
+        "user": current_user,
+        "logout": LogoutForm,
+    }
 
 
 @bp.before_request
@@ -72,6 +79,7 @@ def _too_many(_error: Exception) -> ResponseReturnValue:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@with_policy
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
@@ -89,6 +97,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/logout")
+@with_policy
 def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
@@ -96,9 +105,9 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.get("/")
-@login_required
+@dashboard_view()
 def overview() -> ResponseReturnValue:
-    return render_template("dashboard/overview.html", user=current_user, logout=LogoutForm())
+    return render_template("dashboard/overview.html")
 
 
 def _next_page() -> str:

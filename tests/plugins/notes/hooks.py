@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from merchant_voice.plugin_api import (
     BadRequest,
     CallTool,
+    DashboardPage,
     Job,
     JobContext,
     JobRegistry,
@@ -110,6 +111,11 @@ def merchant_created(session: TenantSession, settings: NotesSettings) -> None:
 def merchant_deleted(merchant: MerchantInfo) -> None:
     """The files it keeps for the merchant (``data_dir("notes")/<merchant id>``)."""
     shutil.rmtree(data_dir("notes") / str(merchant.id), ignore_errors=True)
+
+
+@hookimpl
+def dashboard_pages() -> list[DashboardPage]:
+    return [DashboardPage("notes_dashboard.notes", "Notes", roles=("owner",), order=50)]
 
 
 @hookimpl

@@ -19,5 +19,5 @@ plugin = Plugin(
     settings=NotesSettings,
     models=".models",
     hooks=".hooks",
-    blueprints=(".views:bp",),
+    blueprints=(".views:bp", ".dashboard:bp"),
 )
