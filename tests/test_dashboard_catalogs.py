@@ -1,5 +1,6 @@
-"""The dashboard's catalogs: every text of its code and templates is in messages.pot,
-and every language translates every one, with the same placeholders."""
+"""The dashboard's catalogs, and those of the plugins with pages: every text of their code
+and templates is in messages.pot, and every language translates every one, with the
+same placeholders (``%(name)s`` and ``{name}``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from babel.messages.pofile import read_po
 from merchant_voice.dashboard.i18n import LANGUAGES, TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
+PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
+CATALOGS = [TRANSLATIONS, *sorted((ROOT / "plugins").glob("*/translations"))]
 
 
 def _ids(path: Path) -> set[str]:
@@ -22,27 +24,32 @@ def _ids(path: Path) -> set[str]:
         return {str(message.id) for message in read_po(file) if message.id}
 
 
-def test_the_template_catalog_holds_every_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", CATALOGS, ids=lambda folder: folder.parent.name)
+def test_the_template_catalog_holds_every_text(folder: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "messages.pot"
-    here = TRANSLATIONS.parent
+    config = TRANSLATIONS.parent / "babel.cfg"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(here / "babel.cfg"),
-         "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(fresh), str(here)],
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(config),
+         "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(fresh), str(folder.parent)],
         check=True, capture_output=True, cwd=ROOT,
     )  # fmt: skip
-    assert _ids(fresh) == _ids(TRANSLATIONS / "messages.pot"), "run scripts/translations extract"
+    assert _ids(fresh) == _ids(folder / "messages.pot"), "run scripts/translations extract"
 
 
 @pytest.mark.parametrize("language", [lang for lang in LANGUAGES if lang != "en"])
-def test_every_text_is_translated(language: str) -> None:
-    path = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
+@pytest.mark.parametrize("folder", CATALOGS, ids=lambda folder: folder.parent.name)
+def test_every_text_is_translated(folder: Path, language: str) -> None:
+    path = folder / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as file:
         catalog = read_po(file, locale=language)
-    assert {str(m.id) for m in catalog if m.id} == _ids(TRANSLATIONS / "messages.pot")
+    assert {str(m.id) for m in catalog if m.id} == _ids(folder / "messages.pot")
     for message in catalog:
         if not message.id:
             continue
-        assert message.string, f"{language}: {message.id!r} is not translated"
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        assert all(strings), f"{language}: {message.id!r} is not translated"
         assert not message.fuzzy, f"{language}: {message.id!r} is fuzzy"
-        found = sorted(PLACEHOLDER.findall(str(message.string)))
-        assert found == sorted(PLACEHOLDER.findall(str(message.id))), message.id
+        wanted = set(PLACEHOLDER.findall(str(ids[-1])))
+        for string in strings:
+            assert set(PLACEHOLDER.findall(str(string))) == wanted, message.id

@@ -51,7 +51,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.session_protection = "strong"
     login.user_loader(auth.load_user)
     login.login_message = lazy_gettext("Sign in to see this page.")
-    i18n.init_app(app)
+    i18n.init_app(app, app.extensions["plugins"])
     app.register_blueprint(bp)
     limiter = Limiter(_attempt_key, app=app, storage_uri=options.limits_storage, default_limits=[])
     attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts

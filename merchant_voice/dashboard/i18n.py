@@ -1,7 +1,8 @@
 """The dashboard's languages (Flask-Babel): the user's choice, else the browser's.
 
-Its text lives in Babel catalogs under ``translations/`` (docs/dashboard.md says how
-to extract, update and compile them; set-up compiles them).
+Its text lives in Babel catalogs under ``translations/``, and a plugin's pages' text in
+the plugin's own ``translations/`` (docs/dashboard.md says how to extract, update and
+compile them; set-up compiles them).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from flask import Flask, request
 from flask_babel import Babel
 from flask_login import current_user
+
+from merchant_voice.plugin_manager import PluginManager
 
 LANGUAGES = ("en", "de", "es", "fr", "ja", "zh")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -24,5 +27,12 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+def init_app(app: Flask, plugins: PluginManager) -> None:
+    """The host's catalog, and those of the plugins that have one (their pages' text)."""
+    folders = [TRANSLATIONS] + [
+        folder
+        for plugin in plugins.plugins.values()
+        if (folder := plugin.resources.translations_dir) is not None
+    ]
+    directories = ";".join(str(folder) for folder in folders)
+    Babel(app, locale_selector=select_locale, default_translation_directories=directories)

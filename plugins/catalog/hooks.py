@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 
 from merchant_voice.plugin_api import (
     CallTool,
+    DashboardPage,
     JobContext,
     JobRegistry,
     PluginSettings,
     TenantSession,
     hookimpl,
 )
+from plugins.catalog import dashboard
 from plugins.catalog.call_tools import PRODUCT_INFO
 from plugins.catalog.cli import catalog
 from plugins.catalog.importers import parse, store
@@ -41,6 +43,11 @@ def run_import(context: JobContext[PluginSettings]) -> dict[str, Any]:
     context.session.writes_first()  # the record is read again, then written
     record.report, record.content = report, None
     return report
+
+
+@hookimpl
+def dashboard_pages() -> list[DashboardPage]:
+    return [dashboard.PAGE]
 
 
 @hookimpl

@@ -7,9 +7,9 @@ from merchant_voice.plugin_api import Plugin
 plugin = Plugin(
     name="catalog",
     version="0.1.0",
-    host_api=">=1.0,<2",
+    host_api=">=1.2,<2",
     description="Product listings and variants, imported from Shopify and WooCommerce",
     models=".models",
     hooks=".hooks",
-    blueprints=(".api:bp", ".webhooks:bp"),
+    blueprints=(".api:bp", ".webhooks:bp", ".dashboard:bp"),
 )
