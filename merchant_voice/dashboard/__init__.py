@@ -23,7 +23,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from merchant_voice.config import Settings
-from merchant_voice.dashboard import auth, i18n, pages
+from merchant_voice.dashboard import auth, i18n, jobs, pages
 from merchant_voice.dashboard.views import bp
 
 
@@ -53,6 +53,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     login.login_message = lazy_gettext("Sign in to see this page.")
     i18n.init_app(app, app.extensions["plugins"])
     app.register_blueprint(bp)
+    app.register_blueprint(jobs.bp)
     limiter = Limiter(_attempt_key, app=app, storage_uri=options.limits_storage, default_limits=[])
     attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts
     app.view_functions["dashboard.login"] = cast(

@@ -22,6 +22,7 @@ from merchant_voice import extensions
 from merchant_voice.dashboard_page import EVERYONE, DashboardPage
 from merchant_voice.errors import ClientError
 from merchant_voice.web.api import tenant_session
+from models import Role
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
@@ -87,7 +88,10 @@ def navigation() -> list[tuple[str, str, bool]]:
     if not current_user.is_authenticated:
         return []
     g.merchant = current_user.merchant
-    pages = [DashboardPage("dashboard.overview", _l("Overview"), order=0)]
+    pages = [
+        DashboardPage("dashboard.overview", _l("Overview"), order=0),
+        DashboardPage("dashboard_jobs.jobs", _l("Jobs"), roles=(Role.OWNER.value,), order=90),
+    ]
     for contribution in extensions.plugin_manager().contributions(
         "dashboard_pages", tenant_session()
     ):

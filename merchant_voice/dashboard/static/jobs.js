@@ -1,0 +1,31 @@
+// The jobs page: running jobs' progress, refreshed every 2 s without reloading the page.
+(function () {
+  "use strict";
+  const table = document.querySelector("table[data-job-status]");
+  if (!table) return;
+  const rows = () => Array.from(table.querySelectorAll("tr[data-job]"));
+  async function refresh() {
+    const watched = rows();
+    if (!watched.length) return;
+    const ids = watched.map((row) => row.dataset.job).join(",");
+    try {
+      const answer = await fetch(table.dataset.jobStatus + "?ids=" + encodeURIComponent(ids), {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!answer.ok) return;
+      const jobs = await answer.json();
+      for (const row of watched) {
+        const job = jobs[row.dataset.job];
+        if (!job) continue;
+        row.querySelector("progress").value = job.progress;
+        row.querySelector("[data-field=status]").textContent = job.status_name;
+        row.querySelector("[data-field=message]").textContent = job.message;
+        if (job.finished) delete row.dataset.job;
+      }
+    } finally {
+      if (rows().length) setTimeout(refresh, 2000);
+    }
+  }
+  setTimeout(refresh, 2000);
+})();
