@@ -28,7 +28,19 @@ class Served:
     url: str
     headers: dict[str, str]
     log: Path  # in the instance folder
+    env: dict[str, str]  # its settings, for commands run beside it
     returncode: int | None = None  # once it has stopped
+
+    def flask(self, *args: str, stdin: str | None = None) -> str:
+        """``flask --app app ARGS`` on the served host's instance."""
+        return _flask(self.env, *args, stdin=stdin)
+
+    def popen(self, *args: str) -> subprocess.Popen[bytes]:
+        """``flask --app app ARGS`` started beside the host (a job worker), running on."""
+        command = [sys.executable, "-m", "flask", "--app", "app", *args]
+        return subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     @property
     def port(self) -> int:
@@ -88,7 +100,7 @@ def served_host(tmp: Path, **environ: str) -> Iterator[Served]:
     key = json.loads(_flask(env, "apikeys", "create", "acme", "--json"))["key"]
     port = _free_port()
     served = Served(
-        f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, tmp / "serve.log"
+        f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}, tmp / "serve.log", env
     )
     with served.log.open("w") as out:
         server = subprocess.Popen(

@@ -1,0 +1,141 @@
+"""The dashboard in a real browser (Debian's Chromium under Playwright) against the real
+served host: signing in, a refused forged form, German pages, a narrow screen, jobs that
+update in place, and an accessibility audit (axe-core) of every page.
+
+Without a browser these tests skip, saying why; under CI (``CI=true``) they fail.
+``MV_SCREENSHOTS=1`` writes the key pages' screenshots into docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import require_service
+from tests.served_host import Served, served_host
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("MV_TEST_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "correct horse battery"
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    error = None if CHROMIUM.is_file() else FileNotFoundError(f"{CHROMIUM} is not installed")
+    require_service("Chromium", str(CHROMIUM), error)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The served host, plain HTTP (Secure cookies off), jobs run by a worker started later."""
+    settings = {"MV_DASHBOARD_SECURE_COOKIES": "false", "MV_JOBS_WORKERS": "0"}
+    with served_host(tmp_path_factory.mktemp("dashboard"), **settings) as served:
+        served.flask("users", "create", "acme", "owner@acme.test", "--password", PASSWORD)
+        for n in range(12):
+            listing = {
+                "handle": f"hoodie-{n}",
+                "title": f"Organic Hoodie {n}",
+                "price": "1249.90",
+                "stock_quantity": n,
+            }
+            answer = httpx.post(
+                f"{served.url}/api/v1/listings", json=listing, headers=served.headers
+            )
+            assert answer.status_code == 201, answer.text
+        yield served
+
+
+def _signed_in(browser: Browser, host: Served, **context: object) -> Page:
+    page = browser.new_context(base_url=host.url, **context).new_page()  # type: ignore[arg-type]
+    page.goto("/dashboard/login")
+    page.locator("input[name=email]").fill("owner@acme.test")  # in any language
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("button[type=submit]").click()
+    expect(page).to_have_url(f"{host.url}/dashboard/")
+    return page
+
+
+def _audited(page: Page, name: str) -> None:
+    """No serious or critical axe-core violation; the screenshot, when asked for."""
+    found = Axe().run(page).response["violations"]
+    serious = [(v["id"], v["impact"], v["help"]) for v in found if v["impact"] in SERIOUS]
+    assert not serious, f"{name}: {json.dumps(serious, indent=1)}"
+    if os.environ.get("MV_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_signing_in_and_every_page_passes_the_audit(browser: Browser, host: Served) -> None:
+    page = browser.new_context(base_url=host.url).new_page()
+    page.goto("/dashboard/")  # signed out: to the sign-in page
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    _audited(page, "login")
+    page.get_by_label("E-mail").fill("owner@acme.test")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+
+    page = _signed_in(browser, host)
+    _audited(page, "overview")
+    page.get_by_role("link", name="Catalog").click()
+    expect(page.get_by_role("cell", name="Organic Hoodie 3")).to_be_visible()
+    expect(page.get_by_text("12 listings")).to_be_visible()
+    _audited(page, "catalog")
+    page.get_by_label("Search listings").fill("hoodie 11")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("1 listing", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Jobs").click()
+    _audited(page, "jobs")
+
+    forged = page.request.post(f"{host.url}/dashboard/logout", form={"csrf_token": "forged"})
+    assert forged.status == 400  # a form without this session's token
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_pages_in_german_and_on_a_narrow_screen(browser: Browser, host: Served) -> None:
+    page = _signed_in(browser, host, locale="de-DE", viewport={"width": 390, "height": 844})
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_role("link", name="Katalog").click()
+    expect(page.get_by_text("12 Angebote")).to_be_visible()
+    expect(page.get_by_role("cell", name="1.249,90\xa0$").first).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width} px wide on a 390 px screen"
+    _audited(page, "catalog-de-390px")
+
+
+def test_a_jobs_progress_updates_without_reloading(browser: Browser, host: Served) -> None:
+    csv = "Handle,Title,Variant Price\nscarf,Wool Scarf,19.90\n"
+    answer = httpx.post(
+        f"{host.url}/api/v1/catalog/imports",
+        files={"file": ("products.csv", csv, "text/csv")},
+        data={"format": "shopify"},
+        headers=host.headers,
+    )
+    assert answer.status_code == 202, answer.text
+    page = _signed_in(browser, host)
+    page.goto("/dashboard/jobs/")
+    row = page.get_by_role("row").filter(has_text="catalog.import")
+    expect(row.get_by_text("Queued")).to_be_visible()  # no worker yet
+    loaded = page.evaluate("performance.timeOrigin")
+    worker = host.popen("worker", "--threads", "1")
+    try:
+        expect(row.get_by_text("Done")).to_be_visible(timeout=30_000)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert page.evaluate("performance.timeOrigin") == loaded  # the same page, not reloaded
+    assert row.locator("progress").evaluate("bar => bar.value") == 1
