@@ -32,7 +32,12 @@ def test_a_user_signs_in_sees_their_merchant_and_signs_out(door: Flask) -> None:
     assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/dashboard/"
     cookie = signed_in.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    overview = client.get("/dashboard/").get_data(as_text=True)
+    answer = client.get("/dashboard/")
+    assert answer.headers["Cache-Control"] == "no-store"  # the merchant's data, uncached
+    assert "no-store" not in client.get("/dashboard/static/dashboard.css").headers.get(
+        "Cache-Control", ""
+    )
+    overview = answer.get_data(as_text=True)
     assert "Acme Outdoor" in overview and "owner@acme.test (owner)" in overview
 
     refused = client.post("/dashboard/logout")  # no token: a forged sign-out

@@ -5,7 +5,8 @@
   DENY``, ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, and
   HSTS on requests that came over HTTPS. TLS is the front proxy's (docs: "Serving"),
   so the host redirects nothing to HTTPS itself.
-- ``Cache-Control: no-store`` on API answers: merchants' data stays out of caches.
+- ``Cache-Control: no-store`` on API answers and dashboard pages: merchants' data stays
+  out of caches (the dashboard's stylesheet and script may be cached).
 - Path ids are ASCII digits: Werkzeug's ``int`` converter would also take ``\uff11``
   (a full-width digit), making one resource reachable under many URLs.
 """
@@ -22,7 +23,8 @@ POLICY = {
     "base-uri": "'none'",
     "form-action": "'none'",
 }
-NO_STORE_PREFIXES = ("/api/",)
+NO_STORE_PREFIXES = ("/api/", "/dashboard/")  # merchants' data: never in a cache
+CACHEABLE_PREFIXES = ("/dashboard/static/",)
 
 
 class AsciiIntegerConverter(IntegerConverter):
@@ -46,6 +48,8 @@ def init_app(app: Flask) -> None:
 
 
 def _no_store(response: Response) -> Response:
-    if request.path.startswith(NO_STORE_PREFIXES):
+    if request.path.startswith(NO_STORE_PREFIXES) and not request.path.startswith(
+        CACHEABLE_PREFIXES
+    ):
         response.headers["Cache-Control"] = "no-store"
     return response
