@@ -61,8 +61,9 @@ def test_wrong_passwords_and_forged_forms_are_refused(door: Flask, shop_a: Shop)
     assert forged.status_code == 400  # no CSRF token
     assert client.get("/dashboard/").status_code == 302
 
-    elsewhere = sign_in(client, "agent@shop-a.test", next="https://evil.test/dashboard/")
-    assert elsewhere.headers["Location"] == "/dashboard/"  # never sent off the host
+    for away in ("https://evil.test/dashboard/", "//evil.test/dashboard/", "/\\evil.test/"):
+        elsewhere = sign_in(client, "agent@shop-a.test", next=away)
+        assert elsewhere.headers["Location"] == "/dashboard/", away  # never sent off the host
     assert "(agent)" in client.get("/dashboard/").get_data(as_text=True)
 
 
@@ -141,3 +142,24 @@ def test_pages_speak_the_users_language_else_the_browsers(door: Flask, shop_a: S
         ]
     )
     assert bad.exit_code != 0 and "--locale" in bad.output
+
+
+def test_a_session_ends_after_its_hours_and_https_needs_no_referer(
+    door: Flask, shop_a: Shop
+) -> None:
+    add_user(door, shop_a, "owner@shop-a.test")
+    client = door.test_client()
+    page = client.get("/dashboard/login", base_url="https://shop.example").get_data(as_text=True)
+    form = {"email": "owner@shop-a.test", "password": PASSWORD, "csrf_token": token(page)}
+    signed_in = client.post("/dashboard/login", data=form, base_url="https://shop.example")
+    assert signed_in.status_code == 302  # over HTTPS, with no Referer (no-referrer policy)
+    assert client.get("/dashboard/", base_url="https://shop.example").status_code == 200
+    with client.session_transaction(base_url="https://shop.example") as session:
+        session["signed_in_at"] -= 12 * 3600 + 1  # signed in longer ago than a session lasts
+    assert client.get("/dashboard/", base_url="https://shop.example").status_code == 302
+    status = client.get(
+        "/dashboard/jobs/status?ids=x",
+        base_url="https://shop.example",
+        headers={"Accept": "application/json"},
+    )
+    assert status.status_code == 401  # the page's script learns it is signed out

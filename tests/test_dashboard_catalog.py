@@ -52,10 +52,13 @@ def test_the_catalog_page_lists_the_merchants_listings_paged_and_searched(
     assert "Page 2 of 2" in beyond  # the last page, not an empty one
 
     found = client.get("/dashboard/catalog/?q=sku-ho007").get_data(as_text=True)
-    assert "1 listing" in found and "Hoodie 007" in found
+    assert "<p>1 listing</p>" in found and "Hoodie 007" in found
     assert "No listing matches" in client.get("/dashboard/catalog/?q=secret").get_data(
         as_text=True
     )  # another merchant's listing is not found
+    assert "No listing matches" in client.get("/dashboard/catalog/?q=%25").get_data(
+        as_text=True
+    )  # "%" is a character searched for, not a wildcard
 
     german = client.get("/dashboard/catalog/", headers={"Accept-Language": "de"})
     text = german.get_data(as_text=True)

@@ -16,7 +16,6 @@ from typing import cast
 
 from flask import Flask, request
 from flask.typing import RouteCallable
-from flask_babel import lazy_gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -42,19 +41,28 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=options.session_hours),
-        WTF_CSRF_CHECK_DEFAULT=False,  # the dashboard checks its own writes (views.py)
+        WTF_CSRF_CHECK_DEFAULT=False,  # the dashboard checks its own writes (pages.py)
         WTF_CSRF_TIME_LIMIT=None,  # a token lasts as long as the session
+        # The token and SameSite=Lax guard writes; browsers send no Referer to check
+        # (Referrer-Policy: no-referrer), so HTTPS must not demand one.
+        WTF_CSRF_SSL_STRICT=False,
     )
     app.extensions["csrf"] = CSRFProtect(app)
     login = LoginManager(app)
     login.login_view = "dashboard.login"
     login.session_protection = "strong"
     login.user_loader(auth.load_user)
-    login.login_message = lazy_gettext("Sign in to see this page.")
+    login.login_message = None  # nothing flashed into the cookie (no page shows it)
     i18n.init_app(app, app.extensions["plugins"])
     app.register_blueprint(bp)
     app.register_blueprint(jobs.bp)
-    limiter = Limiter(_attempt_key, app=app, storage_uri=options.limits_storage, default_limits=[])
+    limiter = Limiter(
+        _attempt_key,
+        app=app,
+        storage_uri=options.limits_storage,
+        key_prefix="mv-dashboard",
+        default_limits=[],
+    )
     attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts
     app.view_functions["dashboard.login"] = cast(
         "RouteCallable", attempts(app.view_functions["dashboard.login"])

@@ -9,15 +9,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from functools import cache
 
+from flask import current_app
+from flask import session as signed_in
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from merchant_voice.extensions import database
 from merchant_voice.tenancy import MerchantInfo
 from models import Merchant, Role, User
+
+SIGNED_IN_AT = "signed_in_at"  # in the session: when its user signed in (Unix seconds)
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,12 @@ def _user(row: User, merchant: Merchant) -> DashboardUser:
 
 
 def load_user(session_id: str) -> DashboardUser | None:
-    """Flask-Login's user loader: None (signed out) for an unknown or outdated session."""
+    """Flask-Login's user loader: None (signed out) for an unknown or outdated session, or
+    one signed in longer ago than the session lasts (however active it has been)."""
     user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+    started = signed_in.get(SIGNED_IN_AT)
+    lasts = current_app.permanent_session_lifetime.total_seconds()
+    if not user_id.isdigit() or not isinstance(started, int) or time.time() - started > lasts:
         return None
     with database().host_session() as session:
         found = session.execute(

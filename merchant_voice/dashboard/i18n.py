@@ -20,11 +20,18 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 
 
 def select_locale() -> str:
-    """The signed-in user's language, else the best the browser asks for, else English."""
+    """The signed-in user's language (one the dashboard speaks), else the best the browser
+    asks for, else English."""
     chosen = getattr(current_user, "locale", None)
-    if chosen:
+    if chosen and str(chosen).split("_")[0] in LANGUAGES:
         return str(chosen)
     return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def select_timezone() -> str:
+    """Times are shown in the merchant's time zone."""
+    merchant = getattr(current_user, "merchant", None)
+    return str(merchant.timezone) if merchant is not None else "UTC"
 
 
 def init_app(app: Flask, plugins: PluginManager) -> None:
@@ -35,4 +42,9 @@ def init_app(app: Flask, plugins: PluginManager) -> None:
         if (folder := plugin.resources.translations_dir) is not None
     ]
     directories = ";".join(str(folder) for folder in folders)
-    Babel(app, locale_selector=select_locale, default_translation_directories=directories)
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=directories,
+    )

@@ -21,18 +21,18 @@ PAGE = DashboardPage("catalog_dashboard.listings", _l("Catalog"), order=20)
 def listings() -> str:
     query = request.args.get("q", "").strip()[:200]
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    found = select(Listing.id)
-    if query:
-        pattern = f"%{query.lower()}%"
-        found = found.where(
+    matching = []
+    if query:  # the words as written: % and _ match themselves
+        needle = query.lower()
+        matching = [
             or_(
-                func.lower(Listing.title).like(pattern),
-                func.lower(Listing.handle).like(pattern),
-                func.lower(Listing.sku).like(pattern),
+                func.lower(Listing.title).contains(needle, autoescape=True),
+                func.lower(Listing.handle).contains(needle, autoescape=True),
+                func.lower(Listing.sku).contains(needle, autoescape=True),
             )
-        )
+        ]
     session = tenant_session()
-    total = session.scalar(select(func.count()).select_from(found.subquery())) or 0
+    total = session.scalar(select(func.count(Listing.id)).where(*matching)) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(page, pages)
     columns = select(
@@ -44,7 +44,7 @@ def listings() -> str:
         Listing.currency,
         Listing.in_stock,
         Listing.stock_quantity,
-    ).where(Listing.id.in_(found.scalar_subquery()))
+    ).where(*matching)
     rows = session.execute(
         columns.order_by(func.lower(Listing.title), Listing.id)
         .limit(PAGE_SIZE)

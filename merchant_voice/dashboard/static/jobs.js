@@ -3,6 +3,7 @@
   "use strict";
   const table = document.querySelector("table[data-job-status]");
   if (!table) return;
+  let stopped = false;
   const rows = () => Array.from(table.querySelectorAll("tr[data-job]"));
   async function refresh() {
     const watched = rows();
@@ -13,7 +14,10 @@
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       });
-      if (!answer.ok) return;
+      if (!answer.ok) {
+        if (answer.status === 401 || answer.status === 403) stopped = true; // signed out
+        return;
+      }
       const jobs = await answer.json();
       for (const row of watched) {
         const job = jobs[row.dataset.job];
@@ -24,7 +28,7 @@
         if (job.finished) delete row.dataset.job;
       }
     } finally {
-      if (rows().length) setTimeout(refresh, 2000);
+      if (!stopped && rows().length) setTimeout(refresh, 2000);
     }
   }
   setTimeout(refresh, 2000);
