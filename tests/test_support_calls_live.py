@@ -268,7 +268,8 @@ def test_a_merchant_whose_locale_has_no_voice_still_gets_a_spoken_call(
     [greeting] = call.turns
     assert greeting.reply.startswith("Sorry, I can only speak English on this line.")
     assert "Thank you for calling Kaufhaus" in greeting.reply and not greeting.fallback
-    assert "sorry" in heard_text(engines, greeting_audio)  # the caller heard it
+    # the caller heard it (tiny.en drops a first word now and then: "sorry" is not asked)
+    assert "speak english" in heard_text(engines, greeting_audio)
     assert call.outcome == "abandoned"  # hung up before asking anything; not silent
 
 
