@@ -108,6 +108,33 @@ def create_merchant(session: Session, **fields: Any) -> Merchant:
     return merchant
 
 
+def update_merchant(session: Session, merchant: Merchant, **fields: Any) -> Merchant:
+    """Change a merchant's name, locales, currency or time zone (not its slug), by the rules
+    it was created with (caller commits); ``ValidationFailed`` names each bad field."""
+    current = {
+        "slug": merchant.slug,
+        "name": merchant.name,
+        "default_locale": merchant.default_locale,
+        "market_locales": merchant.market_locales,
+        "currency": merchant.currency,
+        "timezone": merchant.timezone,
+    }
+    if "slug" in fields:
+        raise ValidationFailed(
+            "slug: a merchant's slug does not change",
+            [{"field": "slug", "message": "does not change"}],
+        )
+    values = _validated(MerchantFields, {**current, **fields})
+    merchant.name, merchant.currency, merchant.timezone = (
+        values.name,
+        values.currency,
+        values.timezone,
+    )
+    merchant.default_locale = values.default_locale
+    merchant.market_locales = list(dict.fromkeys([values.default_locale, *values.market_locales]))
+    return merchant
+
+
 def _flush_unique(session: Session, conflict: str) -> None:
     """Flush; a unique constraint lost to a concurrent writer becomes a Conflict."""
     try:
@@ -221,11 +248,13 @@ def create_api_key(session: Session, merchant: Merchant, label: str = "") -> tup
     return api_key, key
 
 
-def revoke_api_key(session: Session, prefix: str) -> ApiKey:
-    """Revoke the key with ``prefix`` (``mvk_1a2b3c4d``, or its hex part)."""
+def revoke_api_key(session: Session, prefix: str, merchant_id: int | None = None) -> ApiKey:
+    """Revoke the key with ``prefix`` (``mvk_1a2b3c4d``, or its hex part); with
+    ``merchant_id``, only one of that merchant's keys (another's is not found)."""
     if not prefix.startswith(f"{KEY_SCHEME}_"):
         prefix = f"{KEY_SCHEME}_{prefix}"
-    api_key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    mine = [ApiKey.merchant_id == merchant_id] if merchant_id is not None else []
+    api_key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix, *mine)).first()
     if api_key is None:
         raise NotFound(f"no API key with prefix {prefix!r}")
     if api_key.revoked_at is None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from merchant_voice.call_tools import CallTool
     from merchant_voice.customers import CustomerContacts, RedactedCustomer
-    from merchant_voice.dashboard_page import DashboardPage
+    from merchant_voice.dashboard_page import DashboardPage, DashboardPanel
     from merchant_voice.job_kinds import JobRegistry
     from merchant_voice.plugin_declaration import PluginSettings
     from merchant_voice.tenancy import MerchantInfo, TenantSession
@@ -113,8 +113,21 @@ def dashboard_pages(session: TenantSession, settings: PluginSettings) -> list[Da
 
     Return :class:`~merchant_voice.dashboard_page.DashboardPage` objects: the endpoint of
     a view of the plugin's own blueprint (``/dashboard/<plugin>/...``) decorated with
-    ``dashboard_view``, a translated title, the roles that see it and its order. Called
-    for each request of a signed-in page: keep it cheap.
+    ``dashboard_view`` (whose roles see the entry), a translated title and its order.
+    Called for each request of a signed-in page: keep it cheap.
+    """
+
+
+@hookspec
+def dashboard_panels(
+    session: TenantSession, settings: PluginSettings, place: str, subject: int | None
+) -> list[DashboardPanel] | None:
+    """Panels the plugin adds to a dashboard page: ``place`` is ``"overview"`` (the
+    overview; ``subject`` is None) or ``"listing"`` (the catalog's page of one listing;
+    ``subject`` is its id). Return
+    :class:`~merchant_voice.dashboard_page.DashboardPanel` objects: a title, the plugin's
+    template that draws the panel, the values it needs, the roles that see it. Read what
+    the panel shows here, in the merchant's ``session``: the template only draws it.
     """
 
 

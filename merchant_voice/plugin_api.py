@@ -50,8 +50,16 @@ from merchant_voice.call_tools import (
 )
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.customers import CustomerContacts, RedactedCustomer, phone_key
-from merchant_voice.dashboard.pages import dashboard_view
-from merchant_voice.dashboard_page import DashboardPage
+from merchant_voice.dashboard.forms import settings_form, text_line, text_rows
+from merchant_voice.dashboard.i18n import locale_name
+from merchant_voice.dashboard.pages import Pager, dashboard_view, page_panels, pager
+from merchant_voice.dashboard_page import (
+    LISTING,
+    OVERVIEW,
+    SETTINGS,
+    DashboardPage,
+    DashboardPanel,
+)
 from merchant_voice.db import retry_when_busy
 from merchant_voice.errors import (
     BadRequest,
@@ -113,7 +121,10 @@ from models.job import Job, JobStatus
 
 __all__ = [
     "HOST_API_VERSION",
+    "LISTING",
     "MAX_ID",
+    "OVERVIEW",
+    "SETTINGS",
     "SHOPIFY",
     "WOOCOMMERCE",
     "Action",
@@ -131,6 +142,7 @@ __all__ = [
     "Contribution",
     "CustomerContacts",
     "DashboardPage",
+    "DashboardPanel",
     "Delivery",
     "DeliveryRecord",
     "EngineCancelled",
@@ -149,6 +161,7 @@ __all__ = [
     "MerchantVoiceError",
     "ModelNotPrepared",
     "NotFound",
+    "Pager",
     "Platform",
     "Plugin",
     "PluginResources",
@@ -186,11 +199,14 @@ __all__ = [
     "handle_errors",
     "hookimpl",
     "json_option",
+    "locale_name",
     "merchant_session",
     "merchant_sessions",
     "normalize_currency",
     "normalize_locale",
     "normalized_digits",
+    "page_panels",
+    "pager",
     "phone_key",
     "platform_id",
     "plugin_resources",
@@ -201,12 +217,15 @@ __all__ = [
     "render",
     "retry_when_busy",
     "safe_cell",
+    "settings_form",
     "signer",
     "spoken_code",
     "spoken_date",
     "spoken_money",
     "storage_quota",
     "tenant_session",
+    "text_line",
+    "text_rows",
     "utcnow",
     "websocket",
 ]

@@ -8,34 +8,16 @@ Without a browser these tests skip, saying why; under CI (``CI=true``) they fail
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from tests.conftest import require_service
+from tests.dashboard_browser import PASSWORD, audited, browser, signed_in
 from tests.served_host import Served, served_host
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("MV_TEST_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-PASSWORD = "correct horse battery"
-SERIOUS = {"serious", "critical"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    error = None if CHROMIUM.is_file() else FileNotFoundError(f"{CHROMIUM} is not installed")
-    require_service("Chromium", str(CHROMIUM), error)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield launched
-        launched.close()
+__all__ = ["browser"]  # a fixture
 
 
 @pytest.fixture(scope="module")
@@ -58,47 +40,27 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
-def _signed_in(browser: Browser, host: Served, **context: object) -> Page:
-    page = browser.new_context(base_url=host.url, **context).new_page()  # type: ignore[arg-type]
-    page.goto("/dashboard/login")
-    page.locator("input[name=email]").fill("owner@acme.test")  # in any language
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("button[type=submit]").click()
-    expect(page).to_have_url(f"{host.url}/dashboard/")
-    return page
-
-
-def _audited(page: Page, name: str) -> None:
-    """No serious or critical axe-core violation; the screenshot, when asked for."""
-    found = Axe().run(page).response["violations"]
-    serious = [(v["id"], v["impact"], v["help"]) for v in found if v["impact"] in SERIOUS]
-    assert not serious, f"{name}: {json.dumps(serious, indent=1)}"
-    if os.environ.get("MV_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
 def test_signing_in_and_every_page_passes_the_audit(browser: Browser, host: Served) -> None:
     page = browser.new_context(base_url=host.url).new_page()
     page.goto("/dashboard/")  # signed out: to the sign-in page
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    _audited(page, "login")
+    audited(page, "login")
     page.get_by_label("E-mail").fill("owner@acme.test")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
 
-    page = _signed_in(browser, host)
-    _audited(page, "overview")
+    page = signed_in(browser, host)
+    audited(page, "overview")
     page.get_by_role("link", name="Catalog").click()
     expect(page.get_by_role("cell", name="Organic Hoodie 3")).to_be_visible()
     expect(page.get_by_text("12 listings")).to_be_visible()
-    _audited(page, "catalog")
+    audited(page, "catalog")
     page.get_by_label("Search listings").fill("hoodie 11")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("1 listing", exact=True)).to_be_visible()
     page.get_by_role("link", name="Jobs").click()
-    _audited(page, "jobs")
+    audited(page, "jobs")
 
     forged = page.request.post(f"{host.url}/dashboard/logout", form={"csrf_token": "forged"})
     assert forged.status == 400  # a form without this session's token
@@ -107,14 +69,14 @@ def test_signing_in_and_every_page_passes_the_audit(browser: Browser, host: Serv
 
 
 def test_pages_in_german_and_on_a_narrow_screen(browser: Browser, host: Served) -> None:
-    page = _signed_in(browser, host, locale="de-DE", viewport={"width": 390, "height": 844})
+    page = signed_in(browser, host, locale="de-DE", viewport={"width": 390, "height": 844})
     expect(page.locator("html")).to_have_attribute("lang", "de")
     page.get_by_role("link", name="Katalog").click()
     expect(page.get_by_text("12 Angebote")).to_be_visible()
     expect(page.get_by_role("cell", name="1.249,90\xa0$").first).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px screen"
-    _audited(page, "catalog-de-390px")
+    audited(page, "catalog-de-390px")
 
 
 def test_a_jobs_progress_updates_without_reloading(browser: Browser, host: Served) -> None:
@@ -126,7 +88,7 @@ def test_a_jobs_progress_updates_without_reloading(browser: Browser, host: Serve
         headers=host.headers,
     )
     assert answer.status_code == 202, answer.text
-    page = _signed_in(browser, host)
+    page = signed_in(browser, host)
     page.goto("/dashboard/jobs/")
     row = page.get_by_role("row").filter(has_text="catalog.import")
     expect(row.get_by_text("Queued")).to_be_visible()  # no worker yet

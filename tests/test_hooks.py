@@ -102,6 +102,23 @@ def test_hook_dashboard_pages(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
     assert signed_out.status_code == 302 and "/dashboard/login" in signed_out.headers["Location"]
 
 
+def test_hook_dashboard_panels(app: Flask, shop_a: Shop) -> None:
+    add_user(app, shop_a, "owner@shop-a.test")
+    add_user(app, shop_a, "agent@shop-a.test", "agent")
+    owner = app.test_client()
+    assert sign_in(owner, "owner@shop-a.test").status_code == 302
+    overview = owner.get("/dashboard/")
+    assert overview.status_code == 200  # flaky's panel failed; the page carried on
+    text = overview.get_data(as_text=True)
+    assert '<h2 id="panel-2">Notes</h2>' in text and "1 notes kept." in text  # after calls'
+    assert "flaky" in _failures(app, "dashboard_panels")
+    agent = app.test_client()
+    assert sign_in(agent, "agent@shop-a.test").status_code == 302
+    assert "notes kept" not in agent.get("/dashboard/").get_data(as_text=True)  # owners only
+    app.test_cli_runner().invoke(args=["plugins", "disable", "shop-a", "notes"])
+    assert "notes kept" not in owner.get("/dashboard/").get_data(as_text=True)
+
+
 def test_hook_merchant_details(app: Flask, client: FlaskClient, shop_a: Shop) -> None:
     response = client.get("/api/v1/merchant", headers=shop_a.headers)
     assert response.status_code == 200  # flaky raised; the request carried on

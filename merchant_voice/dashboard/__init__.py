@@ -3,7 +3,8 @@
 - sessions: Flask-Login, the cookie Secure (``[dashboard] secure_cookies``), HttpOnly
   and SameSite=Lax, lasting ``session_hours``; a password reset ends them;
 - forms: Flask-WTF, a CSRF token on every one, every write refused without it;
-- sign-in attempts: Flask-Limiter, ``login_limit`` per client address and e-mail;
+- sign-in attempts: Flask-Limiter, ``login_limit`` failed ones per client address and
+  e-mail;
 - its own Content-Security-Policy: scripts and styles from the host alone, none inline;
 - pages of plugins, in its navigation (``pages.py``: the ``dashboard_pages`` hook);
 - its language: Flask-Babel, the user's choice, else the browser's (``i18n.py``).
@@ -14,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -22,7 +23,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from merchant_voice.config import Settings
-from merchant_voice.dashboard import auth, i18n, jobs, pages
+from merchant_voice.dashboard import account, auth, i18n, jobs, pages, plugins_page
 from merchant_voice.dashboard.views import bp
 
 
@@ -31,6 +32,12 @@ def _attempt_key() -> str:
     request comes from its address, each account is still guarded on its own."""
     email = request.form.get("email", "").strip().lower()[:320]
     return f"{get_remote_address()}|{email}"
+
+
+def _failed(response: Response) -> bool:
+    """A sign-in that did not let the user in counts against the limit; one that did
+    (a redirect to the dashboard) does not: an owner signing in often is not refused."""
+    return response.status_code != 302
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -56,6 +63,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     i18n.init_app(app, app.extensions["plugins"])
     app.register_blueprint(bp)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(plugins_page.bp)
     limiter = Limiter(
         _attempt_key,
         app=app,
@@ -63,8 +72,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         key_prefix="mv-dashboard",
         default_limits=[],
     )
-    attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts
+    attempts = limiter.limit(  # this app's own counts, of the attempts that failed
+        options.login_limit, methods=["POST"], deduct_when=_failed
+    )
     app.view_functions["dashboard.login"] = cast(
         "RouteCallable", attempts(app.view_functions["dashboard.login"])
     )
-    app.context_processor(lambda: {"navigation": pages.navigation})
+    app.jinja_env.globals.update(
+        navigation=pages.navigation, page_url=pages.page_url, can_open=pages.can_open
+    )

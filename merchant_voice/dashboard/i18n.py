@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
+from babel.units import format_unit
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_login import current_user
 
 from merchant_voice.plugin_manager import PluginManager
@@ -47,4 +49,25 @@ def init_app(app: Flask, plugins: PluginManager) -> None:
         locale_selector=select_locale,
         timezone_selector=select_timezone,
         default_translation_directories=directories,
+    )
+    app.jinja_env.filters.update(locale_name=locale_name, seconds=seconds)
+
+
+def locale_name(code: str) -> str:
+    """A locale's name in the page's language (``de_AT``: "Deutsch (Österreich)" to a German
+    reader, "German (Austria)" to an English one): the ``locale_name`` template filter."""
+    try:
+        return str(Locale.parse(code).get_display_name(get_locale()) or code)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
+
+
+def seconds(value: float | None, digits: int = 1) -> str:
+    """A duration in seconds as the page's language writes it ("1.2 s", "1,2 Sek."): the
+    ``seconds`` template filter; "-" for none."""
+    if value is None:
+        return "\u2013"  # an en dash
+    pattern = "#,##0." + "#" * digits if digits else "#,##0"
+    return str(
+        format_unit(value, "duration-second", length="short", format=pattern, locale=get_locale())
     )

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from merchant_voice.dashboard.pages import dashboard_view
+from merchant_voice.dashboard.pages import dashboard_view, pager
 from merchant_voice.web.api import tenant_session
 from models import Job, JobStatus, Role
 
@@ -28,24 +28,20 @@ STATUS_NAMES = {
 @dashboard_view(roles=(Role.OWNER.value,))
 def jobs() -> ResponseReturnValue:
     session = tenant_session()
-    total = session.scalar(select(func.count(Job.id))) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    paging = pager(session.scalar(select(func.count(Job.id))) or 0, PAGE_SIZE)
     rows = session.scalars(
-        select(Job)
-        .order_by(Job.created_at.desc(), Job.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        select(Job).order_by(Job.created_at.desc(), Job.id).limit(paging.size).offset(paging.offset)
     ).all()
     return render_template(
-        "dashboard/jobs.html", jobs=rows, page=page, pages=pages, status_names=STATUS_NAMES
+        "dashboard/jobs.html", jobs=rows, pager=paging, status_names=STATUS_NAMES
     )
 
 
 @bp.get("/status")
-@dashboard_view(roles=(Role.OWNER.value,))
+@dashboard_view()
 def status() -> ResponseReturnValue:
-    """``?ids=a,b``: those of the merchant's jobs, as the page's script refreshes them."""
+    """``?ids=a,b``: those of the merchant's jobs, as the pages' script refreshes them (the
+    jobs page's, and an import's: every role)."""
     wanted = [i for i in request.args.get("ids", "").split(",") if i.isalnum()][:MAX_WATCHED]
     found = tenant_session().scalars(select(Job).where(Job.id.in_(wanted))).all() if wanted else []
     return jsonify(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, render_template, request, url_for
@@ -19,14 +20,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.routing import BuildError
 
 from merchant_voice import extensions
-from merchant_voice.dashboard_page import EVERYONE, DashboardPage
+from merchant_voice.dashboard_page import EVERYONE, PLACES, DashboardPage, DashboardPanel
 from merchant_voice.errors import ClientError
 from merchant_voice.web import security
 from merchant_voice.web.api import WRITE_METHODS, tenant_session
-from models import Role
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,7 @@ def dashboard_view(plugin: str | None = None, roles: Iterable[str] = EVERYONE) -
             except ClientError as error:
                 return refused(error.status, error.detail)
 
+        page.dashboard_roles = allowed  # type: ignore[attr-defined]  # for navigation()
         return cast(F, with_policy(page))
 
     return decorator
@@ -105,28 +105,88 @@ def unprotected_write() -> ResponseReturnValue | None:
     return None
 
 
+def roles_of(endpoint: str) -> frozenset[str]:
+    """The roles ``dashboard_view`` opens ``endpoint``'s view to (none: not such a view)."""
+    view = current_app.view_functions.get(endpoint)
+    return cast(frozenset[str], getattr(view, "dashboard_roles", frozenset()))
+
+
+def can_open(endpoint: str) -> bool:
+    """Whether the signed-in user's role opens ``endpoint``'s page (for templates)."""
+    return current_user.is_authenticated and current_user.role.value in roles_of(endpoint)
+
+
 def navigation() -> list[tuple[str, str, bool]]:
-    """(title, URL, current) of each page the signed-in user sees: the overview, then the
-    pages of their merchant's plugins, in order."""
+    """(title, URL, current) of each page the signed-in user's role opens: the overview,
+    then the pages of their merchant's plugins, in order."""
     if not current_user.is_authenticated:
         return []
     g.merchant = current_user.merchant
     pages = [
         DashboardPage("dashboard.overview", _l("Overview"), order=0),
-        DashboardPage("dashboard_jobs.jobs", _l("Jobs"), roles=(Role.OWNER.value,), order=90),
+        DashboardPage("dashboard_jobs.jobs", _l("Jobs"), order=80),
+        *ACCOUNT_PAGES,
     ]
     for contribution in extensions.plugin_manager().contributions(
         "dashboard_pages", tenant_session()
     ):
         pages += [p for p in contribution.value if isinstance(p, DashboardPage)]
-    role = current_user.role.value
-    shown = sorted((p for p in pages if role in p.roles), key=lambda p: (p.order, str(p.title)))
     entries = []
-    for page in shown:
-        try:
-            url = url_for(page.endpoint)
-        except BuildError:  # a plugin's mistake costs its entry, not the dashboard
-            log.error("dashboard page %r names no view; left out", page.endpoint)
+    for page in sorted(pages, key=lambda p: (p.order, str(p.title))):
+        if page.endpoint not in current_app.view_functions:  # a plugin's mistake costs its
+            log.error("dashboard page %r names no view; left out", page.endpoint)  # entry
             continue
-        entries.append((str(page.title), url, request.endpoint == page.endpoint))
+        if can_open(page.endpoint):
+            entries.append(
+                (str(page.title), url_for(page.endpoint), request.endpoint == page.endpoint)
+            )
     return entries
+
+
+ACCOUNT_PAGES = (  # the host's owner pages (account.py, plugins_page.py, settings_page.py)
+    DashboardPage("dashboard_account.settings", _l("Settings"), order=90),
+    DashboardPage("dashboard_plugins.plugins", _l("Plugins"), order=91),
+    DashboardPage("dashboard_account.api_keys", _l("API keys"), order=92),
+    DashboardPage("dashboard_account.credentials", _l("Credentials"), order=93),
+)
+
+
+def page_panels(place: str, subject: int | None = None) -> list[DashboardPanel]:
+    """The panels the merchant's plugins add to ``place`` (``overview``, ``listing``) about
+    ``subject``, for the signed-in user's role, in order (the ``dashboard_panels`` hook)."""
+    if place not in PLACES:
+        raise ValueError(f"no dashboard place {place!r}; one of {sorted(PLACES)}")
+    found: list[DashboardPanel] = []
+    for contribution in extensions.plugin_manager().contributions(
+        "dashboard_panels", tenant_session(), place=place, subject=subject
+    ):
+        found += [p for p in contribution.value if isinstance(p, DashboardPanel)]
+    role = current_user.role.value
+    return sorted((p for p in found if role in p.roles), key=lambda p: p.order)
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a list paged in SQL: ``query.limit(pager.size).offset(pager.offset)``."""
+
+    page: int
+    pages: int
+    total: int
+    size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+def pager(total: int, size: int = 50) -> Pager:
+    """The page of ``total`` rows the request asks for (``?page=``), kept within range."""
+    pages = max(1, -(-total // size))
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
+    return Pager(page, pages, total, size)
+
+
+def page_url(page: int) -> str:
+    """This page's URL, its query kept, at page ``page`` of its list (for templates)."""
+    arguments = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
+    return url_for(cast(str, request.endpoint), **arguments)

@@ -16,12 +16,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from merchant_voice import extensions
 from merchant_voice.dashboard import auth
-from merchant_voice.dashboard.pages import dashboard_view, unprotected_write, with_policy
-from models import Role
+from merchant_voice.dashboard.pages import (
+    dashboard_view,
+    page_panels,
+    unprotected_write,
+    with_policy,
+)
+from merchant_voice.dashboard_page import OVERVIEW
+from merchant_voice.web.api import tenant_session
+from models import Job, JobStatus, Role
 
 bp = Blueprint(
     "dashboard",
@@ -98,7 +107,16 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 @dashboard_view()
 def overview() -> ResponseReturnValue:
-    return render_template("dashboard/overview.html")
+    """The merchant's day at a glance: its plugins' panels (calls...), running jobs, and
+    the engines' health."""
+    unfinished = (JobStatus.QUEUED, JobStatus.RUNNING)
+    running = tenant_session().scalar(select(func.count(Job.id)).where(Job.status.in_(unfinished)))
+    return render_template(
+        "dashboard/overview.html",
+        panels=page_panels(OVERVIEW),
+        running_jobs=running or 0,
+        engines=extensions.engines().status(),
+    )
 
 
 def _next_page() -> str:

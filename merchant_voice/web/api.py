@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, g, request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import BigInteger
+from sqlalchemy import inspect as sa_inspect
 
 from merchant_voice import accounts, extensions
 from merchant_voice.errors import (
@@ -193,13 +195,20 @@ def _close_tenant_session(_exc: BaseException | None) -> None:
 
 MAX_ID = 2**63 - 1
 """The largest primary key a database stores; a larger id in a URL cannot exist."""
+MAX_INTEGER_ID = 2**31 - 1  # PostgreSQL's ``integer``, an ``Integer`` key's type
 
 M = TypeVar("M")
 
 
+def _largest_id(model: type[Any]) -> int:
+    [key] = sa_inspect(model).primary_key
+    return MAX_ID if isinstance(key.type, BigInteger) else MAX_INTEGER_ID
+
+
 def get_or_404(model: type[M], ident: int, what: str) -> M:
-    """The merchant's ``model`` row ``ident``; NotFound (``no <what> <ident>``) otherwise."""
-    row = tenant_session().get(model, ident) if 0 < ident <= MAX_ID else None
+    """The merchant's ``model`` row ``ident``; NotFound (``no <what> <ident>``) otherwise,
+    also for an id beyond what the key's column holds."""
+    row = tenant_session().get(model, ident) if 0 < ident <= _largest_id(model) else None
     if row is None:
         raise NotFound(f"no {what} {ident}")
     return row

@@ -18,14 +18,13 @@ from merchant_voice.plugin_api import (
     ApiBlueprint,
     Conflict,
     ValidationFailed,
-    enqueue_job,
     get_or_404,
     normalize_currency,
     query_int,
     tenant_session,
 )
-from plugins.catalog.importers import PARSERS, inspect
-from plugins.catalog.models import CatalogImport, Listing, Variant
+from plugins.catalog.imports import queue_import
+from plugins.catalog.models import Listing, Variant
 from plugins.catalog.stock import from_variants, settle
 
 bp = ApiBlueprint("catalog", __name__, plugin="catalog")
@@ -230,20 +229,6 @@ class ImportQueued(BaseModel):
     summary="Import a catalog file (multipart: file, optional format) in a background job",
 )
 def create_import() -> ImportQueued:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        message = "attach the catalog as a multipart file field named 'file'"
-        raise ValidationFailed(message, [{"field": "file", "message": message}])
     format_ = request.form.get("format") or None
-    if format_ not in (None, *PARSERS):
-        message = f"must be one of {', '.join(sorted(PARSERS))}"
-        raise ValidationFailed(f"format: {message}", [{"field": "format", "message": message}])
-    content = upload.read()
-    found, rows = inspect(content, format_)  # an unreadable file is refused now, not in the job
-    session = tenant_session()
-    record = CatalogImport(filename=upload.filename[:255], format=found, content=content)
-    session.add(record)
-    session.flush()
-    job = enqueue_job(session, "catalog.import", {"import_id": record.id})
-    session.commit()
-    return ImportQueued(import_id=record.id, job_id=job.id, format=found, rows=rows)
+    record, job, rows = queue_import(tenant_session(), request.files.get("file"), format_)
+    return ImportQueued(import_id=record.id, job_id=job.id, format=record.format or "", rows=rows)

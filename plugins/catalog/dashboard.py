@@ -1,13 +1,32 @@
-"""The catalog's dashboard page: the merchant's listings, searched and paged in SQL."""
+"""The catalog's dashboard pages: the listings, searched and paged in SQL, a catalog file's
+import with its rejected rows, and one listing with the panels other plugins add to it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import func, or_, select
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 
-from merchant_voice.plugin_api import DashboardPage, dashboard_view, tenant_session
-from plugins.catalog.models import Listing
+from merchant_voice.plugin_api import (
+    LISTING,
+    ClientError,
+    DashboardPage,
+    Job,
+    dashboard_view,
+    get_or_404,
+    page_panels,
+    pager,
+    tenant_session,
+)
+from plugins.catalog.importers import PARSERS
+from plugins.catalog.imports import queue_import
+from plugins.catalog.models import CatalogImport, Listing
 
 PAGE_SIZE = 50
 
@@ -16,11 +35,26 @@ bp = Blueprint("catalog_dashboard", __name__, url_prefix="/dashboard/catalog")
 PAGE = DashboardPage("catalog_dashboard.listings", _l("Catalog"), order=20)
 
 
+class ImportForm(FlaskForm):
+    file = FileField(_l("Catalog file (CSV)"), validators=[FileRequired()])
+    format = SelectField(
+        _l("Format"),
+        choices=[
+            SelectChoice("", _l("Detect from the header")),
+            *(SelectChoice(name, name) for name in sorted(PARSERS)),
+        ],
+        default="",
+    )
+
+
 @bp.get("/")
 @dashboard_view("catalog")
-def listings() -> str:
+def listings() -> ResponseReturnValue:
+    return _listings_page(ImportForm(), None)
+
+
+def _listings_page(form: ImportForm, error: str | None) -> ResponseReturnValue:
     query = request.args.get("q", "").strip()[:200]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     matching = []
     if query:  # the words as written: % and _ match themselves
         needle = query.lower()
@@ -32,9 +66,7 @@ def listings() -> str:
             )
         ]
     session = tenant_session()
-    total = session.scalar(select(func.count(Listing.id)).where(*matching)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page, pages)
+    paging = pager(session.scalar(select(func.count(Listing.id)).where(*matching)) or 0, PAGE_SIZE)
     columns = select(
         Listing.id,
         Listing.title,
@@ -47,14 +79,52 @@ def listings() -> str:
     ).where(*matching)
     rows = session.execute(
         columns.order_by(func.lower(Listing.title), Listing.id)
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        .limit(paging.size)
+        .offset(paging.offset)
     ).all()
-    return render_template(
+    page = render_template(
         "catalog/dashboard_listings.html",
         rows=rows,
         query=query,
-        page=page,
-        pages=pages,
-        total=total,
+        pager=paging,
+        form=form,
+        error=error,
+    )
+    return page, 400 if error or form.errors else 200
+
+
+@bp.post("/imports")
+@dashboard_view("catalog")
+def upload() -> ResponseReturnValue:
+    form = ImportForm()
+    if not form.validate():
+        return _listings_page(form, None)
+    try:
+        record, _job, _rows = queue_import(
+            tenant_session(), form.file.data, form.format.data or None
+        )
+    except ClientError as error:  # a file that cannot be read as a catalog, said why
+        return _listings_page(form, _("This file cannot be imported: %(why)s", why=error.detail))
+    return redirect(url_for(".catalog_import", import_id=record.id), 303)
+
+
+@bp.get("/imports/<int:import_id>")
+@dashboard_view("catalog")
+def catalog_import(import_id: int) -> ResponseReturnValue:
+    record = get_or_404(CatalogImport, import_id, "catalog import")
+    session = tenant_session()
+    job = session.scalar(
+        select(Job).where(
+            Job.kind == "catalog.import", Job.payload["import_id"].as_integer() == import_id
+        )
+    )
+    return render_template("catalog/dashboard_import.html", record=record, job=job)
+
+
+@bp.get("/listings/<int:listing_id>")
+@dashboard_view("catalog")
+def listing(listing_id: int) -> ResponseReturnValue:
+    item = get_or_404(Listing, listing_id, "listing")
+    return render_template(
+        "catalog/dashboard_listing.html", listing=item, panels=page_panels(LISTING, listing_id)
     )

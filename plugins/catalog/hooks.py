@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from merchant_voice.plugin_api import (
     CallTool,
     DashboardPage,
-    JobContext,
     JobRegistry,
     PluginSettings,
     TenantSession,
@@ -19,30 +18,8 @@ from merchant_voice.plugin_api import (
 from plugins.catalog import dashboard
 from plugins.catalog.call_tools import PRODUCT_INFO
 from plugins.catalog.cli import catalog
-from plugins.catalog.importers import parse, store
-from plugins.catalog.models import CatalogImport, Listing
-
-
-def run_import(context: JobContext[PluginSettings]) -> dict[str, Any]:
-    """Job ``catalog.import``: import an uploaded file, then drop its bytes."""
-    record = context.session.get(CatalogImport, context.payload["import_id"])
-    if record is None or record.content is None:
-        raise LookupError(f"catalog import {context.payload['import_id']} has no file")
-    content, format = record.content, record.format
-    context.session.commit()  # no transaction (nor the write lock) while the file is parsed
-    parsed = parse(content, format)  # listings are built as the store takes them
-    total = max(parsed.rows, 1)
-    done = 0
-
-    def advance(count: int) -> None:
-        nonlocal done
-        done += count
-        context.progress(done / total, f"{done} of {parsed.rows} rows")
-
-    report = store(context.session, parsed, progress=advance).as_dict()
-    context.session.writes_first()  # the record is read again, then written
-    record.report, record.content = report, None
-    return report
+from plugins.catalog.imports import JOB_KIND, run_import
+from plugins.catalog.models import Listing
 
 
 @hookimpl
@@ -52,7 +29,7 @@ def dashboard_pages() -> list[DashboardPage]:
 
 @hookimpl
 def register_jobs(registry: JobRegistry) -> None:
-    registry.add("catalog.import", run_import)
+    registry.add(JOB_KIND, run_import)
 
 
 @hookimpl

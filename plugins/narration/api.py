@@ -20,15 +20,13 @@ from merchant_voice.plugin_api import (
     current_merchant,
     current_settings,
     engines,
-    enqueue_job,
     get_or_404,
     tenant_session,
 )
 from plugins.catalog.public import Listing, chosen_ids
-from plugins.narration import files, lexicon, links, service, voicing
-from plugins.narration.checks import problems
+from plugins.narration import editing, lexicon, links, service, voicing
 from plugins.narration.facts import Facts, facts
-from plugins.narration.models import Narration, ScriptStatus
+from plugins.narration.models import Narration
 from plugins.narration.settings import NarrationSettings
 
 bp = ApiBlueprint("narration", __name__, plugin="narration")
@@ -189,13 +187,7 @@ def narrate_listing(listing_id: int, body: NarrateIn) -> NarrationQueued:
     get_or_404(Listing, listing_id, "listing")
     session = tenant_session()
     locale = service.locales(session, [body.locale])[0]
-    files.check_quota(session)  # a full quota is refused now, not in the job
-    payload = {
-        "listing_ids": [listing_id],
-        "locales": [locale],
-        "overwrite_edits": body.overwrite_edits,
-    }
-    job = enqueue_job(session, service.JOB_KIND, payload)
+    job = editing.queue(session, [listing_id], [locale], overwrite_edits=body.overwrite_edits)
     session.commit()
     return NarrationQueued(job_id=str(job.id), listing_id=listing_id, locale=locale)
 
@@ -212,13 +204,7 @@ def narrate_catalog(body: CatalogNarrateIn) -> CatalogQueued:
     session = tenant_session()
     locales = service.locales(session, body.locales)
     count = len(chosen_ids(session, body.listing_ids))
-    files.check_quota(session)
-    payload = {
-        "listing_ids": body.listing_ids,
-        "locales": locales,
-        "overwrite_edits": body.overwrite_edits,
-    }
-    job = enqueue_job(session, service.JOB_KIND, payload)
+    job = editing.queue(session, body.listing_ids, locales, overwrite_edits=body.overwrite_edits)
     session.commit()
     return CatalogQueued(job_id=str(job.id), locales=locales, listings=count)
 
@@ -260,10 +246,9 @@ def get_narration(listing_id: int, locale: str) -> NarrationOut:
     summary="A narration's audio (Ogg Opus or MP3) or its WebVTT captions",
 )
 def narration_media(listing_id: int, locale: str, name: str) -> Response:
-    kind, content_type = links.medium(name)
     _, row = _narration(listing_id, locale)
-    path = files.stored(row).get(kind)
-    if path is None or not path.is_file():
+    path, content_type = editing.stored_medium(row, name)
+    if path is None:
         if row.audio_error:
             raise Conflict(f"listing {listing_id} has no audio in {row.locale}: {row.audio_error}")
         raise NotFound(f"listing {listing_id} has no audio in {row.locale} yet")
@@ -280,21 +265,10 @@ def narration_media(listing_id: int, locale: str, name: str) -> Response:
 def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> NarrationOut:
     listing, row = _narration(listing_id, locale)
     settings = current_settings(NarrationSettings)
-    said_before, waited = row.script, row.status == ScriptStatus.FLAGGED.value
-    if body.script is not None:  # a person's script stands; what it breaks is shown
-        row.script = " ".join(body.script.split())
-        told = facts(tenant_session(), listing, row.locale)
-        row.flags = problems(row.script, told, settings.word_range())
-        row.status = ScriptStatus.EDITED.value
-    if body.approved:
-        row.status = ScriptStatus.APPROVED.value
-    elif body.approved is False and row.status == ScriptStatus.APPROVED.value:
-        row.status = ScriptStatus.EDITED.value
-    job_id = None
-    if row.script != said_before or (waited and row.status != ScriptStatus.FLAGGED.value):
-        # the audio follows the edit, or the review that a flagged script waited for
-        payload = {"listing_ids": [listing_id], "locales": [row.locale]}
-        job_id = str(enqueue_job(tenant_session(), service.JOB_KIND, payload).id)
+    session = tenant_session()
+    job_id = editing.edit(
+        session, listing, row, settings, script=body.script, approved=body.approved
+    )
     tenant_session().commit()
     return _out(listing, row, settings).model_copy(update={"rendering_job_id": job_id})
 

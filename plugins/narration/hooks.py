@@ -9,6 +9,9 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from merchant_voice.plugin_api import (
+    LISTING,
+    SETTINGS,
+    DashboardPanel,
     JobContext,
     JobRegistry,
     MerchantInfo,
@@ -16,7 +19,7 @@ from merchant_voice.plugin_api import (
     hookimpl,
 )
 from plugins.catalog.public import chosen_listings
-from plugins.narration import files, service
+from plugins.narration import dashboard, files, service
 from plugins.narration.cli import narrate
 from plugins.narration.models import Narration
 from plugins.narration.settings import NarrationSettings
@@ -68,3 +71,15 @@ def merchant_details(session: TenantSession) -> dict[str, Any]:
         "narrations": {status: count for status, count in session.execute(query)},
         "audio_bytes": files.used_bytes(session),
     }
+
+
+@hookimpl
+def dashboard_panels(
+    session: TenantSession, settings: NarrationSettings, place: str, subject: int | None
+) -> list[DashboardPanel] | None:
+    if place == SETTINGS:
+        return [dashboard.settings_panel(session)]
+    if place != LISTING or subject is None:
+        return None
+    found = dashboard.panel(session, settings, subject)
+    return [found] if found is not None else None

@@ -14,6 +14,6 @@ plugin = Plugin(
     requires=("catalog", "translation"),
     models=".models",
     hooks=".hooks",
-    blueprints=(".api:bp", ".links:bp"),
+    blueprints=(".api:bp", ".links:bp", ".dashboard:bp"),
     speaks=True,
 )

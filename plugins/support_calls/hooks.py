@@ -1,5 +1,5 @@
-"""Support calls' hooks: the retention job, its own call tools, and forgetting a customer
-or a merchant."""
+"""Support calls' hooks: the retention job, its own call tools, its dashboard pages, and
+forgetting a customer or a merchant."""
 
 from __future__ import annotations
 
@@ -12,13 +12,18 @@ from typing import Any
 from flask import Flask
 
 from merchant_voice.plugin_api import (
+    OVERVIEW,
+    SETTINGS,
     CallTool,
+    DashboardPage,
+    DashboardPanel,
     JobRegistry,
     MerchantInfo,
     RedactedCustomer,
     TenantSession,
     hookimpl,
 )
+from plugins.support_calls import dashboard
 from plugins.support_calls.privacy import purge_expired, redact_phones
 from plugins.support_calls.records import adopt_recordings, recordings_dir
 from plugins.support_calls.settings import SupportCallsSettings
@@ -57,3 +62,19 @@ def customer_redacted(session: TenantSession, customer: RedactedCustomer) -> dic
 def merchant_deleted(merchant: MerchantInfo) -> None:
     """Its recordings (its calls went with it)."""
     shutil.rmtree(recordings_dir() / str(merchant.id), ignore_errors=True)
+
+
+@hookimpl
+def dashboard_pages() -> list[DashboardPage]:
+    return [dashboard.PAGE]
+
+
+@hookimpl
+def dashboard_panels(
+    session: TenantSession, settings: SupportCallsSettings, place: str
+) -> list[DashboardPanel] | None:
+    if place == OVERVIEW:
+        return [dashboard.overview_panel(session)]
+    if place == SETTINGS:
+        return [dashboard.settings_panel(settings)]
+    return None

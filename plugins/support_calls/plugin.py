@@ -13,7 +13,7 @@ plugin = Plugin(
     settings=SupportCallsSettings,
     models=".models",
     hooks=".hooks",
-    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api"),
+    blueprints=(".webhooks:bp", ".stream:bp", ".api:bp", ".privacy:api", ".dashboard:bp"),
     credentials=("twilio_auth_token",),
     speaks=True,
 )

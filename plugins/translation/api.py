@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from flask import Response
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
     MAX_ID,
@@ -25,12 +24,11 @@ from merchant_voice.plugin_api import (
     tenant_session,
 )
 from plugins.catalog.public import Listing
-from plugins.translation import service
-from plugins.translation.checks import check_field
+from plugins.translation import glossary, review, service
 from plugins.translation.document import FIELDS, build
-from plugins.translation.locales import fallbacks, language, normalize, parse_locales
-from plugins.translation.markup import InvalidHtml, tag_signature
-from plugins.translation.models import GlossaryEntry, ListingTranslation, Review
+from plugins.translation.glossary import GlossaryTermIn
+from plugins.translation.locales import fallbacks, language, parse_locales
+from plugins.translation.models import GlossaryEntry, ListingTranslation
 from plugins.translation.protect import Glossary
 from plugins.translation.settings import TranslationSettings
 
@@ -98,25 +96,6 @@ class TranslationPatch(BaseModel):
 
 def _locale(value: str) -> str:
     return parse_locales([value], source_locale="", field="locale")[0]
-
-
-def _term(value: str) -> str:
-    value = value.strip()
-    if not re.search(r"\w", value):
-        raise ValueError("a term needs at least one letter or digit")
-    return value
-
-
-class GlossaryTermIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    term: Annotated[str, AfterValidator(_term)] = Field(min_length=1, max_length=200)
-    locale: Annotated[str, AfterValidator(lambda v: v and normalize(v))] = Field(
-        "", description='A locale (de_AT), a language (de), or "" for every locale'
-    )
-    translation: str | None = Field(
-        None, max_length=500, description="Forced translation; null: never translated"
-    )
 
 
 class GlossaryIn(BaseModel):
@@ -238,54 +217,11 @@ def patch_translation(listing_id: int, locale: str, body: TranslationPatch) -> T
     session = tenant_session()
     listing, row = _translation(listing_id, _locale(locale), fallback=False)
     edits = body.fields.model_dump(exclude_none=True) if body.fields else {}
-    if not edits and body.review is None:
-        message = "send review: reviewed, or fields to edit"
-        raise ValidationFailed(message, [{"field": "body", "message": message}])
-    limits = current_settings(TranslationSettings).limits_for(row.locale)
-    for name, value in edits.items():
-        reason = _edit_problem(name, value, listing, limits.get(name))
-        if reason is not None:
-            raise ValidationFailed(
-                f"fields.{name}: {reason}", [{"field": f"fields.{name}", "message": reason}]
-            )
-    flagged = [flag["field"] for flag in row.flags if flag["field"] not in edits]
-    if body.review is not None and flagged:
-        message = (
-            f"flagged fields ({', '.join(flagged)}) need an edit before the translation can be"
-            " approved"
-        )
-        raise ValidationFailed(message, [{"field": "review", "message": message}])
-    if edits:  # an edit is made against the current source: those fields are up to date
-        service.remember_edits(session, listing, row.locale, edits)
-        row.fields = {**row.fields, **edits}
-        row.flags = [flag for flag in row.flags if flag["field"] not in edits]
-        row.review = Review.EDITED.value
-        service.confirm(session, row, listing, list(edits))
-    if body.review is not None:  # approved as it stands: every field, against today's source
-        row.review = Review.REVIEWED.value if row.review == Review.MACHINE else row.review
-        service.confirm(session, row, listing, FIELDS)
+    settings = current_settings(TranslationSettings)
+    review.apply(session, listing, row, edits, approve=body.review is not None, settings=settings)
     session.commit()
     glossary = GlossaryEntry.rows(session)
     return TranslationOut.model_validate(service.view(row, listing, glossary))
-
-
-def _edit_problem(name: str, value: Any, listing: Listing, limit: int | None) -> str | None:
-    """What a person's edit breaks: the field checks, plus the source's shape."""
-    source = getattr(listing, name)
-    if name == "description_html":
-        try:
-            tag_signature(source)
-        except InvalidHtml as exc:
-            return f"the listing's own description is invalid HTML ({exc.reason}): fix it first"
-        if not value.strip() and source.strip():
-            return "must not be empty: the source has a description"
-    if name == "bullet_points" and len(value) != len(source):
-        return f"must have {len(source)} bullet points, as the source does"
-    if name == "attributes":
-        shape = [len(values) for values in source.values()]
-        if [len(values) for values in value.values()] != shape:
-            return f"must have the source's attributes in its order, with as many values: {shape}"
-    return check_field(name, source, value, limit)
 
 
 @bp.operation(
@@ -333,14 +269,7 @@ def export_csv(locale: str) -> Response:
     "/translation/glossary", "GET", summary="The merchant's glossary", response=GlossaryIn
 )
 def get_glossary() -> GlossaryIn:
-    rows = tenant_session().scalars(
-        select(GlossaryEntry).order_by(GlossaryEntry.term, GlossaryEntry.locale)
-    )
-    return GlossaryIn(
-        terms=[
-            GlossaryTermIn(term=r.term, locale=r.locale, translation=r.translation) for r in rows
-        ]
-    )
+    return GlossaryIn(terms=glossary.terms(tenant_session()))
 
 
 @bp.operation(
@@ -351,14 +280,7 @@ def get_glossary() -> GlossaryIn:
     response=GlossaryIn,
 )
 def put_glossary(body: GlossaryIn) -> GlossaryIn:
-    seen: set[tuple[str, str]] = set()
-    for index, term in enumerate(body.terms):
-        if (term.term, term.locale) in seen:
-            message = f"{term.term!r} is listed twice for locale {term.locale or '(all)'!r}"
-            raise ValidationFailed(message, [{"field": f"terms.{index}", "message": message}])
-        seen.add((term.term, term.locale))
     session = tenant_session()
-    session.execute(delete(GlossaryEntry))
-    session.add_all(GlossaryEntry(**term.model_dump()) for term in body.terms)
+    glossary.replace(session, body.terms)
     session.commit()
     return body

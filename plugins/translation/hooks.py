@@ -7,8 +7,16 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from merchant_voice.plugin_api import JobContext, JobRegistry, TenantSession, hookimpl
-from plugins.translation import service
+from merchant_voice.plugin_api import (
+    LISTING,
+    SETTINGS,
+    DashboardPanel,
+    JobContext,
+    JobRegistry,
+    TenantSession,
+    hookimpl,
+)
+from plugins.translation import dashboard, service
 from plugins.translation.cli import translate
 from plugins.translation.models import ListingTranslation
 from plugins.translation.settings import TranslationSettings
@@ -48,3 +56,15 @@ def merchant_details(session: TenantSession) -> dict[str, Any]:
         ListingTranslation.locale
     )
     return {"translations": {locale: count for locale, count in session.execute(query)}}
+
+
+@hookimpl
+def dashboard_panels(
+    session: TenantSession, settings: TranslationSettings, place: str, subject: int | None
+) -> list[DashboardPanel] | None:
+    if place == SETTINGS:
+        return [dashboard.settings_panel(session)]
+    if place != LISTING or subject is None:
+        return None
+    found = dashboard.panel(session, settings, subject)
+    return [found] if found is not None else None

@@ -14,5 +14,5 @@ plugin = Plugin(
     requires=("catalog",),
     models=".models",
     hooks=".hooks",
-    blueprints=(".api:bp",),
+    blueprints=(".api:bp", ".dashboard:bp"),
 )

@@ -1,10 +1,12 @@
-// The jobs page: running jobs' progress, refreshed every 2 s without reloading the page.
+// Running jobs' progress, refreshed every 2 s without reloading the page: the rows
+// ([data-job]) inside [data-job-status]; a finished row marked data-reload reloads the page
+// (to show what the job made).
 (function () {
   "use strict";
-  const table = document.querySelector("table[data-job-status]");
+  const table = document.querySelector("[data-job-status]");
   if (!table) return;
   let stopped = false;
-  const rows = () => Array.from(table.querySelectorAll("tr[data-job]"));
+  const rows = () => Array.from(table.querySelectorAll("[data-job]"));
   async function refresh() {
     const watched = rows();
     if (!watched.length) return;
@@ -25,7 +27,10 @@
         row.querySelector("progress").value = job.progress;
         row.querySelector("[data-field=status]").textContent = job.status_name;
         row.querySelector("[data-field=message]").textContent = job.message;
-        if (job.finished) delete row.dataset.job;
+        if (job.finished) {
+          delete row.dataset.job;
+          if (row.dataset.reload !== undefined) window.location.reload();
+        }
       }
     } finally {
       if (!stopped && rows().length) setTimeout(refresh, 2000);

@@ -23,3 +23,8 @@ def merchant_details(session: TenantSession) -> dict[str, Any]:
 @hookimpl
 def job_finished(session: TenantSession, job: Job) -> None:
     raise RuntimeError("flaky ignores jobs")
+
+
+@hookimpl
+def dashboard_panels(place: str) -> list[Any]:
+    raise RuntimeError(f"flaky cannot draw a panel on the {place}")

@@ -12,9 +12,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from merchant_voice.plugin_api import (
+    OVERVIEW,
     BadRequest,
     CallTool,
     DashboardPage,
+    DashboardPanel,
     Job,
     JobContext,
     JobRegistry,
@@ -115,7 +117,16 @@ def merchant_deleted(merchant: MerchantInfo) -> None:
 
 @hookimpl
 def dashboard_pages() -> list[DashboardPage]:
-    return [DashboardPage("notes_dashboard.notes", "Notes", roles=("owner",), order=50)]
+    return [DashboardPage("notes_dashboard.notes", "Notes", order=50)]
+
+
+@hookimpl
+def dashboard_panels(session: TenantSession, place: str) -> list[DashboardPanel] | None:
+    """On the overview, for owners: how many notes the merchant has."""
+    if place != OVERVIEW:
+        return None
+    count = session.scalar(select(func.count(Note.id))) or 0
+    return [DashboardPanel("Notes", "notes/panel.html", {"count": count}, roles=("owner",))]
 
 
 @hookimpl

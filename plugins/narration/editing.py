@@ -1,0 +1,63 @@
+"""What a person does to a narration, through the API or the dashboard: edit or approve
+its script, have it written again; and its stored media."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from merchant_voice.plugin_api import Job, TenantSession, enqueue_job
+from plugins.catalog.public import Listing
+from plugins.narration import files, links, service
+from plugins.narration.checks import problems
+from plugins.narration.facts import facts
+from plugins.narration.models import Narration, ScriptStatus
+from plugins.narration.settings import NarrationSettings
+
+
+def edit(
+    session: TenantSession,
+    listing: Listing,
+    row: Narration,
+    settings: NarrationSettings,
+    *,
+    script: str | None,
+    approved: bool | None,
+) -> str | None:
+    """A person's script stands (*edited*; what it breaks is flagged, shown, not refused),
+    and/or their approval. Its audio is queued when the words changed, or when a flagged
+    script has been cleared: the rendering job's id. The caller commits."""
+    said_before, waited = row.script, row.status == ScriptStatus.FLAGGED.value
+    if script is not None:
+        row.script = " ".join(script.split())
+        told = facts(session, listing, row.locale)
+        row.flags = problems(row.script, told, settings.word_range())
+        row.status = ScriptStatus.EDITED.value
+    if approved:
+        row.status = ScriptStatus.APPROVED.value
+    elif approved is False and row.status == ScriptStatus.APPROVED.value:
+        row.status = ScriptStatus.EDITED.value
+    if row.script != said_before or (waited and row.status != ScriptStatus.FLAGGED.value):
+        return queue(session, [listing.id], [row.locale]).id
+    return None
+
+
+def queue(
+    session: TenantSession,
+    listing_ids: list[int] | None,
+    locales: list[str] | None,
+    *,
+    overwrite_edits: bool = False,
+) -> Job:
+    """Queue the narration of these listings (None: all) in these locales (None: the
+    merchant's); a full storage quota is refused now (``QuotaExceeded``), not in the job."""
+    files.check_quota(session)
+    payload = {"listing_ids": listing_ids, "locales": locales, "overwrite_edits": overwrite_edits}
+    return enqueue_job(session, service.JOB_KIND, payload)
+
+
+def stored_medium(row: Narration, name: str) -> tuple[Path | None, str]:
+    """``row``'s stored file ``name`` (``audio.ogg``, ``audio.mp3``, ``captions.vtt``), None
+    when it has none, and its content type; NotFound for another name."""
+    kind, content_type = links.medium(name)
+    path = files.stored(row).get(kind)
+    return (path if path is not None and path.is_file() else None), content_type

@@ -1,0 +1,311 @@
+"""The dashboard's pages in a real browser against the real served host: a CSV import
+showing its rejected row, a translation reviewed and edited then outdated by a source
+change, a narration that plays real audio with its captions, a call's transcript,
+timeline and recording, plugin settings refused with the schema's messages, German dates
+and prices, the sign-in limit, another merchant's call not found, and the axe-core audit
+of every page. Seeded beside the host through its own database and engines."""
+
+from __future__ import annotations
+
+import json
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, expect
+
+from app import create_app
+from merchant_voice.accounts import merchant_by_slug
+from merchant_voice.orm import utcnow
+from merchant_voice.tenancy import MerchantInfo
+from plugins.catalog.models import Listing
+from plugins.narration import editing
+from plugins.narration.models import Narration
+from plugins.support_calls.models import Call, Turn
+from plugins.support_calls.records import recordings_dir
+from plugins.translation import service
+from plugins.translation.document import FIELDS
+from plugins.translation.models import ListingTranslation
+from tests.dashboard_browser import PASSWORD, audited, browser, signed_in
+from tests.engines_fixtures import MODELS_CACHE
+from tests.served_host import Served, served_host
+from tests.test_jobs import wait_finished
+
+__all__ = ["browser"]  # a fixture
+
+OWNER = "owner@kaufhaus.test"
+GERMAN = "deutsch@kaufhaus.test"
+SCRIPT = "Meet the organic hoodie: soft cotton, a kangaroo pocket, and it costs forty-nine euros."
+
+
+@dataclass
+class Shop:
+    host: Served
+    app: Flask  # beside the host: its database and engines, for seeding
+    merchant: MerchantInfo
+    headers: dict[str, str]
+    listing: int
+    call: int
+    other_call: int
+
+
+def _merchant(app: Flask, slug: str) -> MerchantInfo:
+    with app.extensions["db"].host_session() as session:
+        return merchant_by_slug(session, slug).info()
+
+
+def _call(app: Flask, merchant: MerchantInfo, caller: str) -> int:
+    started = utcnow() - timedelta(hours=1)
+    with app.extensions["db"].tenant_session(merchant) as session:
+        call = Call(
+            call_sid=f"CA{abs(hash(caller)) % 10**32:032d}",
+            caller=caller,
+            status="completed",
+            language="en",
+            outcome="resolved",
+            started_at=started,
+            ended_at=started + timedelta(seconds=40),
+            duration_s=40,
+        )
+        call.turns = [
+            Turn(
+                index=0,
+                source="greeting",
+                reply="Thank you for calling Kaufhaus.",
+                started_at=started,
+            ),
+            Turn(
+                index=1,
+                transcript="Is the organic hoodie in stock?",
+                reply="Yes, the organic hoodie is in stock in every size.",
+                tool_calls=[{"name": "product_info", "arguments": {"query": "organic hoodie"}}],
+                endpoint_ms=380,
+                asr_ms=290,
+                llm_first_token_ms=610,
+                first_audio_ms=1420,
+                started_at=started + timedelta(seconds=6),
+            ),
+        ]
+        session.add(call)
+        session.flush()
+        folder = recordings_dir() / str(merchant.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(16000) / 8000) * 32767).astype("<i2")
+        with wave.open(str(folder / f"{call.id}.wav"), "wb") as wav:
+            wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
+            wav.writeframes(tone.tobytes())
+        call.recording_path = f"{merchant.id}/{call.id}.wav"
+        session.commit()
+        return call.id
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+    tmp = tmp_path_factory.mktemp("dashboard-pages")
+    settings = {"MV_DASHBOARD_SECURE_COOKIES": "false", "MV_JOBS_WORKERS": "0"}
+    with served_host(tmp, **settings) as host:
+        host.flask("merchants", "create", "kaufhaus", "--name", "Kaufhaus", "--markets",
+                   "de_DE,fr_FR", "--currency", "EUR", "--timezone", "Europe/Berlin")  # fmt: skip
+        key = json.loads(host.flask("apikeys", "create", "kaufhaus", "--json"))["key"]
+        for email, more in ((OWNER, []), (GERMAN, ["--locale", "de_DE"])):
+            host.flask("users", "create", "kaufhaus", email, "--password", PASSWORD, *more)
+        headers = {"Authorization": f"Bearer {key}"}
+        listing = {
+            "handle": "organic-hoodie",
+            "title": "Organic Hoodie",
+            "description_html": "<p>Soft <b>organic</b> cotton.</p>",
+            "price": "49.00",
+            "currency": "EUR",
+            "stock_quantity": 12,
+        }
+        made = httpx.post(f"{host.url}/api/v1/listings", json=listing, headers=headers)
+        assert made.status_code == 201, made.text
+        app = create_app(
+            {
+                "host": {"instance_path": str(tmp)},
+                "models": {"cache_dir": str(MODELS_CACHE)},
+                "chat": {"url": "http://127.0.0.1:9"},
+                "jobs": {"workers": 0},
+            }
+        )
+        merchant = _merchant(app, "kaufhaus")
+        listing_id = made.json()["id"]
+        with app.app_context(), app.extensions["db"].tenant_session(merchant) as session:
+            item = session.get(Listing, listing_id)
+            for locale, title in (
+                ("de_DE", "Bio-Kapuzenpullover"),
+                ("fr_FR", "Sweat à capuche bio"),
+            ):
+                row = ListingTranslation(
+                    listing_id=listing_id,
+                    locale=locale,
+                    fields={"title": title, "description_html": "<p>Weich <b>bio</b>.</p>"},
+                    model="qwen2.5-coder-1.5b",
+                )
+                session.add(row)
+                service.confirm(session, row, item, FIELDS)
+            session.add(
+                Narration(listing_id=listing_id, locale="en_US", script=SCRIPT, status="edited")
+            )
+            job = editing.queue(session, [listing_id], ["en_US"])
+            session.commit()
+            call_id = _call(app, merchant, "+4930123456")
+            host.flask("merchants", "create", "other", "--name", "Other")
+            other_call = _call(app, _merchant(app, "other"), "+15550009999")
+        app.extensions["jobs"].run(job.id)  # the narration's audio, by Piper
+        assert wait_finished(app, job.id, timeout=120).status.value == "succeeded"
+        yield Shop(host, app, merchant, headers, listing_id, call_id, other_call)
+        app.extensions["db"].dispose()
+
+
+def test_a_csv_import_shows_its_rejected_row(browser: Browser, shop: Shop, tmp_path: Path) -> None:
+    page = signed_in(browser, shop.host, OWNER)
+    page.get_by_role("link", name="Catalog").click()
+    audited(page, "catalog")
+    page.get_by_text("Import a catalog file").click()
+    bad = tmp_path / "products.csv"
+    bad.write_text('Handle,Title,Variant Price\nscarf,Wool Scarf,19.90\nbeanie,Beanie,"12,50"\n')
+    page.get_by_label("Catalog file (CSV)").set_input_files(bad)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", name="Import of products.csv")).to_be_visible()
+    worker = shop.host.popen("worker", "--threads", "1")
+    try:  # the page reloads itself when the job is done
+        rejected = page.get_by_role("region", name="Rejected rows")
+        expect(rejected).to_be_visible(timeout=30_000)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    row = rejected.get_by_role("row").filter(has_text="Variant Price")
+    expect(row).to_contain_text("3")
+    expect(row).to_contain_text("'12,50' is not a price")
+    audited(page, "catalog-import")
+
+
+def test_a_translation_is_edited_approved_then_outdated(browser: Browser, shop: Shop) -> None:
+    page = signed_in(browser, shop.host, OWNER)
+    page.goto(f"/dashboard/catalog/listings/{shop.listing}")
+    german = page.locator("#translation-de_DE")
+    expect(german.locator(".badge-machine")).to_have_text("Machine")
+    audited(page, "listing")
+    german.get_by_text("Edit German (Germany)").click()
+    german.get_by_label("Title").fill("Kapuzenpullover aus Bio-Baumwolle")
+    german.get_by_role("button", name="Save edits").click()
+    german = page.locator("#translation-de_DE")
+    expect(german.locator(".badge-edited")).to_have_text("Edited")
+    expect(german.get_by_role("cell", name="Kapuzenpullover aus Bio-Baumwolle")).to_be_visible()
+    page.locator("#translation-fr_FR").get_by_role("button", name="Approve").click()
+    expect(page.locator("#translation-fr_FR .badge-reviewed")).to_have_text("Reviewed")
+
+    listing = httpx.get(f"{shop.host.url}/api/v1/listings/{shop.listing}", headers=shop.headers)
+    changed = {**listing.json(), "title": "Organic Hoodie, Recycled Cotton"}
+    for name in ("id", "created_at", "updated_at", "in_stock", "source"):
+        changed.pop(name, None)
+    answer = httpx.put(
+        f"{shop.host.url}/api/v1/listings/{shop.listing}", json=changed, headers=shop.headers
+    )
+    assert answer.status_code == 200, answer.text
+    page.reload()
+    for locale in ("de_DE", "fr_FR"):
+        expect(page.locator(f"#translation-{locale} .badge-outdated")).to_have_text("Outdated")
+    expect(page.get_by_text("The source changed since: Title.").first).to_be_visible()
+
+
+def test_a_narration_plays_real_audio_with_captions(browser: Browser, shop: Shop) -> None:
+    page = signed_in(browser, shop.host, OWNER)
+    page.goto(f"/dashboard/catalog/listings/{shop.listing}#narration-en_US")
+    player = page.locator("#narration-en_US audio")
+    expect(player).to_be_visible()
+    player.evaluate("audio => audio.play()")
+    page.wait_for_function(
+        "() => document.querySelector('#narration-en_US audio').currentTime > 0.5",
+        timeout=15_000,
+    )
+    duration = player.evaluate("audio => audio.duration")
+    assert 3 < duration < 30, duration  # the rendered script, not silence
+    assert player.evaluate("audio => audio.currentSrc").endswith("/audio.ogg")  # Opus first
+    cues = player.evaluate(
+        "audio => Array.from(audio.textTracks[0].cues || []).map(cue => cue.text)"
+    )
+    assert cues and cues[0].startswith("Meet the organic hoodie"), cues
+
+
+def test_a_calls_transcript_timeline_and_recording(browser: Browser, shop: Shop) -> None:
+    page = signed_in(browser, shop.host, OWNER)
+    page.get_by_role("link", name="Calls", exact=True).click()
+    audited(page, "calls")
+    page.locator("table a").first.click()
+    expect(page.get_by_text("Is the organic hoodie in stock?")).to_be_visible()
+    expect(page.get_by_text("Yes, the organic hoodie is in stock in every size.")).to_be_visible()
+    timeline = page.get_by_role("img", name="Stage timeline of each answer")
+    expect(timeline.locator("rect")).to_have_count(4)  # endpoint, recognition, first token, audio
+    recording = page.locator("audio")
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    assert recording.evaluate("audio => audio.duration") == pytest.approx(2.0, abs=0.05)
+    audited(page, "call")
+    assert page.goto(f"/dashboard/calls/{shop.other_call}").status == 404  # another merchant's
+
+
+def test_settings_validation_in_german_with_german_dates(browser: Browser, shop: Shop) -> None:
+    page = signed_in(browser, shop.host, GERMAN)  # the user's own language: German
+    expect(page.locator("html")).to_have_attribute("lang", "de-DE")
+    page.goto("/dashboard/calls/")
+    started = page.locator("table a").first.inner_text()
+    assert len(started.split(".")) == 3 and ":" in started, started  # 01.12.26, 05:12
+    page.goto(f"/dashboard/catalog/listings/{shop.listing}")
+    expect(page.get_by_text("49,00\xa0€")).to_be_visible()
+    page.goto("/dashboard/plugins/")
+    calls = page.locator("#plugin-support_calls")
+    calls.locator("summary").click()
+    calls.locator("input[name='support_calls-handoff_number']").fill("12345")
+    calls.locator("input[name='support_calls-retention_days']").fill("0")
+    calls.locator("form[action$='/settings'] button[type=submit]").click()
+    calls = page.locator("#plugin-support_calls")
+    expect(calls.locator("#support_calls-handoff_number-errors")).to_contain_text("pattern")
+    expect(calls.locator("#support_calls-retention_days")).to_have_attribute("aria-invalid", "true")
+    audited(page, "plugins-de")
+
+
+def test_the_owner_pages_pass_the_audit_and_sign_in_is_limited(
+    browser: Browser, shop: Shop
+) -> None:
+    page = signed_in(browser, shop.host, OWNER)
+    for name, url in (
+        ("overview-calls", "/dashboard/"),
+        ("settings", "/dashboard/account/settings"),
+        ("api-keys", "/dashboard/account/api-keys"),
+        ("credentials", "/dashboard/account/credentials"),
+        ("glossary", "/dashboard/translation/glossary"),
+        ("lexicon", "/dashboard/narration/lexicon"),
+    ):
+        assert page.goto(url).status == 200, url
+        audited(page, name)
+    page.goto("/dashboard/account/api-keys")
+    page.get_by_label("Label").fill("Storefront")
+    page.get_by_role("button", name="Create a key").click()
+    key = page.locator("#new-key").inner_text()
+    assert (
+        httpx.get(
+            f"{shop.host.url}/api/v1/merchant", headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 200
+    )
+
+    stranger = browser.new_context(base_url=shop.host.url).new_page()
+    stranger.goto("/dashboard/login")
+    for _ in range(5):
+        stranger.get_by_label("E-mail").fill("guess@kaufhaus.test")
+        stranger.get_by_label("Password").fill("not the password")
+        stranger.get_by_role("button", name="Sign in").click()
+        expect(stranger.get_by_role("alert")).to_have_text("Wrong e-mail or password.")
+    stranger.get_by_label("E-mail").fill("guess@kaufhaus.test")
+    stranger.get_by_label("Password").fill("not the password")
+    stranger.get_by_role("button", name="Sign in").click()
+    expect(stranger.get_by_role("alert")).to_contain_text("Too many sign-in attempts")
+    # the owner's own sign-in is counted apart (per address and e-mail)
+    assert signed_in(browser, shop.host, OWNER).url.endswith("/dashboard/")
