@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
+import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -50,15 +53,22 @@ PASSWORD = "correct horse battery"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 
 
-def _database(kind: str, folder: Path) -> str:
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    """A new database's URL: SQLite in ``folder``, or PostgreSQL's, dropped afterwards."""
     if kind == "sqlite":
-        return f"sqlite:///{folder / 'bench.db'}"
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
     name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(POSTGRES + "test", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return POSTGRES + name
+    try:
+        yield POSTGRES + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _seed(app: Flask, merchant: MerchantInfo, listings: int, calls: int) -> int:
@@ -165,11 +175,14 @@ def _seed(app: Flask, merchant: MerchantInfo, listings: int, calls: int) -> int:
 
 
 def _signed_in(app: Flask) -> FlaskClient:
-    from tests.dashboard_client import sign_in  # the tests' helper: the login form's token
-
+    """The owner, signed in through the sign-in form (its CSRF token read from the page)."""
     client = app.test_client()
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-DE"
-    assert sign_in(client, "owner@bench.test").status_code == 302
+    page = client.get("/dashboard/login").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert found is not None
+    form = {"email": "owner@bench.test", "password": PASSWORD, "csrf_token": found.group(1)}
+    assert client.post("/dashboard/login", data=form).status_code == 302
     return client
 
 
@@ -180,8 +193,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        url = _database(options.database, Path(folder))
+    with tempfile.TemporaryDirectory() as folder, _database(options.database, Path(folder)) as url:
         config = {
             "host": {"instance_path": folder},
             "database": {"url": url},

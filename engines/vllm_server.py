@@ -269,8 +269,9 @@ class VllmSupervisor:
             self._stopping.wait(0.5)
 
     def _healthy(self) -> bool:
-        try:  # plain HTTP on loopback: no TLS context to build (~50 ms of loading CA files)
-            answer = httpx.get(f"{self.url}/health", timeout=2.0, verify=False)
+        plain = self.url.startswith("http://")  # no TLS context to build: ~50 ms of CA files
+        try:
+            answer = httpx.get(f"{self.url}/health", timeout=2.0, verify=not plain)
             return answer.status_code == 200
         except httpx.HTTPError:
             return False

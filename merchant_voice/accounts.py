@@ -96,12 +96,17 @@ def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
         raise ValidationFailed.from_pydantic(exc) from None
 
 
+def _markets(default_locale: str, market_locales: list[str]) -> list[str]:
+    """The merchant's market locales, its default one always first among them."""
+    return list(dict.fromkeys([default_locale, *market_locales]))
+
+
 def create_merchant(session: Session, **fields: Any) -> Merchant:
     """Add a merchant (caller commits). Its default locale is always a market locale."""
     values = _validated(MerchantFields, fields)
     if session.scalar(select(Merchant.id).where(Merchant.slug == values.slug)) is not None:
         raise Conflict(f"a merchant with slug {values.slug!r} already exists")
-    markets = list(dict.fromkeys([values.default_locale, *values.market_locales]))
+    markets = _markets(values.default_locale, values.market_locales)
     merchant = Merchant(**values.model_dump(exclude={"market_locales"}), market_locales=markets)
     session.add(merchant)
     _flush_unique(session, f"a merchant with slug {values.slug!r} already exists")
@@ -131,7 +136,7 @@ def update_merchant(session: Session, merchant: Merchant, **fields: Any) -> Merc
         values.timezone,
     )
     merchant.default_locale = values.default_locale
-    merchant.market_locales = list(dict.fromkeys([values.default_locale, *values.market_locales]))
+    merchant.market_locales = _markets(values.default_locale, values.market_locales)
     return merchant
 
 

@@ -205,7 +205,7 @@ class DashboardSettings(Section):
     login_limit: str = Field(
         "5 per minute",
         min_length=1,
-        description="Failed sign-in attempts per address and e-mail (Flask-Limiter).",
+        description="Sign-in attempts per address and e-mail (Flask-Limiter).",
     )
     limits_storage: str = Field(
         "memory://",

@@ -123,8 +123,8 @@ def dashboard_panels(
     session: TenantSession, settings: PluginSettings, place: str, subject: int | None
 ) -> list[DashboardPanel] | None:
     """Panels the plugin adds to a dashboard page: ``place`` is ``"overview"`` (the
-    overview; ``subject`` is None) or ``"listing"`` (the catalog's page of one listing;
-    ``subject`` is its id). Return
+    overview; ``subject`` is None), ``"listing"`` (the catalog's page of one listing;
+    ``subject`` is its id) or ``"settings"`` (the owners' settings page; None). Return
     :class:`~merchant_voice.dashboard_page.DashboardPanel` objects: a title, the plugin's
     template that draws the panel, the values it needs, the roles that see it. Read what
     the panel shows here, in the merchant's ``session``: the template only draws it.

@@ -50,7 +50,7 @@ from merchant_voice.call_tools import (
 )
 from merchant_voice.cli.output import emit, handle_errors, json_option
 from merchant_voice.customers import CustomerContacts, RedactedCustomer, phone_key
-from merchant_voice.dashboard.forms import settings_form, text_line, text_rows
+from merchant_voice.dashboard.forms import settings_form, text_line, text_table
 from merchant_voice.dashboard.i18n import locale_name
 from merchant_voice.dashboard.pages import Pager, dashboard_view, page_panels, pager
 from merchant_voice.dashboard_page import (
@@ -225,7 +225,7 @@ __all__ = [
     "storage_quota",
     "tenant_session",
     "text_line",
-    "text_rows",
+    "text_table",
     "utcnow",
     "websocket",
 ]

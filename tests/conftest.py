@@ -24,10 +24,12 @@ from app import create_app
 from merchant_voice import accounts
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
+from tests.dashboard_browser import browser, dashboard_host
 from tests.engines_fixtures import TEST_CHAT_ROUTES, engines, prepared
 
-__all__ = ["engines", "prepared"]  # session fixtures, once for the whole run: every module
-# shares them (a module importing them itself would get, and start, its own vLLM server)
+# Session fixtures, once for the whole run: every module shares them (a module importing
+# them itself would get, and start, its own vLLM server, browser or served host).
+__all__ = ["browser", "dashboard_host", "engines", "prepared"]
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -69,10 +69,7 @@ def test_wrong_passwords_and_forged_forms_are_refused(door: Flask, shop_a: Shop)
 
 def test_sign_in_attempts_are_limited(door: Flask, shop_a: Shop) -> None:
     add_user(door, shop_a, "owner@shop-a.test")
-    add_user(door, shop_a, "agent@shop-a.test", "agent")
     client = door.test_client()  # Werkzeug sends the Secure cookie over http too
-    for _ in range(6):  # signing in is not counted: only the attempts that fail
-        assert sign_in(door.test_client(), "agent@shop-a.test").status_code == 302
     for _ in range(4):
         assert sign_in(client, "owner@shop-a.test", "guess guess guess").status_code == 401
     limited = sign_in(client, "owner@shop-a.test")  # even the right password, for a while

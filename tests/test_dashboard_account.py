@@ -5,16 +5,22 @@ generated from their schemas, with the schemas' own messages."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from merchant_voice.config import Settings
 from tests.conftest import Shop, make_shop
 from tests.dashboard_client import add_user, sign_in, token
-from tests.engines_fixtures import prepared
 
-__all__ = ["prepared"]  # a fixture
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: these pages read the host's tables and one plugin setting each, which
+    the API's tests try on PostgreSQL too."""
+    return f"sqlite:///{tmp_path / 'account.sqlite3'}"
 
 
 def _owner(app: Flask, shop: Shop) -> FlaskClient:
@@ -209,7 +215,7 @@ def test_the_settings_panels_edit_the_glossary_lexicon_and_hand_off(
     sent = {"csrf_token": token(glossary), "terms": "Acme\nHoodie | de | Kapuzenpullover\n | fr"}
     refused = client.post("/dashboard/translation/glossary", data=sent)
     assert refused.status_code == 422
-    assert "line 3 (no term)" in refused.get_data(as_text=True)
+    assert "line 3 (empty)" in refused.get_data(as_text=True)
     sent["terms"] = "Acme\n\nHoodie | de | Kapuzenpullover"
     assert client.post("/dashboard/translation/glossary", data=sent).status_code == 303
     terms = client.get("/api/v1/translation/glossary", headers=shop_a.headers).get_json()["terms"]
@@ -247,4 +253,11 @@ def test_the_settings_panels_edit_the_glossary_lexicon_and_hand_off(
         "/dashboard/plugins/support_calls/settings",
         data={**handoff, "support_calls-retention_days": "99999"},
     )
-    assert bad.status_code == 422 and "less than or equal to 3650" in bad.get_data(as_text=True)
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "less than or equal to 3650" in text
+    assert text.count('<input type="hidden" name="fields"') == 2  # sent again, still those two
+    assert 'name="support_calls-record_calls"' not in text
+
+    twice = {"csrf_token": token(page), "entries": "Nike | en | Nye-key\nNIKE | en | Nee-kay"}
+    refused = client.post("/dashboard/narration/lexicon", data=twice)
+    assert refused.status_code == 422 and "given twice" in refused.get_data(as_text=True)

@@ -8,36 +8,29 @@ Without a browser these tests skip, saying why; under CI (``CI=true``) they fail
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.dashboard_browser import PASSWORD, audited, browser, signed_in
-from tests.served_host import Served, served_host
-
-__all__ = ["browser"]  # a fixture
+from tests.dashboard_browser import DashboardHost, audited, signed_in
+from tests.served_host import Served
 
 
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The served host, plain HTTP (Secure cookies off), jobs run by a worker started later."""
-    settings = {"MV_DASHBOARD_SECURE_COOKIES": "false", "MV_JOBS_WORKERS": "0"}
-    with served_host(tmp_path_factory.mktemp("dashboard"), **settings) as served:
-        served.flask("users", "create", "acme", "owner@acme.test", "--password", PASSWORD)
-        for n in range(12):
-            listing = {
-                "handle": f"hoodie-{n}",
-                "title": f"Organic Hoodie {n}",
-                "price": "1249.90",
-                "stock_quantity": n,
-            }
-            answer = httpx.post(
-                f"{served.url}/api/v1/listings", json=listing, headers=served.headers
-            )
-            assert answer.status_code == 201, answer.text
-        yield served
+def host(dashboard_host: DashboardHost) -> Served:
+    """The served host, with merchant acme's owner and twelve listings."""
+    served = dashboard_host.served
+    dashboard_host.user("acme", "owner@acme.test")
+    for n in range(12):
+        listing = {
+            "handle": f"hoodie-{n}",
+            "title": f"Organic Hoodie {n}",
+            "price": "1249.90",
+            "stock_quantity": n,
+        }
+        answer = httpx.post(f"{served.url}/api/v1/listings", json=listing, headers=served.headers)
+        assert answer.status_code == 201, answer.text
+    return served
 
 
 def test_signing_in_and_every_page_passes_the_audit(browser: Browser, host: Served) -> None:

@@ -7,12 +7,11 @@ of every page. Seeded beside the host through its own database and engines."""
 
 from __future__ import annotations
 
-import json
 import wave
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -20,8 +19,6 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from app import create_app
-from merchant_voice.accounts import merchant_by_slug
 from merchant_voice.orm import utcnow
 from merchant_voice.tenancy import MerchantInfo
 from plugins.catalog.models import Listing
@@ -32,12 +29,9 @@ from plugins.support_calls.records import recordings_dir
 from plugins.translation import service
 from plugins.translation.document import FIELDS
 from plugins.translation.models import ListingTranslation
-from tests.dashboard_browser import PASSWORD, audited, browser, signed_in
-from tests.engines_fixtures import MODELS_CACHE
-from tests.served_host import Served, served_host
+from tests.dashboard_browser import DashboardHost, audited, opened, signed_in, signed_in_state
+from tests.served_host import Served
 from tests.test_jobs import wait_finished
-
-__all__ = ["browser"]  # a fixture
 
 OWNER = "owner@kaufhaus.test"
 GERMAN = "deutsch@kaufhaus.test"
@@ -53,11 +47,6 @@ class Shop:
     listing: int
     call: int
     other_call: int
-
-
-def _merchant(app: Flask, slug: str) -> MerchantInfo:
-    with app.extensions["db"].host_session() as session:
-        return merchant_by_slug(session, slug).info()
 
 
 def _call(app: Flask, merchant: MerchantInfo, caller: str) -> int:
@@ -106,66 +95,65 @@ def _call(app: Flask, merchant: MerchantInfo, caller: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    tmp = tmp_path_factory.mktemp("dashboard-pages")
-    settings = {"MV_DASHBOARD_SECURE_COOKIES": "false", "MV_JOBS_WORKERS": "0"}
-    with served_host(tmp, **settings) as host:
-        host.flask("merchants", "create", "kaufhaus", "--name", "Kaufhaus", "--markets",
-                   "de_DE,fr_FR", "--currency", "EUR", "--timezone", "Europe/Berlin")  # fmt: skip
-        key = json.loads(host.flask("apikeys", "create", "kaufhaus", "--json"))["key"]
-        for email, more in ((OWNER, []), (GERMAN, ["--locale", "de_DE"])):
-            host.flask("users", "create", "kaufhaus", email, "--password", PASSWORD, *more)
-        headers = {"Authorization": f"Bearer {key}"}
-        listing = {
-            "handle": "organic-hoodie",
-            "title": "Organic Hoodie",
-            "description_html": "<p>Soft <b>organic</b> cotton.</p>",
-            "price": "49.00",
-            "currency": "EUR",
-            "stock_quantity": 12,
-        }
-        made = httpx.post(f"{host.url}/api/v1/listings", json=listing, headers=headers)
-        assert made.status_code == 201, made.text
-        app = create_app(
-            {
-                "host": {"instance_path": str(tmp)},
-                "models": {"cache_dir": str(MODELS_CACHE)},
-                "chat": {"url": "http://127.0.0.1:9"},
-                "jobs": {"workers": 0},
-            }
-        )
-        merchant = _merchant(app, "kaufhaus")
-        listing_id = made.json()["id"]
-        with app.app_context(), app.extensions["db"].tenant_session(merchant) as session:
-            item = session.get(Listing, listing_id)
-            for locale, title in (
-                ("de_DE", "Bio-Kapuzenpullover"),
-                ("fr_FR", "Sweat à capuche bio"),
-            ):
-                row = ListingTranslation(
-                    listing_id=listing_id,
-                    locale=locale,
-                    fields={"title": title, "description_html": "<p>Weich <b>bio</b>.</p>"},
-                    model="qwen2.5-coder-1.5b",
-                )
-                session.add(row)
-                service.confirm(session, row, item, FIELDS)
-            session.add(
-                Narration(listing_id=listing_id, locale="en_US", script=SCRIPT, status="edited")
+def shop(dashboard_host: DashboardHost) -> Shop:
+    """Merchant kaufhaus (en_US, selling in de_DE and fr_FR): an owner, a German-speaking
+    user, a listing translated into both and narrated in en_US (its audio rendered by
+    Piper), a recorded call; and another merchant's call."""
+    host, app = dashboard_host.served, dashboard_host.app
+    merchant, headers = dashboard_host.merchant(
+        "kaufhaus",
+        name="Kaufhaus",
+        market_locales=["de_DE", "fr_FR"],
+        currency="EUR",
+        timezone="Europe/Berlin",
+    )
+    dashboard_host.user("kaufhaus", OWNER)
+    dashboard_host.user("kaufhaus", GERMAN, locale="de_DE")
+    listing = {
+        "handle": "organic-hoodie",
+        "title": "Organic Hoodie",
+        "description_html": "<p>Soft <b>organic</b> cotton.</p>",
+        "price": "49.00",
+        "currency": "EUR",
+        "stock_quantity": 12,
+    }
+    made = httpx.post(f"{host.url}/api/v1/listings", json=listing, headers=headers)
+    assert made.status_code == 201, made.text
+    listing_id = made.json()["id"]
+    with app.app_context(), app.extensions["db"].tenant_session(merchant) as session:
+        item = session.get(Listing, listing_id)
+        for locale, title in (("de_DE", "Bio-Kapuzenpullover"), ("fr_FR", "Sweat à capuche bio")):
+            row = ListingTranslation(
+                listing_id=listing_id,
+                locale=locale,
+                fields={"title": title, "description_html": "<p>Weich <b>bio</b>.</p>"},
+                model="qwen2.5-coder-1.5b",
             )
-            job = editing.queue(session, [listing_id], ["en_US"])
-            session.commit()
-            call_id = _call(app, merchant, "+4930123456")
-            host.flask("merchants", "create", "other", "--name", "Other")
-            other_call = _call(app, _merchant(app, "other"), "+15550009999")
-        app.extensions["jobs"].run(job.id)  # the narration's audio, by Piper
-        assert wait_finished(app, job.id, timeout=120).status.value == "succeeded"
-        yield Shop(host, app, merchant, headers, listing_id, call_id, other_call)
-        app.extensions["db"].dispose()
+            session.add(row)
+            service.confirm(session, row, item, FIELDS)
+        session.add(
+            Narration(listing_id=listing_id, locale="en_US", script=SCRIPT, status="edited")
+        )
+        job = editing.queue(session, [listing_id], ["en_US"])
+        session.commit()
+        call_id = _call(app, merchant, "+4930123456")
+        other, _ = dashboard_host.merchant("other", name="Other")
+        other_call = _call(app, other, "+15550009999")
+    app.extensions["jobs"].run(job.id)  # the narration's audio, by Piper
+    assert wait_finished(app, job.id, timeout=120).status.value == "succeeded"
+    return Shop(host, app, merchant, headers, listing_id, call_id, other_call)
 
 
-def test_a_csv_import_shows_its_rejected_row(browser: Browser, shop: Shop, tmp_path: Path) -> None:
-    page = signed_in(browser, shop.host, OWNER)
+@pytest.fixture(scope="module")
+def owner(browser: Browser, shop: Shop) -> Any:
+    """Signed in as the shop's owner once, for the module's tests."""
+    return signed_in_state(browser, shop.host, OWNER)
+
+
+def test_a_csv_import_shows_its_rejected_row(
+    browser: Browser, shop: Shop, owner: Any, tmp_path: Path
+) -> None:
+    page = opened(browser, shop.host, owner, "/dashboard/")
     page.get_by_role("link", name="Catalog").click()
     audited(page, "catalog")
     page.get_by_text("Import a catalog file").click()
@@ -187,9 +175,10 @@ def test_a_csv_import_shows_its_rejected_row(browser: Browser, shop: Shop, tmp_p
     audited(page, "catalog-import")
 
 
-def test_a_translation_is_edited_approved_then_outdated(browser: Browser, shop: Shop) -> None:
-    page = signed_in(browser, shop.host, OWNER)
-    page.goto(f"/dashboard/catalog/listings/{shop.listing}")
+def test_a_translation_is_edited_approved_then_outdated(
+    browser: Browser, shop: Shop, owner: Any
+) -> None:
+    page = opened(browser, shop.host, owner, f"/dashboard/catalog/listings/{shop.listing}")
     german = page.locator("#translation-de_DE")
     expect(german.locator(".badge-machine")).to_have_text("Machine")
     audited(page, "listing")
@@ -216,9 +205,11 @@ def test_a_translation_is_edited_approved_then_outdated(browser: Browser, shop: 
     expect(page.get_by_text("The source changed since: Title.").first).to_be_visible()
 
 
-def test_a_narration_plays_real_audio_with_captions(browser: Browser, shop: Shop) -> None:
-    page = signed_in(browser, shop.host, OWNER)
-    page.goto(f"/dashboard/catalog/listings/{shop.listing}#narration-en_US")
+def test_a_narration_plays_real_audio_with_captions(
+    browser: Browser, shop: Shop, owner: Any
+) -> None:
+    url = f"/dashboard/catalog/listings/{shop.listing}#narration-en_US"
+    page = opened(browser, shop.host, owner, url)
     player = page.locator("#narration-en_US audio")
     expect(player).to_be_visible()
     player.evaluate("audio => audio.play()")
@@ -235,8 +226,10 @@ def test_a_narration_plays_real_audio_with_captions(browser: Browser, shop: Shop
     assert cues and cues[0].startswith("Meet the organic hoodie"), cues
 
 
-def test_a_calls_transcript_timeline_and_recording(browser: Browser, shop: Shop) -> None:
-    page = signed_in(browser, shop.host, OWNER)
+def test_a_calls_transcript_timeline_and_recording(
+    browser: Browser, shop: Shop, owner: Any
+) -> None:
+    page = opened(browser, shop.host, owner, "/dashboard/")
     page.get_by_role("link", name="Calls", exact=True).click()
     audited(page, "calls")
     page.locator("table a").first.click()
@@ -251,14 +244,22 @@ def test_a_calls_transcript_timeline_and_recording(browser: Browser, shop: Shop)
     assert page.goto(f"/dashboard/calls/{shop.other_call}").status == 404  # another merchant's
 
 
-def test_settings_validation_in_german_with_german_dates(browser: Browser, shop: Shop) -> None:
-    page = signed_in(browser, shop.host, GERMAN)  # the user's own language: German
+def test_german_dates_and_prices_a_phone_screen_and_settings_refused(
+    browser: Browser, shop: Shop
+) -> None:
+    phone = {"width": 390, "height": 844}
+    page = signed_in(browser, shop.host, GERMAN, viewport=phone)  # their language: German
     expect(page.locator("html")).to_have_attribute("lang", "de-DE")
     page.goto("/dashboard/calls/")
     started = page.locator("table a").first.inner_text()
     assert len(started.split(".")) == 3 and ":" in started, started  # 01.12.26, 05:12
     page.goto(f"/dashboard/catalog/listings/{shop.listing}")
     expect(page.get_by_text("49,00\xa0€")).to_be_visible()
+    for url in ("/dashboard/", "/dashboard/calls/", f"/dashboard/calls/{shop.call}",
+                f"/dashboard/catalog/listings/{shop.listing}", "/dashboard/plugins/"):  # fmt: skip
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{url} is {width} px wide on a 390 px screen"
     page.goto("/dashboard/plugins/")
     calls = page.locator("#plugin-support_calls")
     calls.locator("summary").click()
@@ -272,9 +273,9 @@ def test_settings_validation_in_german_with_german_dates(browser: Browser, shop:
 
 
 def test_the_owner_pages_pass_the_audit_and_sign_in_is_limited(
-    browser: Browser, shop: Shop
+    browser: Browser, shop: Shop, owner: Any
 ) -> None:
-    page = signed_in(browser, shop.host, OWNER)
+    page = opened(browser, shop.host, owner, "/dashboard/")
     for name, url in (
         ("overview-calls", "/dashboard/"),
         ("settings", "/dashboard/account/settings"),

@@ -98,6 +98,16 @@ def test_agents_see_their_calls_filtered_with_turns_timeline_and_recording(
     audio = client.get(f"/dashboard/calls/{handed}/recording.wav")
     assert audio.status_code == 200 and audio.mimetype == "audio/wav"
 
+    edge = client.get("/dashboard/calls/?until=9999-12-31&since=0001-01-01")
+    assert edge.status_code == 400 and "Choose a day between 1970 and 9998." in edge.get_data(
+        as_text=True
+    )
+    odd = client.get("/dashboard/calls/?_external=1&_anchor=x&page=1").get_data(as_text=True)
+    assert "3 calls" in odd  # arguments url_for would take as its own are not passed on
+    wrong = client.get("/dashboard/calls/abc")  # no view takes it: a page, not the API's JSON
+    assert wrong.status_code == 404 and wrong.mimetype == "text/html"
+    assert "This page does not exist, or it is not yours." in wrong.get_data(as_text=True)
+
     assert client.get(f"/dashboard/calls/{theirs}").status_code == 404  # another merchant's
     assert client.get(f"/dashboard/calls/{theirs}/recording.wav").status_code == 404
     assert client.get("/dashboard/calls/99999999999").status_code == 404

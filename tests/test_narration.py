@@ -294,6 +294,10 @@ def test_the_lexicon_is_the_merchants_own_and_checked(
         assert lexicon.said_as(session, "fr_FR") == {"acme": "[[ akme ]]", "Gorp": "Gorrp"}
         assert lexicon.said_as(session, "fr_CA") == {"Acme": "Aqué mé", "Gorp": "Gorrp"}
         assert lexicon.said_as(session, "de_DE") == {"Acme": "Ack me", "Gorp": "Gorrp"}
+    twice = [{"term": "Gorp", "respelling": "Gorrp"}, {"term": "GORP", "respelling": "Gorp"}]
+    refused = client.put(url, headers=shop_a.headers, json={"entries": twice})
+    assert refused.status_code == 422  # not one of them silently dropped
+    assert refused.get_json()["errors"][0]["field"] == "entries.1"
     both = client.put(
         url,
         headers=shop_a.headers,

@@ -3,8 +3,7 @@
 - sessions: Flask-Login, the cookie Secure (``[dashboard] secure_cookies``), HttpOnly
   and SameSite=Lax, lasting ``session_hours``; a password reset ends them;
 - forms: Flask-WTF, a CSRF token on every one, every write refused without it;
-- sign-in attempts: Flask-Limiter, ``login_limit`` failed ones per client address and
-  e-mail;
+- sign-in attempts: Flask-Limiter, ``login_limit`` per client address and e-mail;
 - its own Content-Security-Policy: scripts and styles from the host alone, none inline;
 - pages of plugins, in its navigation (``pages.py``: the ``dashboard_pages`` hook);
 - its language: Flask-Babel, the user's choice, else the browser's (``i18n.py``).
@@ -15,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import cast
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from flask.typing import RouteCallable
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -32,12 +31,6 @@ def _attempt_key() -> str:
     request comes from its address, each account is still guarded on its own."""
     email = request.form.get("email", "").strip().lower()[:320]
     return f"{get_remote_address()}|{email}"
-
-
-def _failed(response: Response) -> bool:
-    """A sign-in that did not let the user in counts against the limit; one that did
-    (a redirect to the dashboard) does not: an owner signing in often is not refused."""
-    return response.status_code != 302
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -72,12 +65,14 @@ def init_app(app: Flask, settings: Settings) -> None:
         key_prefix="mv-dashboard",
         default_limits=[],
     )
-    attempts = limiter.limit(  # this app's own counts, of the attempts that failed
-        options.login_limit, methods=["POST"], deduct_when=_failed
-    )
+    attempts = limiter.limit(options.login_limit, methods=["POST"])  # this app's own counts
     app.view_functions["dashboard.login"] = cast(
         "RouteCallable", attempts(app.view_functions["dashboard.login"])
     )
+    app.after_request(pages.problems_as_pages)
     app.jinja_env.globals.update(
-        navigation=pages.navigation, page_url=pages.page_url, can_open=pages.can_open
+        navigation=pages.navigation,
+        page_url=pages.page_url,
+        can_open=pages.can_open,
+        draw_panel=pages.draw_panel,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import types
-from collections.abc import Sequence
-from typing import Any, Literal, Union, get_args, get_origin
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from flask_wtf import FlaskForm
+from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from wtforms import (
     BooleanField,
@@ -25,6 +26,8 @@ from wtforms.validators import InputRequired, Optional
 
 from merchant_voice.errors import ValidationFailed
 from merchant_voice.plugin_declaration import PluginSettings
+
+T = TypeVar("T")
 
 LONG_TEXT = 500  # a text setting allowed more characters than this gets a text area
 STRUCTURED = (dict, list)  # settings edited as JSON
@@ -44,20 +47,34 @@ def attach(form: FlaskForm, error: ValidationFailed) -> list[str]:
     return left
 
 
-def text_rows(text: str, columns: int) -> list[tuple[int, list[str]]]:
-    """A text area's lines as rows of ``columns`` cells split at ``|`` (missing cells
-    empty, cells stripped), each with its line number; blank lines left out. The way a
-    person edits a short table (a glossary, a lexicon) in one field."""
+def text_table(text: str, columns: int, build: Callable[[list[str]], T]) -> list[T]:
+    """A text area's lines (a short table a person edits in one field: a glossary, a
+    lexicon) as rows of ``columns`` cells split at ``|``, stripped, missing ones empty,
+    each made a row by ``build``; blank lines left out. ``ValidationFailed`` names the
+    first line ``build`` refuses (``ValueError``, pydantic's ``ValidationError``)."""
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            cells = [cell.strip() for cell in line.split("|", columns - 1)]
-            rows.append((number, cells + [""] * (columns - len(cells))))
+        if not line.strip():
+            continue
+        cells = [cell.strip() for cell in line.split("|", columns - 1)]
+        cells += [""] * (columns - len(cells))
+        try:
+            rows.append(build(cells))
+        except ValidationError as exc:
+            problems = (e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            _refuse_line(number, cells[0], "; ".join(problems))
+        except ValueError as exc:
+            _refuse_line(number, cells[0], str(exc))
     return rows
 
 
+def _refuse_line(number: int, first: str, problem: str) -> None:
+    message = f"line {number} ({first or 'empty'}): {problem}"
+    raise ValidationFailed(message, [{"field": "lines", "message": message}])
+
+
 def text_line(*cells: str) -> str:
-    """Cells as one line of such a text area (:func:`text_rows`), empty last cells left out."""
+    """Cells as one line of such a text area (:func:`text_table`), empty last cells left out."""
     shown = list(cells)
     while len(shown) > 1 and not shown[-1]:
         shown.pop()

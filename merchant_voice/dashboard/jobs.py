@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from merchant_voice.dashboard.pages import dashboard_view, pager
@@ -13,6 +14,7 @@ from models import Job, JobStatus, Role
 
 PAGE_SIZE = 50
 MAX_WATCHED = 100  # ids one status request may ask for
+AGENTS_WATCH = ("catalog.import",)  # the jobs an agent starts (and watches) from its pages
 
 bp = Blueprint("dashboard_jobs", __name__, url_prefix="/dashboard/jobs")
 
@@ -40,10 +42,13 @@ def jobs() -> ResponseReturnValue:
 @bp.get("/status")
 @dashboard_view()
 def status() -> ResponseReturnValue:
-    """``?ids=a,b``: those of the merchant's jobs, as the pages' script refreshes them (the
-    jobs page's, and an import's: every role)."""
+    """``?ids=a,b``: those of the merchant's jobs, as the pages' script refreshes them: any
+    job for an owner (the jobs page), an import for an agent (an import's page)."""
     wanted = [i for i in request.args.get("ids", "").split(",") if i.isalnum()][:MAX_WATCHED]
-    found = tenant_session().scalars(select(Job).where(Job.id.in_(wanted))).all() if wanted else []
+    shown = [Job.id.in_(wanted)]
+    if current_user.role != Role.OWNER:  # an agent watches catalog imports, not every job
+        shown.append(Job.kind.in_(AGENTS_WATCH))
+    found = tenant_session().scalars(select(Job).where(*shown)).all() if wanted else []
     return jsonify(
         {
             job.id: {

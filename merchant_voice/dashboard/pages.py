@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, render_template, request, url_for
+from flask import Response, current_app, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 
 from merchant_voice import extensions
 from merchant_voice.dashboard_page import EVERYONE, PLACES, DashboardPage, DashboardPanel
@@ -187,6 +188,45 @@ def pager(total: int, size: int = 50) -> Pager:
 
 
 def page_url(page: int) -> str:
-    """This page's URL, its query kept, at page ``page`` of its list (for templates)."""
-    arguments = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
+    """This page's URL, its query kept, at page ``page`` of its list (for templates).
+    Arguments ``url_for`` would read as its own (``_external``...) are not passed on."""
+    query = {k: v for k, v in request.args.to_dict(flat=False).items() if not k.startswith("_")}
+    arguments = {**query, **(request.view_args or {}), "page": page}
     return url_for(cast(str, request.endpoint), **arguments)
+
+
+def draw_panel(panel: DashboardPanel) -> Markup:
+    """A panel's section drawn by its plugin's template; a template that fails costs its
+    panel (logged), not the page (for ``panel_sections``)."""
+    try:
+        return Markup(render_template(panel.template, values=panel.values))
+    except Exception:
+        log.exception(
+            "dashboard panel %r (%s) failed to draw; left out", panel.title, panel.template
+        )
+        return Markup("")
+
+
+PROBLEM = "application/problem+json"
+
+
+def problems_as_pages(response: Response) -> Response:
+    """An error answered in the host's problem+json (a URL no view takes, a body too
+    large, an unexpected failure) becomes, on a dashboard page, a page saying so; a page's
+    script asking for JSON still gets the problem."""
+    wanted = request.accept_mimetypes.best == "application/json"
+    if not request.path.startswith("/dashboard/") or response.mimetype != PROBLEM or wanted:
+        return response
+    status = response.status_code
+    if status == 404:
+        message = _("This page does not exist, or it is not yours.")
+    elif status == 413:
+        message = _("What was sent is too large.")
+    elif status >= 500:
+        message = _("Something went wrong on our side. It has been logged; please try again.")
+    else:
+        detail = (response.get_json(silent=True) or {}).get("detail", "")
+        message = _("This request could not be handled: %(why)s", why=detail)
+    response.set_data(render_template("dashboard/error.html", message=message))
+    response.mimetype = "text/html"
+    return response

@@ -34,14 +34,16 @@ def _page(
     problem: tuple[str, str] | None = None,
 ) -> ResponseReturnValue:
     """The page: every plugin with its switch and settings form; ``failed``, a plugin's
-    form as sent with its errors; ``problem``, a plugin's switch refused, and why."""
+    form as sent with its errors (the few settings of a panel stay those few, sent again
+    with their ``fields``); ``problem``, a plugin's switch refused, and why."""
     manager = extensions.plugin_manager()
     states = manager.states(tenant_session())
     entries = []
     for name, state in states.items():
         plugin = state.plugin
+        chosen: list[str] = []
         if failed is not None and failed[0] == name:
-            form, problems = failed[1], failed[2]
+            form, problems, chosen = failed[1], failed[2], request.form.getlist("fields")
         else:
             form, problems = settings_form(plugin.settings, state.settings, prefix=name), []
         entries.append(
@@ -50,6 +52,7 @@ def _page(
                 "state": state,
                 "form": form,
                 "problems": problems,
+                "fields": chosen,
                 "switch": SwitchForm(
                     formdata=None, data={"enabled": "0" if state.enabled else "1"}
                 ),

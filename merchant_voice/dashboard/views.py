@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import cast
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engines import EngineStatus
 from merchant_voice import extensions
 from merchant_voice.dashboard import auth
 from merchant_voice.dashboard.pages import (
@@ -111,12 +113,25 @@ def overview() -> ResponseReturnValue:
     the engines' health."""
     unfinished = (JobStatus.QUEUED, JobStatus.RUNNING)
     running = tenant_session().scalar(select(func.count(Job.id)).where(Job.status.in_(unfinished)))
+    owner = current_user.role == Role.OWNER  # the host's engines are the owners' concern
     return render_template(
         "dashboard/overview.html",
         panels=page_panels(OVERVIEW),
         running_jobs=running or 0,
-        engines=extensions.engines().status(),
+        engines=engine_health() if owner else None,
     )
+
+
+ENGINES_TTL_S = 10.0  # the engines' health is probed at most this often per process
+
+
+def engine_health() -> list[EngineStatus]:
+    """The engines' health (``engines status``), probed again after ``ENGINES_TTL_S``: a
+    busy overview does not probe the chat servers on every view."""
+    seen = current_app.extensions.setdefault("dashboard.engines", {})
+    if time.monotonic() - seen.get("at", float("-inf")) > ENGINES_TTL_S:
+        seen.update(at=time.monotonic(), statuses=extensions.engines().status())
+    return cast(list[EngineStatus], seen["statuses"])
 
 
 def _next_page() -> str:

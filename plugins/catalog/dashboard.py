@@ -3,6 +3,10 @@ import with its rejected rows, and one listing with the panels other plugins add
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -124,7 +128,15 @@ def catalog_import(import_id: int) -> ResponseReturnValue:
 @bp.get("/listings/<int:listing_id>")
 @dashboard_view("catalog")
 def listing(listing_id: int) -> ResponseReturnValue:
-    item = get_or_404(Listing, listing_id, "listing")
-    return render_template(
-        "catalog/dashboard_listing.html", listing=item, panels=page_panels(LISTING, listing_id)
-    )
+    return listing_page(get_or_404(Listing, listing_id, "listing"))
+
+
+def listing_page(item: Listing, changed: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """A listing's page with its plugins' panels; ``changed``: more values for the panels
+    drawn by a template (a form sent back with its errors, by the plugin it posted to)."""
+    more = changed or {}
+    panels = [
+        replace(p, values={**p.values, **more[p.template]}) if p.template in more else p
+        for p in page_panels(LISTING, item.id)
+    ]
+    return render_template("catalog/dashboard_listing.html", listing=item, panels=panels)

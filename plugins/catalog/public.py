@@ -1,5 +1,6 @@
 """What other plugins may use of the catalog (declaring ``requires=("catalog",)``):
-the merchant's listings and their variants, read through the merchant's session."""
+the merchant's listings and their variants, read through the merchant's session, and
+a listing's dashboard page (for a plugin whose panel's form was sent back to it)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from merchant_voice.plugin_api import NotFound, TenantSession, ValidationFailed
+from plugins.catalog.dashboard import listing_page
 from plugins.catalog.models import Listing, Variant
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "chosen_ids",
     "chosen_listings",
     "ids_for_handles",
+    "listing_page",
     "listings_for_command",
 ]
 

@@ -3,32 +3,28 @@ player with captions, edited, approved or written again in place."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import Blueprint, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from merchant_voice.plugin_api import (
-    LISTING,
     DashboardPanel,
     NotFound,
     QuotaExceeded,
     TenantSession,
+    ValidationFailed,
     current_settings,
     dashboard_view,
     get_or_404,
-    page_panels,
     tenant_session,
     text_line,
-    text_rows,
+    text_table,
 )
-from plugins.catalog.public import Listing
+from plugins.catalog.public import Listing, listing_page
 from plugins.narration import editing, lexicon, service
 from plugins.narration.facts import facts
 from plugins.narration.models import Narration
@@ -83,6 +79,7 @@ def panel(
             "missing": missing,
             "narrate": NarrateForm(formdata=None),
             "error": None,
+            "sent": {},  # a locale's form sent back with its errors
         },
         order=20,
     )
@@ -103,14 +100,12 @@ def _back(listing_id: int, anchor: str) -> ResponseReturnValue:
     return redirect(f"{target}#{anchor}", 303)
 
 
-def _again(listing: Listing, error: str, status: int, **changed: object) -> ResponseReturnValue:
-    """The listing page again, this panel showing ``error`` and the person's input."""
-    panels = [
-        replace(p, values={**p.values, **changed, "error": error}) if p.template == TEMPLATE else p
-        for p in page_panels(LISTING, listing.id)
-    ]
-    page = render_template("catalog/dashboard_listing.html", listing=listing, panels=panels)
-    return page, status
+def _again(
+    listing: Listing, error: str, status: int, sent: dict[str, ScriptForm] | None = None
+) -> ResponseReturnValue:
+    """The listing page again, this panel saying ``error``, a locale's form as it was sent."""
+    more = {"error": error, "sent": sent or {}}
+    return listing_page(listing, {TEMPLATE: more}), status
 
 
 @bp.post("/listings/<int:listing_id>/<locale>")
@@ -130,7 +125,8 @@ def edit(listing_id: int, locale: str) -> ResponseReturnValue:
             if script is not None or approved:
                 editing.edit(session, listing, row, settings, script=script, approved=approved)
         else:
-            return _again(listing, str(_l("The script is missing or too long.")), 400)
+            message = str(_l("The script is missing or too long."))
+            return _again(listing, message, 400, sent={locale: form})
     except QuotaExceeded as error:
         session.rollback()
         return _again(listing, error.detail, 403)
@@ -170,8 +166,8 @@ class LexiconForm(FlaskForm):
         _l("Pronunciation lexicon"),
         description=_l(
             "One term a line: term | locale | how to say it. Say it as a respelling"
-            " (Nike | en | Nye-key) or as eSpeak phonemes in double brackets"
-            " (Nike | en | [[ n'aIki ]]). No locale: every locale."
+            " (Nike | en | Nye-key) or as phonemes (IPA, as eSpeak writes them) in double"
+            " brackets (Nike | en | [[ nˈaɪki ]]). No locale: every locale."  # noqa: RUF001
         ),
         render_kw={"rows": 12},
     )
@@ -200,9 +196,9 @@ def lexicon_page() -> ResponseReturnValue:
     form = LexiconForm(data={"entries": "\n".join(lines)})
     if request.method == "POST" and form.validate():
         try:
-            new = [_entry(n, cells) for n, cells in text_rows(form.entries.data or "", 3)]
-        except ValueError as error:
-            form.entries.errors = [*form.entries.errors, str(error)]
+            new = text_table(form.entries.data or "", 3, _entry)
+        except ValidationFailed as error:
+            form.entries.errors = [*form.entries.errors, error.detail]
         else:
             lexicon.replace(session, new)
             session.commit()
@@ -211,16 +207,9 @@ def lexicon_page() -> ResponseReturnValue:
     return page, 422 if form.errors else 200
 
 
-def _entry(number: int, cells: list[str]) -> lexicon.Entry:
+def _entry(cells: list[str]) -> lexicon.Entry:
+    """A lexicon line's entry: phonemes when said in ``[[ ]]``, else a respelling."""
     term, locale, said = cells
     phonemes = said[2:-2].strip() if said.startswith("[[") and said.endswith("]]") else None
-    try:
-        return lexicon.Entry(
-            term=term,
-            locale=locale,
-            respelling=None if phonemes is not None else said or None,
-            phonemes=phonemes,
-        )
-    except PydanticError as exc:
-        problems = (e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False))
-        raise ValueError(f"line {number} ({term or 'no term'}): {'; '.join(problems)}") from None
+    respelling = None if phonemes is not None else said or None
+    return lexicon.Entry(term=term, locale=locale, respelling=respelling, phonemes=phonemes)

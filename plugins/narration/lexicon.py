@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import delete, select
 
-from merchant_voice.plugin_api import TenantSession, normalize_locale
+from merchant_voice.plugin_api import TenantSession, ValidationFailed, normalize_locale
 from plugins.narration.models import LexiconEntry
 
 
@@ -51,14 +51,19 @@ def entries(session: TenantSession) -> list[Entry]:
 
 
 def replace(session: TenantSession, new: Sequence[Entry]) -> None:
-    """The merchant's whole lexicon becomes ``new`` (caller commits)."""
+    """The merchant's whole lexicon becomes ``new`` (caller commits); a term given twice
+    for one locale (in any case) is refused: ``ValidationFailed`` naming ``entries.<i>``."""
+    seen: set[tuple[str, str]] = set()
+    for index, entry in enumerate(new):
+        key = (entry.term.casefold(), entry.locale)
+        if key in seen:
+            message = f"{entry.term!r} is given twice for locale {entry.locale or '(all)'!r}"
+            raise ValidationFailed(message, [{"field": f"entries.{index}", "message": message}])
+        seen.add(key)
     session.execute(delete(LexiconEntry))
-    kept: dict[tuple[str, str], Entry] = {}
-    for entry in new:  # a term given twice for one locale: the last one counts
-        kept[(entry.term.casefold(), entry.locale)] = entry
     session.add_all(
         LexiconEntry(term=e.term, locale=e.locale, respelling=e.respelling, phonemes=e.phonemes)
-        for e in kept.values()
+        for e in new
     )
 
 

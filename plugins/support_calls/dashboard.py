@@ -4,7 +4,7 @@ tool calls, stage timeline and recording; the overview's call figures."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from merchant_voice.plugin_api import (
     DashboardPage,
@@ -35,6 +35,7 @@ from plugins.support_calls.records import recording_file
 from plugins.support_calls.settings import SupportCallsSettings
 
 PAGE_SIZE = 50
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
 
 bp = Blueprint("support_calls_dashboard", __name__, url_prefix="/dashboard/calls")
 
@@ -55,14 +56,20 @@ STAGES = (  # a turn's stages, in order: each ends where the next begins
 )
 
 
+def _plausible(_form: FlaskForm, field: DateField) -> None:
+    """A day whose midnight, in any time zone, and the next one exist."""
+    if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError(_l("Choose a day between 1970 and 9998."))
+
+
 class CallFilters(FlaskForm):
     """The list's filters, read from the query string (no CSRF: a GET)."""
 
     class Meta:
         csrf = False
 
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional(), _plausible])
+    until = DateField(_l("To"), validators=[Optional(), _plausible])
     outcome = SelectField(
         _l("Outcome"),
         choices=[

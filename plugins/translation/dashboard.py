@@ -3,19 +3,16 @@ translation side by side, with their review badges, edited and approved in place
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from pydantic import ValidationError as PydanticError
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from merchant_voice.plugin_api import (
-    LISTING,
     DashboardPanel,
     NotFound,
     TenantSession,
@@ -23,12 +20,11 @@ from merchant_voice.plugin_api import (
     current_settings,
     dashboard_view,
     get_or_404,
-    page_panels,
     tenant_session,
     text_line,
-    text_rows,
+    text_table,
 )
-from plugins.catalog.public import Listing
+from plugins.catalog.public import Listing, listing_page
 from plugins.translation import glossary, review, service
 from plugins.translation.glossary import GlossaryTermIn
 from plugins.translation.models import GlossaryEntry
@@ -79,6 +75,7 @@ def panel(
             "source_locale": service.source_locale(session, settings),
             "translations": translations,
             "forms": forms,
+            "sent": {},  # a locale's form sent back with its errors
             "errors": {},
         },
         order=10,
@@ -109,20 +106,7 @@ def edit(listing_id: int, locale: str) -> ResponseReturnValue:
             session.commit()
             target = url_for("catalog_dashboard.listing", listing_id=listing_id)
             return redirect(f"{target}#translation-{locale}", 303)
-    panels = [
-        replace(
-            p,
-            values={
-                **p.values,
-                "forms": {**p.values["forms"], locale: form},
-                "errors": {locale: problem},
-            },
-        )
-        if p.template == TEMPLATE
-        else p
-        for p in page_panels(LISTING, listing_id)
-    ]
-    page = render_template("catalog/dashboard_listing.html", listing=listing, panels=panels)
+    page = listing_page(listing, {TEMPLATE: {"sent": {locale: form}, "errors": {locale: problem}}})
     return page, 422 if problem else 400
 
 
@@ -175,7 +159,7 @@ def glossary_page() -> ResponseReturnValue:
     form = GlossaryForm(data={"terms": "\n".join(lines)})
     if request.method == "POST" and form.validate():
         try:
-            new = [_term(number, cells) for number, cells in text_rows(form.terms.data or "", 3)]
+            new = text_table(form.terms.data or "", 3, _term)
             glossary.replace(session, new)
         except ValidationFailed as error:
             session.rollback()
@@ -188,13 +172,6 @@ def glossary_page() -> ResponseReturnValue:
     ), 422 if form.errors else 200
 
 
-def _term(number: int, cells: list[str]) -> GlossaryTermIn:
+def _term(cells: list[str]) -> GlossaryTermIn:
     term, locale, translation = cells
-    try:
-        return GlossaryTermIn(term=term, locale=locale, translation=translation or None)
-    except PydanticError as exc:
-        problem = "; ".join(
-            e["msg"].removeprefix("Value error, ") for e in exc.errors(include_url=False)
-        )
-        message = f"line {number} ({term or 'no term'}): {problem}"
-        raise ValidationFailed(message, [{"field": "terms", "message": message}]) from None
+    return GlossaryTermIn(term=term, locale=locale, translation=translation or None)
