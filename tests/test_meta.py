@@ -47,7 +47,7 @@ def test_every_hook_has_a_docstring() -> None:
 METHODS = "GET|POST|PUT|PATCH|DELETE"
 ENDPOINT = re.compile(
     rf"(?:((?:{METHODS})(?:\|(?:{METHODS}))*)\s+)?"  # GET, or GET|PUT
-    r"(/(?:api/v1|hooks)/[^\s`\"'),;]+)"  # the path, up to the end of the code span
+    r"(?<![\w/])(/(?:api/v1|hooks|dashboard|media)/[^\s`\"'),;]+)"  # to the code span's end
 )
 
 
