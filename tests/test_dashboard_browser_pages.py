@@ -7,29 +7,24 @@ of every page. Seeded beside the host through its own database and engines."""
 
 from __future__ import annotations
 
-import wave
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, expect
 
-from merchant_voice.orm import utcnow
 from merchant_voice.tenancy import MerchantInfo
 from plugins.catalog.models import Listing
 from plugins.narration import editing
 from plugins.narration.models import Narration
-from plugins.support_calls.models import Call, Turn
-from plugins.support_calls.records import recordings_dir
 from plugins.translation import service
 from plugins.translation.document import FIELDS
 from plugins.translation.models import ListingTranslation
 from tests.dashboard_browser import DashboardHost, audited, opened, signed_in, signed_in_state
+from tests.dashboard_client import add_call
 from tests.served_host import Served
 from tests.test_jobs import wait_finished
 
@@ -47,51 +42,6 @@ class Shop:
     listing: int
     call: int
     other_call: int
-
-
-def _call(app: Flask, merchant: MerchantInfo, caller: str) -> int:
-    started = utcnow() - timedelta(hours=1)
-    with app.extensions["db"].tenant_session(merchant) as session:
-        call = Call(
-            call_sid=f"CA{abs(hash(caller)) % 10**32:032d}",
-            caller=caller,
-            status="completed",
-            language="en",
-            outcome="resolved",
-            started_at=started,
-            ended_at=started + timedelta(seconds=40),
-            duration_s=40,
-        )
-        call.turns = [
-            Turn(
-                index=0,
-                source="greeting",
-                reply="Thank you for calling Kaufhaus.",
-                started_at=started,
-            ),
-            Turn(
-                index=1,
-                transcript="Is the organic hoodie in stock?",
-                reply="Yes, the organic hoodie is in stock in every size.",
-                tool_calls=[{"name": "product_info", "arguments": {"query": "organic hoodie"}}],
-                endpoint_ms=380,
-                asr_ms=290,
-                llm_first_token_ms=610,
-                first_audio_ms=1420,
-                started_at=started + timedelta(seconds=6),
-            ),
-        ]
-        session.add(call)
-        session.flush()
-        folder = recordings_dir() / str(merchant.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(16000) / 8000) * 32767).astype("<i2")
-        with wave.open(str(folder / f"{call.id}.wav"), "wb") as wav:
-            wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(8000)
-            wav.writeframes(tone.tobytes())
-        call.recording_path = f"{merchant.id}/{call.id}.wav"
-        session.commit()
-        return call.id
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +86,17 @@ def shop(dashboard_host: DashboardHost) -> Shop:
         )
         job = editing.queue(session, [listing_id], ["en_US"])
         session.commit()
-        call_id = _call(app, merchant, "+4930123456")
+        call_id = add_call(
+            app,
+            merchant,
+            60,
+            recorded=True,
+            caller="+4930123456",
+            language="en",
+            outcome="resolved",
+        )
         other, _ = dashboard_host.merchant("other", name="Other")
-        other_call = _call(app, other, "+15550009999")
+        other_call = add_call(app, other, 61, caller="+15550009999")
     app.extensions["jobs"].run(job.id)  # the narration's audio, by Piper
     assert wait_finished(app, job.id, timeout=120).status.value == "succeeded"
     return Shop(host, app, merchant, headers, listing_id, call_id, other_call)
