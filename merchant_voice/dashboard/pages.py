@@ -144,7 +144,7 @@ def navigation() -> list[tuple[str, str, bool]]:
     return entries
 
 
-ACCOUNT_PAGES = (  # the host's owner pages (account.py, plugins_page.py, settings_page.py)
+ACCOUNT_PAGES = (  # the host's owner pages (account.py, plugins_page.py)
     DashboardPage("dashboard_account.settings", _l("Settings"), order=90),
     DashboardPage("dashboard_plugins.plugins", _l("Plugins"), order=91),
     DashboardPage("dashboard_account.api_keys", _l("API keys"), order=92),
@@ -153,8 +153,9 @@ ACCOUNT_PAGES = (  # the host's owner pages (account.py, plugins_page.py, settin
 
 
 def page_panels(place: str, subject: int | None = None) -> list[DashboardPanel]:
-    """The panels the merchant's plugins add to ``place`` (``overview``, ``listing``) about
-    ``subject``, for the signed-in user's role, in order (the ``dashboard_panels`` hook)."""
+    """The panels the merchant's plugins add to ``place`` (``overview``, ``listing``,
+    ``settings``) about ``subject``, for the signed-in user's role, in order (the
+    ``dashboard_panels`` hook)."""
     if place not in PLACES:
         raise ValueError(f"no dashboard place {place!r}; one of {sorted(PLACES)}")
     found: list[DashboardPanel] = []
