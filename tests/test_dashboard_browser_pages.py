@@ -3,7 +3,8 @@ showing its rejected row, a translation reviewed and edited then outdated by a s
 change, a narration that plays real audio with its captions, a call's transcript,
 timeline and recording, plugin settings refused with the schema's messages, German dates
 and prices, the sign-in limit, another merchant's call not found, and the axe-core audit
-of every page. Seeded beside the host through its own database and engines."""
+of every page; and the narration's embed snippet playing on a plain static page of
+another origin. Seeded beside the host through its own database and engines."""
 
 from __future__ import annotations
 
@@ -23,7 +24,14 @@ from plugins.narration.models import Narration
 from plugins.translation import service
 from plugins.translation.document import FIELDS
 from plugins.translation.models import ListingTranslation
-from tests.dashboard_browser import DashboardHost, audited, opened, signed_in, signed_in_state
+from tests.dashboard_browser import (
+    DashboardHost,
+    audited,
+    opened,
+    signed_in,
+    signed_in_state,
+    static_site,
+)
 from tests.dashboard_client import add_call
 from tests.served_host import Served
 from tests.test_jobs import wait_finished
@@ -170,7 +178,7 @@ def test_a_narration_plays_real_audio_with_captions(
     page = opened(browser, shop.host, owner, url)
     player = page.locator("#narration-en_US audio")
     expect(player).to_be_visible()
-    player.evaluate("audio => audio.play()")
+    player.evaluate("audio => void audio.play().catch(() => {})")  # no wait on its promise
     page.wait_for_function(
         "() => document.querySelector('#narration-en_US audio').currentTime > 0.5",
         timeout=15_000,
@@ -182,6 +190,43 @@ def test_a_narration_plays_real_audio_with_captions(
         "audio => Array.from(audio.textTracks[0].cues || []).map(cue => cue.text)"
     )
     assert cues and cues[0].startswith("Meet the organic hoodie"), cues
+
+
+def test_the_embed_snippet_plays_with_captions_on_a_plain_storefront_page(
+    browser: Browser, shop: Shop, tmp_path: Path
+) -> None:
+    url = f"{shop.host.url}/api/v1/listings/{shop.listing}/narrations/en_US"
+    embed = httpx.get(url, headers=shop.headers).json()["audio"]["embed"]
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Organic Hoodie</title></head><body><h1>Organic Hoodie</h1>{embed}</body></html>"
+    )
+    with static_site(tmp_path) as storefront:
+        page = browser.new_context().new_page()  # a shopper: no key, no cookie
+        problems: list[str] = []  # refused across origins, or not found (but a favicon)
+        page.on("requestfailed", lambda request: problems.append(request.url))
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(r.url) if r.status >= 400 and "favicon" not in r.url else None
+            ),
+        )
+        page.goto(f"{storefront}/index.html")
+        player = page.locator("audio")
+        player.evaluate("audio => void audio.play().catch(() => {})")  # no wait on its promise
+        page.wait_for_function(
+            "() => document.querySelector('audio').currentTime > 0.5", timeout=15_000
+        )
+        assert player.evaluate("audio => audio.currentSrc").startswith(f"{shop.host.url}/media/")
+        assert 3 < player.evaluate("audio => audio.duration") < 30
+        page.wait_for_function(  # the caption track, fetched across origins (CORS)
+            "() => (document.querySelector('audio').textTracks[0].cues || []).length > 0"
+        )
+        cues = player.evaluate("audio => Array.from(audio.textTracks[0].cues).map(c => c.text)")
+        assert cues[0].startswith("Meet the organic hoodie"), cues
+        assert player.evaluate("audio => audio.textTracks[0].mode") == "showing"
+        assert not problems, problems
+        audited(page, "storefront-embed")
 
 
 def test_a_calls_transcript_timeline_and_recording(
