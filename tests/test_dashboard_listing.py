@@ -195,6 +195,12 @@ def test_a_listing_page_reviews_translations_and_narrations_in_place(
     assert len(payloads) == 2  # the edit's rendering, and the script written again
     no_audio = client.get(f"/dashboard/narration/listings/{listing_id}/de_DE/audio.ogg")
     assert no_audio.status_code == 404
+    with app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        session.scalars(select(Narration)).one().status = "review"  # the price moved on
+        session.commit()
+    held = client.get(url, headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert 'class="badge badge-review"' in held and "Erneut prüfen" in held
+    assert "Es wird erst wieder Audio erstellt" in held
 
     other = _signed_in(app, shop_b)  # another merchant's listing, whatever the route
     assert other.get(url).status_code == 404

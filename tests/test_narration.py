@@ -186,6 +186,20 @@ def test_the_model_writes_a_checked_script_and_edits_are_kept(narration_app: Fla
     assert client.get(url, headers=shop.headers).get_json()["outdated"] is False
     client.put(listing_url, headers=shop.headers, json={**HOODIE, "price": "59.90"})
     assert client.get(url, headers=shop.headers).get_json()["outdated"] is True
+    # The re-run keeps the person's script, but holds it: it says the old price.
+    with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
+        chosen = session.scalars(select(Listing).where(Listing.id == listing_id)).all()
+        report = service.narrate(session, settings, chosen, ["de_DE"])
+    assert (report.kept_edits, report.tokens, report.audio["awaiting_review"]) == (1, 0, 1)
+    held = client.get(url, headers=shop.headers).get_json()
+    assert (held["status"], held["script"]) == ("review", mine)
+    assert "says numbers the listing does not have (49.9)" in held["flags"]
+    # Taking an approval back is no review: it is held until edited or approved again.
+    unapproved = client.patch(url, headers=shop.headers, json={"approved": False}).get_json()
+    assert (unapproved["status"], unapproved["rendering_job_id"]) == ("review", None)
+    approved = client.patch(url, headers=shop.headers, json={"approved": True}).get_json()
+    assert (approved["status"], approved["outdated"]) == ("approved", False)
+    assert approved["rendering_job_id"]  # as the person approved it, price and all
 
 
 def test_a_current_script_is_not_written_again(narration_app: Flask) -> None:
@@ -229,6 +243,7 @@ def test_narrations_are_the_merchants_own(app: Flask, shop_a: Shop, shop_b: Shop
         "one": client.get(f"{base}/en_US", headers=shop_b.headers),
         "edit": client.patch(f"{base}/en_US", headers=shop_b.headers, json={"approved": True}),
         "narrate": client.post(base, headers=shop_b.headers, json={"locale": "en_US"}),
+        "delete": client.delete(f"{base}/fr_FR", headers=shop_b.headers),
     }
     assert {name: answer.status_code for name, answer in theirs.items()} == dict.fromkeys(
         theirs, 404
@@ -251,8 +266,11 @@ def test_bad_narration_requests_are_refused_naming_the_field(app: Flask, shop_a:
         session.commit()
     empty = client.patch(f"{base}/fr_FR", headers=shop_a.headers, json={})
     assert empty.status_code == 422 and "give a script, approved, or both" in empty.get_data(True)
-    blank = client.patch(f"{base}/fr_FR", headers=shop_a.headers, json={"script": ""})
-    assert blank.status_code == 422
+    for script in ("", "  \n\t "):
+        blank = client.patch(f"{base}/fr_FR", headers=shop_a.headers, json={"script": script})
+        assert blank.status_code == 422 and blank.get_json()["errors"][0]["field"] == "script"
+    assert client.get(f"{base}/fr_FR", headers=shop_a.headers).get_json()["script"] == "Un script."
+    assert client.get(f"{base}/xx-yy", headers=shop_a.headers).status_code == 422
 
 
 def test_the_narrate_command_names_what_it_cannot_use(app: Flask, shop_a: Shop) -> None:
@@ -304,6 +322,11 @@ def test_the_lexicon_is_the_merchants_own_and_checked(
         json={"entries": [{"term": "X", "respelling": "a", "phonemes": "b"}]},
     )
     assert both.status_code == 422 and "respelling or phonemes" in both.get_data(True)
+    for blank in ({"respelling": " "}, {"phonemes": "\t"}):
+        said = client.put(url, headers=shop_a.headers, json={"entries": [{"term": "X", **blank}]})
+        assert said.status_code == 422 and said.get_json()["errors"][0]["field"].startswith(
+            "entries.0."
+        )
     bad_locale = client.put(
         url,
         headers=shop_a.headers,

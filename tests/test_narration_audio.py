@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engines.audio import WHISPER_RATE, decode_file, resample
+from merchant_voice import accounts
 from merchant_voice.config import Settings
 from plugins.catalog.public import Listing
 from plugins.narration import files, links, service, voicing
@@ -67,11 +68,23 @@ def _scripted(app: Flask, shop: Shop, locale: str, script: str = SCRIPT, **listi
     )
     assert response.status_code == 201, response.get_json()
     listing_id = int(response.get_json()["id"])
+    _scripted_row(app, shop, listing_id, locale, script)
+    return listing_id
+
+
+def _scripted_row(app: Flask, shop: Shop, listing_id: int, locale: str, script: str) -> None:
     with app.extensions["db"].tenant_session(shop.merchant) as session:
         status = ScriptStatus.EDITED.value
         session.add(Narration(listing_id=listing_id, locale=locale, script=script, status=status))
         session.commit()
-    return listing_id
+
+
+def _sells(app: Flask, slug: str, markets: list[str]) -> None:
+    """The merchant's market locales become ``markets`` (as the settings page does it)."""
+    with app.extensions["db"].host_transaction() as session:
+        accounts.update_merchant(
+            session, accounts.merchant_by_slug(session, slug), **{"market_locales": markets}
+        )
 
 
 def _narrate(app: Flask, shop: Shop, listing_id: int, locale: str) -> dict[str, Any]:
@@ -173,20 +186,27 @@ def test_only_a_change_to_what_is_said_renders_again(voiced_app: Flask) -> None:
     assert _narrate(app, shop, listing_id, "en_US")["audio"] == "current"
     assert _shown(client, shop, listing_id, "en_US")["audio"]["rendered_at"] == first["rendered_at"]
 
+    # A new price: the person's script says the old one, so it is held for review and
+    # its audio no longer plays; their new script is rendered, and says the new price.
     client.put(url, headers=shop.headers, json={**HOODIE, "price": "59.90"})
     assert _shown(client, shop, listing_id, "en_US")["audio"]["current"] is False
-    assert _narrate(app, shop, listing_id, "en_US")["audio"] == "rendered"
-    second = _shown(client, shop, listing_id, "en_US")["audio"]
-    assert second["rendered_at"] != first["rendered_at"]
+    report = _narrate(app, shop, listing_id, "en_US")
+    assert (report["outcome"], report["audio"]) == ("kept", "awaiting_review")
+    held = _shown(client, shop, listing_id, "en_US")
+    assert (held["status"], held["audio"], held["outdated"]) == ("review", None, True)
+    assert "says numbers the listing does not have (49.9)" in held["flags"]
+    assert client.get(first["signed"]["ogg"]).status_code == 404  # storefronts too
 
-    # A person's edit queues its audio: the job renders what the new script says.
     edit = {"script": "The Acme hoodie now costs $59.90."}
     edited = client.patch(f"{url}/narrations/en_US", headers=shop.headers, json=edit).get_json()
-    assert edited["audio"]["current"] is False and edited["rendering_job_id"]
+    assert (edited["status"], edited["outdated"]) == ("edited", False)
+    assert edited["audio"] is None and edited["rendering_job_id"]
     app.extensions["jobs"].run(edited["rendering_job_id"])
     assert wait_finished(app, edited["rendering_job_id"]).status.value == "succeeded"
     third = _shown(client, shop, listing_id, "en_US")["audio"]
-    assert third["current"] is True and third["rendered_at"] != second["rendered_at"]
+    assert third["current"] is True and third["rendered_at"] != first["rendered_at"]
+    heard = " ".join(_heard(app, client.get(third["ogg"], headers=shop.headers).data))
+    assert "59" in heard or "fifty nine" in heard, heard
 
     # A script flagged for review no longer plays what the earlier one said.
     with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
@@ -320,6 +340,14 @@ def test_the_storage_quota_refuses_more_audio(
     [narration] = result.narrations
     assert narration["audio"] == "failed" and "storage quota" in str(narration["audio_error"])
 
+    # An edit costs no storage: it is kept, and says why it has no new audio yet.
+    url = f"/api/v1/listings/{listing_id}/narrations/en_US"
+    edit = client.patch(url, headers=shop.headers, json={"script": "The Acme hoodie is soft."})
+    assert edit.status_code == 200, edit.get_json()
+    edited = edit.get_json()
+    assert (edited["script"], edited["rendering_job_id"]) == ("The Acme hoodie is soft.", None)
+    assert "storage quota" in edited["audio_error"] and edited["audio"]["current"] is False
+
 
 def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -> None:
     app, client = voiced_app, voiced_app.test_client()
@@ -334,6 +362,21 @@ def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -
 
     assert client.delete(f"/api/v1/listings/{gone}", headers=shop.headers).status_code == 204
     assert {path.name for path in folder.iterdir()} == {str(kept)}
+
+    # A locale the merchant no longer sells: its narration is still read, then deleted.
+    _sells(app, "acme", ["en_GB"])
+    _scripted_row(app, shop, kept, "en_GB", "The Acme hoodie is warm, in Britain.")
+    assert _narrate(app, shop, kept, "en_GB")["audio"] == "rendered"
+    british = {path.name.split("-")[0] for path in (folder / str(kept)).iterdir()}
+    assert british == {"en_US", "en_GB"}
+    _sells(app, "acme", [])
+    url = f"/api/v1/listings/{kept}/narrations/en_GB"
+    assert client.get(url, headers=shop.headers).get_json()["audio"]["seconds"] > 1
+    assert client.get(f"{url}/audio.mp3", headers=shop.headers).status_code == 200
+    assert client.delete(url, headers=shop.headers).status_code == 204
+    assert client.get(url, headers=shop.headers).status_code == 404
+    assert client.delete(url, headers=shop.headers).status_code == 404
+    assert {path.name.split("-")[0] for path in (folder / str(kept)).iterdir()} == {"en_US"}
 
     result = app.test_cli_runner().invoke(args=["merchants", "delete", "acme"])
     assert result.exit_code != 0 and "--yes" in result.output and folder.exists()

@@ -1,5 +1,5 @@
 """What a narration's voice is given: the lexicon's respellings, the price as money and
-numbers and units in words, in the script's locale (num2words and Babel); and the real
+numbers, units and dates in words, in the script's locale (num2words and Babel); and the real
 voice saying it, heard back by Whisper (the price, in a rendered narration:
 test_narration_audio.py)."""
 
@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from babel.numbers import format_currency
 
 from engines import Engines
 from engines.audio import Audio, resample
@@ -42,6 +43,28 @@ def test_prices_numbers_and_units_are_said_in_the_locale() -> None:
         " two point five centimeters thin."
     )
     assert speakable("1 234,5 g", "fr_FR") == "mille deux cent trente-quatre virgule cinq grammes"
+
+
+def test_the_price_as_babel_writes_it_and_dates_are_said_in_full() -> None:
+    price = format_currency(Decimal("49.90"), "EUR", locale="de_DE")  # "49,90\xa0€"
+    said = speakable(
+        f"Für {price}, geliefert ab 24.12.2026 (Version 2.1).",  # stored: plain spaces
+        "de_DE",
+        price=price,
+        amount=Decimal("49.90"),
+        currency="EUR",
+    )
+    assert said == (
+        "Für neunundvierzig Euro und neunzig Cent, geliefert ab vierundzwanzig. Dezember"
+        " zweitausendsechsundzwanzig (Version 2.1)."  # no German number: eSpeak reads it
+    )
+    assert speakable("Back on 2026-01-05.", "en_US") == (
+        "Back on January five, two thousand and twenty-six."
+    )
+    assert speakable("Livré le 24/12/2026.", "fr_FR") == (
+        "Livré le vingt-quatre décembre deux mille vingt-six."
+    )
+    assert speakable("Kein Datum: 31.02.2026.", "de_DE") == "Kein Datum: 31.02.2026."  # as written
 
 
 def test_a_language_num2words_does_not_know_keeps_its_digits() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from flask import Response, send_file, url_for
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import select
 
 from merchant_voice.plugin_api import (
@@ -17,10 +17,12 @@ from merchant_voice.plugin_api import (
     Conflict,
     EngineError,
     NotFound,
+    ValidationFailed,
     current_merchant,
     current_settings,
     engines,
     get_or_404,
+    normalize_locale,
     tenant_session,
 )
 from plugins.catalog.public import Listing, chosen_ids
@@ -91,8 +93,8 @@ class NarrationOut(BaseModel):
     listing_id: int
     locale: str
     script: str
-    status: str  # machine, flagged, edited, approved
-    flags: list[str]  # why the script failed a check (flagged), or what an edit breaks
+    status: str  # machine, flagged, edited, approved, review
+    flags: list[str]  # why the script failed a check (flagged, review), or what an edit breaks
     outdated: bool  # the listing changed since the script was written
     source_locale: str  # the locale of the facts it was written from
     model: str
@@ -110,7 +112,9 @@ class NarrationList(BaseModel):
 class NarrationPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    script: str | None = Field(None, min_length=1, max_length=20_000)
+    script: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = Field(
+        None, max_length=20_000
+    )
     approved: bool | None = None
 
     @model_validator(mode="after")
@@ -165,8 +169,15 @@ def _audio(listing: Listing, row: Narration, told: Facts, settings: NarrationSet
 
 
 def _narration(listing_id: int, locale: str) -> tuple[Listing, Narration]:
+    """The listing's narration in ``locale``: one the merchant sells in now, or one it
+    did when the narration was made (it can still be read, edited and deleted)."""
     listing = get_or_404(Listing, listing_id, "listing")
-    chosen = service.locales(tenant_session(), [locale])[0]
+    try:
+        chosen = normalize_locale(locale)
+    except ValueError as exc:
+        raise ValidationFailed(
+            f"locale: {exc}", [{"field": "locale", "message": str(exc)}]
+        ) from None
     row = tenant_session().scalar(
         select(Narration).where(Narration.listing_id == listing_id, Narration.locale == chosen)
     )
@@ -271,6 +282,17 @@ def edit_narration(listing_id: int, locale: str, body: NarrationPatch) -> Narrat
     )
     tenant_session().commit()
     return _out(listing, row, settings).model_copy(update={"rendering_job_id": job_id})
+
+
+@bp.operation(
+    "/listings/<int:listing_id>/narrations/<locale>",
+    "DELETE",
+    summary="Delete a listing's narration in a locale, its script and its audio",
+    status=204,
+)
+def delete_narration(listing_id: int, locale: str) -> None:
+    _, row = _narration(listing_id, locale)
+    editing.delete(tenant_session(), row)
 
 
 class Lexicon(BaseModel):

@@ -28,15 +28,22 @@ def problems(script: str, facts: Facts, words: tuple[int, int]) -> list[str]:
         found.append(f"does not name the product ({facts.title!r})")
     if _MARKUP.search(script) or _URL.search(script):
         found.append("carries markup, a list or a link: write plain sentences")
-    invented = sorted(numbers_in(script, facts.locale) - facts.numbers)
-    if invented:
-        said = ", ".join(format(n, "f") for n in invented[:5])
-        found.append(f"says numbers the listing does not have ({said})")
+    if invented := invented_numbers(script, facts):
+        found.append(invented)
     count = word_count(script, facts.locale)
     fewest, most = words
     if not fewest <= count <= most:
         found.append(f"is {count} words long, not {fewest} to {most}")
     return found
+
+
+def invented_numbers(script: str, facts: Facts) -> str | None:
+    """Which numbers ``script`` says that the listing does not have, as a problem."""
+    invented = sorted(numbers_in(script, facts.locale) - facts.numbers)
+    if not invented:
+        return None
+    said = ", ".join(format(n, "f") for n in invented[:5])
+    return f"says numbers the listing does not have ({said})"
 
 
 def names_product(script: str, title: str) -> bool:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from merchant_voice.plugin_api import Job, TenantSession, enqueue_job
+from merchant_voice.plugin_api import Job, QuotaExceeded, TenantSession, enqueue_job
 from plugins.catalog.public import Listing
 from plugins.narration import files, links, service
 from plugins.narration.checks import problems
 from plugins.narration.facts import facts
-from plugins.narration.models import Narration, ScriptStatus
+from plugins.narration.models import HELD, Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
 
 
@@ -24,21 +24,37 @@ def edit(
     approved: bool | None,
 ) -> str | None:
     """A person's script stands (*edited*; what it breaks is flagged, shown, not refused),
-    and/or their approval. Its audio is queued when the words changed, or when a flagged
-    script has been cleared: the rendering job's id. The caller commits."""
-    said_before, waited = row.script, row.status == ScriptStatus.FLAGGED.value
+    and/or their approval, against the listing as it is now. Its audio is queued when the
+    words changed, or when a script held for review (flagged, review) has been cleared:
+    the rendering job's id; None, with ``audio_error`` saying why, when the storage quota
+    is full (the edit is kept). The caller commits."""
+    said_before, waited = row.script, row.status in HELD
+    told = facts(session, listing, row.locale)
     if script is not None:
         row.script = " ".join(script.split())
-        told = facts(session, listing, row.locale)
         row.flags = problems(row.script, told, settings.word_range())
         row.status = ScriptStatus.EDITED.value
     if approved:
         row.status = ScriptStatus.APPROVED.value
     elif approved is False and row.status == ScriptStatus.APPROVED.value:
         row.status = ScriptStatus.EDITED.value
-    if row.script != said_before or (waited and row.status != ScriptStatus.FLAGGED.value):
-        return queue(session, [listing.id], [row.locale]).id
+    if script is not None or approved:  # reviewed against the listing as it is now
+        row.source_hash = told.fingerprint(settings.word_range())
+    if row.script != said_before or (waited and row.status not in HELD):
+        try:
+            return queue(session, [listing.id], [row.locale]).id
+        except QuotaExceeded as exc:
+            row.audio_error = exc.detail
     return None
+
+
+def delete(session: TenantSession, row: Narration) -> None:
+    """Delete the narration and, once that is committed, its files; commits."""
+    stale = list(files.stored(row).values())
+    session.delete(row)
+    session.commit()
+    files.remove(stale)
+    files.prune_locale(row.merchant_id, row.listing_id, row.locale)
 
 
 def queue(

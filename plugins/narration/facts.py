@@ -13,10 +13,10 @@ import html
 import json
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel import Locale
-from babel.numbers import format_currency
+from babel.numbers import NumberFormatError, format_currency, parse_decimal
 
 from merchant_voice.plugin_api import TenantSession
 from plugins.catalog.public import Listing
@@ -26,6 +26,7 @@ _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 # A number as written: thousands grouped by a space or an apostrophe (1 234,5), or digit
 # groups joined by dots and commas (1.234,5 or 1,234.5).
+_SPACE_GROUPS = {"\u00a0", "\u202f", " ", "'"}
 NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*")
 
 
@@ -91,17 +92,17 @@ def numbers_in(text: str, locale: str) -> set[Decimal]:
 
 
 def number_value(written: str, locale: str) -> Decimal | None:
-    """A number as ``locale`` writes it, as a value; None when its marks cannot be read."""
-    symbols = _babel(locale).number_symbols.get("latn", {})
-    decimal_mark = symbols.get("decimal", ".")
-    groups = {symbols.get("group", ","), "\u00a0", "\u202f", " ", "'"}
+    """A number as ``locale`` writes it, as a value (Babel, strictly: "2.1" is no German
+    number, "1.234,5" is); None when its marks cannot be read so."""
+    babel_locale = _babel(locale)
+    symbols = babel_locale.number_symbols.get("latn", {})
+    group = symbols.get("group", ",")
     text = written
-    for mark in groups - {decimal_mark}:
-        text = text.replace(mark, "")
-    text = text.replace(decimal_mark, ".")
+    for mark in _SPACE_GROUPS - {symbols.get("decimal", ".")}:
+        text = text.replace(mark, group)  # thousands grouped by any space or apostrophe
     try:
-        return Decimal(text).normalize() if text.count(".") <= 1 else None
-    except InvalidOperation:
+        return parse_decimal(text, locale=babel_locale, strict=True).normalize()
+    except NumberFormatError:
         return None
 
 

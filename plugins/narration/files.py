@@ -85,10 +85,16 @@ def remove(stale: list[Path]) -> None:
 
 def prune(row: Narration) -> None:
     """Remove the locale's renderings other than the row's own."""
-    folder = merchant_folder(row.merchant_id) / str(row.listing_id)
-    keep = set(stored(row).values())
-    for path in folder.glob(f"{row.locale}-*"):
-        if path not in keep:
+    prune_locale(row.merchant_id, row.listing_id, row.locale, keep=set(stored(row).values()))
+
+
+def prune_locale(
+    merchant_id: int, listing_id: int, locale: str, keep: set[Path] | None = None
+) -> None:
+    """Remove a listing's renderings in ``locale``, but those in ``keep``."""
+    folder = merchant_folder(merchant_id) / str(listing_id)
+    for path in folder.glob(f"{locale}-*"):
+        if path not in (keep or set()):
             path.unlink(missing_ok=True)
 
 

@@ -7,12 +7,22 @@ one for every locale (""). ``GET|PUT /api/v1/narration/lexicon``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy import delete, select
 
 from merchant_voice.plugin_api import TenantSession, ValidationFailed, normalize_locale
 from plugins.narration.models import LexiconEntry
+
+Said = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class Entry(BaseModel):
@@ -20,8 +30,8 @@ class Entry(BaseModel):
 
     term: str = Field(min_length=1, max_length=200)
     locale: str = Field("", max_length=35)  # a locale, a language, or "" for every locale
-    respelling: str | None = Field(None, min_length=1, max_length=500)
-    phonemes: str | None = Field(None, min_length=1, max_length=500, pattern=r"^[^\[\]]+$")
+    respelling: Said | None = None
+    phonemes: Annotated[Said, StringConstraints(pattern=r"^[^\[\]]+$")] | None = None
 
     @field_validator("term")
     @classmethod

@@ -16,9 +16,14 @@ class ScriptStatus(enum.StrEnum):
     FLAGGED = "flagged"  # the model's last try failed a check: ``flags`` says which
     EDITED = "edited"  # a person wrote or changed it: re-runs leave it alone unless asked
     APPROVED = "approved"  # a person approved it: re-runs leave it alone unless asked
+    # A person's script that the listing has since made wrong (it says a number, an old
+    # price, that the listing no longer has: ``flags``): kept, not voiced, until a person
+    # edits or approves it again.
+    REVIEW = "review"
 
 
-KEPT = (ScriptStatus.EDITED.value, ScriptStatus.APPROVED.value)
+KEPT = (ScriptStatus.EDITED.value, ScriptStatus.APPROVED.value, ScriptStatus.REVIEW.value)
+HELD = (ScriptStatus.FLAGGED.value, ScriptStatus.REVIEW.value)  # no audio until reviewed
 
 
 class Narration(MerchantOwned, Base):

@@ -2,7 +2,10 @@
 
 A re-run writes again only what changed: a script whose facts (the listing as told
 in that locale, the length asked for) are as they were is *current* and skipped; one
-a person edited or approved is kept unless ``overwrite_edits`` is asked for.
+a person edited or approved is kept unless ``overwrite_edits`` is asked for. A kept
+script that the listing's change has made wrong (it says a number the listing no
+longer has: an old price) is held for *review*, its audio removed, until a person
+edits or approves it again.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from merchant_voice.plugin_api import (
     plugin_resources,
 )
 from plugins.catalog.public import Listing
+from plugins.narration.checks import invented_numbers, problems
 from plugins.narration.facts import Facts, facts
 from plugins.narration.models import KEPT, Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
@@ -153,6 +157,7 @@ def narrate(
             return
         if kept == "kept":
             report.kept_edits += 1
+            _review(session, item, words)
         else:
             report.current += 1
         finish(item, kept)
@@ -217,6 +222,23 @@ def _unchanged(row: Narration | None, digest: str, overwrite_edits: bool) -> str
     if row.source_hash == digest and row.status == ScriptStatus.MACHINE:
         return "current"
     return None
+
+
+def _review(session: TenantSession, item: _Item, words: tuple[int, int]) -> None:
+    """Hold a person's script for review when the listing changed since they saw it and
+    the script now says numbers the listing does not have (an old price); commits."""
+    row = _find(session, item.listing.id, item.locale)
+    if row is None or row.status == ScriptStatus.REVIEW or row.source_hash == item.digest:
+        return
+    invented = invented_numbers(row.script, item.told)
+    if invented is not None and invented not in row.flags:
+        session.commit()
+        session.writes_first()
+        row = _find(session, item.listing.id, item.locale, fresh=True)
+        if row is not None and row.status in KEPT:
+            row.status = ScriptStatus.REVIEW.value
+            row.flags = problems(row.script, item.told, words)
+    session.commit()
 
 
 def _find(

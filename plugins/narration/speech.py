@@ -7,9 +7,12 @@ The stored script stays as the merchant reads and edits it (digits, "49,90 €",
    case) replaced by its respelling;
 2. the listing's price, as the locale writes it, said as money in words
    (num2words, where it knows the language and currency; else Babel's spoken form);
-3. a number followed by a unit abbreviation (g, kg, cm, ml, °C, %...) said with the
+3. a date written in digits (24.12.2026, 12/24/2026, 2026-12-24) as the locale
+   writes it in full (Babel's long date format: "24. Dezember 2026"), its numbers
+   then in words with the rest;
+4. a number followed by a unit abbreviation (g, kg, cm, ml, °C, %...) said with the
    unit's name in that locale (Babel's CLDR units);
-4. every other number in words (num2words), read as the locale writes numbers.
+5. every other number in words (num2words), read as the locale writes numbers.
 
 No number rule is written here: Babel and num2words know the languages. A language
 num2words does not know (zh, for one) keeps its digits, which its voice reads.
@@ -21,6 +24,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 
+from babel.dates import ParseError, format_date, parse_date
 from babel.units import format_unit
 from num2words import num2words
 
@@ -49,6 +53,11 @@ UNITS = {
     "%": "concentr-percent",
 }
 _UNIT_PATTERN = "|".join(re.escape(unit) for unit in sorted(UNITS, key=len, reverse=True))
+# A date in digits with a four-digit year: day, month and year in the locale's order, or
+# year first (ISO 8601); Babel tells which is which.
+_DATE = re.compile(
+    r"(?<![\w.,/-])(?:\d{1,2}[./]\d{1,2}[./]\d{4}|\d{4}[-/]\d{1,2}[-/]\d{1,2})(?![\w/-])(?![.,]\d)"
+)
 _MEASURE = re.compile(rf"({NUMBER.pattern})\s?({_UNIT_PATTERN})(?!\w)")
 
 
@@ -63,14 +72,15 @@ def speakable(
 ) -> str:
     """What the voice says for ``script``: ``price`` (the listing's, as the locale writes
     it) is ``amount`` of ``currency`` in words; ``lexicon`` maps terms to respellings."""
-    text = script
+    text = " ".join(script.split())  # Babel's no-break spaces are plain ones to a voice
     for term, respelling in sorted((lexicon or {}).items(), key=lambda item: -len(item[0])):
         text = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", respelling, text, flags=re.IGNORECASE)
     if price and amount is not None:
-        text = text.replace(price, money(amount, currency, locale))
+        text = text.replace(" ".join(price.split()), money(amount, currency, locale))
+    text = _DATE.sub(lambda match: _date(match.group(), locale), text)
     text = _MEASURE.sub(lambda match: _measure(match, locale), text)
     text = NUMBER.sub(lambda match: number(match.group(), locale), text)
-    return " ".join(text.split())  # Babel's no-break spaces are plain ones to a voice
+    return " ".join(text.split())
 
 
 def money(amount: Decimal, currency: str, locale: str) -> str:
@@ -89,6 +99,14 @@ def number(written: str, locale: str) -> str:
     try:
         return str(num2words(value, lang=_language(locale)))
     except (NotImplementedError, OverflowError):
+        return written
+
+
+def _date(written: str, locale: str) -> str:
+    """A date in digits as ``locale`` writes it in full; as written when it is none."""
+    try:
+        return format_date(parse_date(written, locale=locale), "long", locale=locale)
+    except (ParseError, ValueError):
         return written
 
 

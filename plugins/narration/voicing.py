@@ -1,7 +1,8 @@
 """The audio step: a narration's script rendered, stored and counted, once per content hash.
 
 A script gets audio when it is the model's (every check passed), or a person edited or
-approved it; a flagged script waits for review. A rendering whose content hash (the
+approved it; a flagged script, or a person's that the listing has since made wrong
+(review), waits for review. A rendering whose content hash (the
 script, what the voice is given, the voice, the loudness) is the stored one is
 *current*: the stored files are served, nothing is rendered again.
 """
@@ -23,7 +24,7 @@ from merchant_voice.plugin_api import (
 )
 from plugins.catalog.public import Listing
 from plugins.narration import files, lexicon, render
-from plugins.narration.models import Narration, ScriptStatus
+from plugins.narration.models import HELD, Narration
 from plugins.narration.speech import speakable
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Voiced(StrEnum):
     RENDERED = "rendered"
     CURRENT = "current"  # the stored audio says the script as it is now
     FAILED = "failed"  # ``audio_error`` says why: no voice, the quota...
-    AWAITING_REVIEW = "awaiting_review"  # a flagged script gets no audio
+    AWAITING_REVIEW = "awaiting_review"  # a held script (flagged, review) gets no audio
 
 
 def plan(
@@ -71,8 +72,8 @@ def voice(
 ) -> Voiced:
     """Render the row's audio unless it is current; commits. An engine error (no voice,
     no model) or the quota is kept in ``row.audio_error``; the script stays as it is.
-    A flagged script's earlier audio is removed: it says what the script no longer does."""
-    if not row.script or row.status == ScriptStatus.FLAGGED:
+    A held script's earlier audio is removed: it says what is no longer so (an old price)."""
+    if not row.script or row.status in HELD:
         if row.audio_hash:
             _remove_audio(session, row.id)
         return Voiced.AWAITING_REVIEW
