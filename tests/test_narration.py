@@ -62,6 +62,11 @@ def test_numbers_are_read_as_the_locale_writes_them() -> None:
     assert numbers_in("1.234,50 € for 2 pieces", "de_DE") == {Decimal("1234.5"), Decimal(2)}
     assert numbers_in("1,234.50 for 2 pieces", "en_US") == {Decimal("1234.5"), Decimal(2)}
     assert numbers_in("Größe 38", "de_DE") == {Decimal(38)}
+    # In words too (text2num), but for "one" and "two" alone and ordinals...
+    spelled = "One of our best: three pockets, twenty-four hours, the third time, 2.5 kg."
+    assert numbers_in(spelled, "en_US") == {Decimal(3), Decimal(24), Decimal("2.5")}
+    assert numbers_in("drei Taschen für neunundvierzig Euro", "de_DE") == {Decimal(3), Decimal(49)}
+    assert numbers_in("三个口袋 49", "zh_CN") == {Decimal(49)}  # ...where text2num reads them
 
 
 def test_a_script_is_checked_before_it_is_used(app: Flask, shop_b: Shop) -> None:
@@ -82,6 +87,9 @@ def test_a_script_is_checked_before_it_is_used(app: Flask, shop_b: Shop) -> None
     ]
     invented = good.replace("$49.90", "$39.90, with 3 pockets")
     assert problems(invented, told, WORDS) == ["says numbers the listing does not have (3, 39.9)"]
+    in_words = good.replace("a kangaroo pocket", "four kangaroo pockets")
+    assert problems(in_words, told, WORDS) == ["says numbers the listing does not have (4)"]
+    assert problems(good.replace("500 g", "five hundred grams"), told, WORDS) == []
     assert problems("The Acme organic cotton hoodie.", told, WORDS) == [
         "is 5 words long, not 10 to 60"
     ]

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from babel import Locale
 from babel.numbers import NumberFormatError, format_currency, parse_decimal
+from text_to_num import alpha2digit
 
 from merchant_voice.plugin_api import TenantSession
 from plugins.catalog.public import Listing
@@ -28,6 +29,7 @@ _SPACE = re.compile(r"\s+")
 # groups joined by dots and commas (1.234,5 or 1,234.5).
 _SPACE_GROUPS = {"\u00a0", "\u202f", " ", "'"}
 NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*")
+_CARDINAL = re.compile(rf"(?:{NUMBER.pattern})(?![\wº°]|[.,]\d)")  # not "3rd", "3e", "3º"
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,20 @@ def plain_text(description_html: str) -> str:
 
 def numbers_in(text: str, locale: str) -> set[Decimal]:
     """The numbers written in ``text``, as values: "1.234,5" (de) and "1,234.5" (en) are
-    one number; a mark that cannot be read either way counts each digit group."""
+    one number; a mark that cannot be read either way counts each digit group. Numbers
+    in words count too, in the languages text2num reads ("three pockets", "drei
+    Taschen"), but for "one" and "two" alone (a pronoun, "two-way") and ordinals."""
+    found = _written(NUMBER.findall(text), locale)
+    try:
+        digits = alpha2digit(text, _language(locale))
+    except ValueError:  # a language text2num does not read: digits only
+        return found
+    return found | _written(_CARDINAL.findall(digits), locale)
+
+
+def _written(numbers: list[str], locale: str) -> set[Decimal]:
     found: set[Decimal] = set()
-    for written in NUMBER.findall(text):
+    for written in numbers:
         value = number_value(written, locale)
         if value is None:
             found |= {Decimal(part) for part in re.findall(r"\d+", written)}
@@ -104,6 +117,10 @@ def number_value(written: str, locale: str) -> Decimal | None:
         return parse_decimal(text, locale=babel_locale, strict=True).normalize()
     except NumberFormatError:
         return None
+
+
+def _language(locale: str) -> str:
+    return locale.replace("-", "_").split("_")[0]
 
 
 def _babel(locale: str) -> Locale:
