@@ -35,6 +35,7 @@ KEY_SCHEME = "mvk"
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+STORAGE_MB_MAX = 10_000_000  # 10 TB
 
 
 def normalize_locale(value: str) -> str:
@@ -172,6 +173,16 @@ def delete_merchant(db: Database, plugins: PluginManager, slug: str) -> Merchant
     log.info("deleted merchant %s (id %d)", slug, info.id)
     plugins.call("merchant_deleted", merchant=info)
     return info
+
+
+def set_storage_quota(merchant: Merchant, megabytes: int | None) -> None:
+    """The merchant's own storage quota, in MB (None: the host's ``[host]
+    merchant_storage_mb``); ``ValidationFailed`` naming ``storage_mb`` outside 1 MB to
+    10 TB. The caller commits."""
+    if megabytes is not None and not 1 <= megabytes <= STORAGE_MB_MAX:
+        message = f"{megabytes} is not a quota: give 1 to {STORAGE_MB_MAX} MB"
+        raise ValidationFailed(message, [{"field": "storage_mb", "message": message}])
+    merchant.storage_mb = megabytes
 
 
 def merchant_by_slug(session: Session, slug: str) -> Merchant:

@@ -70,8 +70,12 @@ def data_dir(plugin: str) -> Path:
     return folder
 
 
-def storage_quota() -> int:
-    """The bytes each merchant's files may take on disk (``[host] merchant_storage_mb``)."""
+def storage_quota(merchant: MerchantInfo | None = None) -> int:
+    """The bytes ``merchant``'s files may take on disk: its own quota where the operator
+    set one (``merchants quota``), else ``[host] merchant_storage_mb``, as for every
+    merchant when none is given."""
+    if merchant is not None and merchant.storage_mb is not None:
+        return merchant.storage_mb * 1_000_000
     return extensions.settings().host.merchant_storage_mb * 1_000_000
 
 

@@ -81,6 +81,7 @@ class MerchantInfo:
     market_locales: tuple[str, ...] = field(default=())
     currency: str = "USD"
     timezone: str = "UTC"
+    storage_mb: int | None = None  # its own storage quota; None: [host] merchant_storage_mb
 
 
 @dataclass(frozen=True)

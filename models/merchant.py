@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from merchant_voice.orm import Base, UTCDateTime, utcnow
@@ -21,6 +21,7 @@ class Merchant(Base):
     market_locales: Mapped[list[str]] = mapped_column(JSON, default=list)
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
+    storage_mb: Mapped[int | None] = mapped_column(Integer)  # None: [host] merchant_storage_mb
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def info(self) -> MerchantInfo:
@@ -33,4 +34,5 @@ class Merchant(Base):
             market_locales=tuple(self.market_locales),
             currency=self.currency,
             timezone=self.timezone,
+            storage_mb=self.storage_mb,
         )

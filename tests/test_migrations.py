@@ -29,7 +29,7 @@ def test_upgrade_applies_host_and_plugin_branches(
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert migrations.pending() == []
-    assert {"0005_host", "notes_0001"} <= set(migrations.heads())
+    assert {"0006_host", "notes_0001"} <= set(migrations.heads())
     assert {
         "merchants",
         "api_keys",
@@ -75,7 +75,7 @@ def test_a_plugin_disabled_on_the_host_adds_no_migrations(
 ) -> None:
     app = make_app(database_url, migrate=False, plugins={"disabled": ["notes"]})
     migrations = _migrations(app)
-    assert "0005_host" in migrations.heads() and "notes_0001" not in migrations.heads()
+    assert "0006_host" in migrations.heads() and "notes_0001" not in migrations.heads()
     migrations.upgrade()
     assert "notes_notes" not in _tables(app)
 

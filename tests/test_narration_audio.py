@@ -312,8 +312,21 @@ def test_a_locale_without_a_voice_keeps_its_script_and_says_how_to_add_one(
 def test_the_storage_quota_refuses_more_audio(
     make_app: Callable[..., Flask], tmp_path: Path, prepared: Settings
 ) -> None:
-    app = _app(make_app, tmp_path, merchant_storage_mb=1)
+    app = _app(make_app, tmp_path)  # the host's default: 1024 MB each
     shop = make_shop(app, "acme", default_locale="en_US", market_locales=["en_GB"])
+    runner = app.test_cli_runner()
+
+    def quota(*args: str) -> tuple[int, str]:
+        result = runner.invoke(args=["merchants", "quota", "acme", *args])
+        return result.exit_code, result.output
+
+    assert quota() == (0, "Merchant acme may store 1024 MB of files (the host's [host]"
+                          " merchant_storage_mb).\n")  # fmt: skip
+    code, said = quota("--storage-mb", "0")
+    assert code != 0 and "--storage-mb" in said and "give 1 to 10000000 MB" in said
+    code, said = quota("--storage-mb", "5", "--default")
+    assert code != 0 and "not both" in said
+    assert quota("--storage-mb", "1")[1].endswith("1 MB of files (its own quota).\n")
     listing_id = _scripted(app, shop, "en_US", "The Acme hoodie is warm.")
     report = _narrate(app, shop, listing_id, "en_US")
     assert report["audio"] == "rendered"
@@ -334,7 +347,9 @@ def test_the_storage_quota_refuses_more_audio(
             Narration(listing_id=listing_id, locale="en_GB", script="A warm hoodie.", status=edited)
         )
         session.commit()  # a job already queued renders nothing beyond the quota either
-    with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
+    with app.extensions["db"].host_session() as host:
+        merchant = accounts.merchant_by_slug(host, "acme").info()  # as a job reads it
+    with app.app_context(), app.extensions["db"].tenant_session(merchant) as session:
         chosen = session.query(Listing).all()
         result = service.narrate(session, NarrationSettings(), chosen, ["en_GB"])
     [narration] = result.narrations
@@ -347,6 +362,12 @@ def test_the_storage_quota_refuses_more_audio(
     edited = edit.get_json()
     assert (edited["script"], edited["rendering_job_id"]) == ("The Acme hoodie is soft.", None)
     assert "storage quota" in edited["audio_error"] and edited["audio"]["current"] is False
+
+    assert quota("--default")[0] == 0  # the host's 1024 MB again: room to narrate
+    again = client.post(
+        f"/api/v1/listings/{listing_id}/narrations", headers=shop.headers, json={"locale": "en_US"}
+    )
+    assert again.status_code == 202, again.get_json()
 
 
 def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from merchant_voice import accounts, voices
 from merchant_voice.cli.output import emit, handle_errors, json_option
-from merchant_voice.extensions import database, engines, plugin_manager
+from merchant_voice.extensions import database, engines, plugin_manager, settings
 from models import ApiKey, Merchant, Role
 
 
@@ -24,6 +24,7 @@ def _merchant_data(merchant: Merchant) -> dict[str, Any]:
         "market_locales": merchant.market_locales,
         "currency": merchant.currency,
         "timezone": merchant.timezone,
+        "storage_mb": merchant.storage_mb,
     }
 
 
@@ -104,6 +105,27 @@ def list_merchants(as_json: bool) -> None:
             or "No merchants yet."
         ),
     )
+
+
+@merchants.command("quota")
+@click.argument("slug")
+@click.option("--storage-mb", type=int, help="The merchant's own storage quota, in MB.")
+@click.option("--default", "to_default", is_flag=True, help="Back to [host] merchant_storage_mb.")
+@json_option
+@handle_errors({"slug": "SLUG", "storage_mb": "--storage-mb"})
+def merchant_quota(slug: str, storage_mb: int | None, to_default: bool, as_json: bool) -> None:
+    """Show or set the disk the merchant SLUG's files may take (narration audio)."""
+    if storage_mb is not None and to_default:
+        raise click.UsageError("give --storage-mb or --default, not both")
+    host_mb = settings().host.merchant_storage_mb
+    with database().host_transaction() as session:
+        merchant = accounts.merchant_by_slug(session, slug)
+        if storage_mb is not None or to_default:
+            accounts.set_storage_quota(merchant, None if to_default else storage_mb)
+        own = merchant.storage_mb
+    data = {"slug": slug, "storage_mb": own if own is not None else host_mb, "own": own is not None}
+    whose = "its own quota" if own is not None else "the host's [host] merchant_storage_mb"
+    emit(data, as_json, f"Merchant {slug} may store {data['storage_mb']} MB of files ({whose}).")
 
 
 @merchants.command("delete")

@@ -52,7 +52,7 @@ def used_bytes(session: TenantSession) -> int:
 def check_quota(session: TenantSession, adding: int = 0, freeing: int = 0) -> None:
     """QuotaExceeded (403) when the merchant's files, with ``adding`` bytes more and
     ``freeing`` fewer, would pass its storage quota; with nothing to add, when it is full."""
-    quota, used = storage_quota(), used_bytes(session)
+    quota, used = storage_quota(session.merchant), used_bytes(session)
     after = used + adding - freeing
     if (after > quota) if adding else (after >= quota):
         raise QuotaExceeded(

@@ -8,7 +8,7 @@ from plugins.narration.settings import NarrationSettings
 plugin = Plugin(
     name="narration",
     version="0.1.0",
-    host_api=">=1.1,<2",
+    host_api=">=1.3,<2",
     description="A spoken presentation of each listing per locale, for the storefront",
     settings=NarrationSettings,
     requires=("catalog", "translation"),
