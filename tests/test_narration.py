@@ -233,6 +233,20 @@ def test_a_current_script_is_not_written_again(narration_app: Flask) -> None:
     assert (report.current, report.written, report.tokens) == (1, 0, 0)
     assert _narration(app, shop, listing_id, "en_US").script == "A script the model wrote earlier."
 
+    # A new price: the model's script is written again (and its audio with it).
+    put = {**HOODIE, "price": "59.90"}
+    client = app.test_client()
+    assert (
+        client.put(f"/api/v1/listings/{listing_id}", headers=shop.headers, json=put).status_code
+        == 200
+    )
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        chosen = session.scalars(select(Listing).where(Listing.id == listing_id)).all()
+        with app.app_context():
+            report = service.narrate(session, NarrationSettings(retries=0), chosen, ["en_US"])
+    assert report.written + report.flagged == 1 and report.tokens > 0
+    assert _narration(app, shop, listing_id, "en_US").script != "A script the model wrote earlier."
+
 
 def test_narrations_are_the_merchants_own(app: Flask, shop_a: Shop, shop_b: Shop) -> None:
     client = app.test_client()
