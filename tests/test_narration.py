@@ -66,6 +66,7 @@ def test_numbers_are_read_as_the_locale_writes_them() -> None:
     spelled = "One of our best: three pockets, twenty-four hours, the third time, 2.5 kg."
     assert numbers_in(spelled, "en_US") == {Decimal(3), Decimal(24), Decimal("2.5")}
     assert numbers_in("drei Taschen für neunundvierzig Euro", "de_DE") == {Decimal(3), Decimal(49)}
+    assert numbers_in("Zum dritten Mal: vier Farben.", "de_DE") == {Decimal(4)}
     assert numbers_in("三个口袋 49", "zh_CN") == {Decimal(49)}  # ...where text2num reads them
 
 

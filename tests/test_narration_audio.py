@@ -315,6 +315,8 @@ def test_the_storage_quota_refuses_more_audio(
     app = _app(make_app, tmp_path)  # the host's default: 1024 MB each
     shop = make_shop(app, "acme", default_locale="en_US", market_locales=["en_GB"])
     runner = app.test_cli_runner()
+    with app.app_context():
+        folder = files.merchant_folder(shop.merchant.id)
 
     def quota(*args: str) -> tuple[int, str]:
         result = runner.invoke(args=["merchants", "quota", "acme", *args])
@@ -340,7 +342,8 @@ def test_the_storage_quota_refuses_more_audio(
     )
     assert refused.status_code == 403
     problem = refused.get_json()
-    assert problem["type"].endswith("quota-exceeded") and "merchant_storage_mb" in problem["detail"]
+    assert problem["type"].endswith("quota-exceeded")
+    assert "storage quota (its own, `merchants quota`)" in problem["detail"]
     with app.extensions["db"].tenant_session(shop.merchant) as session:
         edited = ScriptStatus.EDITED.value
         session.add(
@@ -355,13 +358,29 @@ def test_the_storage_quota_refuses_more_audio(
     [narration] = result.narrations
     assert narration["audio"] == "failed" and "storage quota" in str(narration["audio_error"])
 
-    # An edit costs no storage: it is kept, and says why it has no new audio yet.
-    url = f"/api/v1/listings/{listing_id}/narrations/en_US"
-    edit = client.patch(url, headers=shop.headers, json={"script": "The Acme hoodie is soft."})
-    assert edit.status_code == 200, edit.get_json()
-    edited = edit.get_json()
-    assert (edited["script"], edited["rendering_job_id"]) == ("The Acme hoodie is soft.", None)
-    assert "storage quota" in edited["audio_error"] and edited["audio"]["current"] is False
+    def edit(locale: str, script: str) -> dict[str, Any]:
+        url = f"/api/v1/listings/{listing_id}/narrations/{locale}"
+        answer = client.patch(url, headers=shop.headers, json={"script": script})
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.get_json()["script"] == script  # an edit costs no storage: kept
+        return dict(answer.get_json())
+
+    # A narration's own audio makes room for its next rendering...
+    mine = edit("en_US", "The Acme hoodie is soft.")
+    assert mine["rendering_job_id"] and mine["audio_error"] is None
+    app.extensions["jobs"].run(mine["rendering_job_id"])
+    assert wait_finished(app, mine["rendering_job_id"]).status.value == "succeeded"
+    assert _shown(client, shop, listing_id, "en_US")["audio"]["current"] is True
+    # ...but no more: with the quota full without it, the old audio (saying the old
+    # script) is removed, and the edit says why there is none.
+    with app.extensions["db"].tenant_session(shop.merchant) as session:
+        session.query(Narration).filter_by(locale="en_GB").one().audio_bytes = 1_000_000
+        session.commit()
+    signed = _shown(client, shop, listing_id, "en_US")["audio"]["signed"]["ogg"]
+    refused_edit = edit("en_US", "The Acme hoodie is very soft.")
+    assert refused_edit["rendering_job_id"] is None and refused_edit["audio"] is None
+    assert "storage quota" in refused_edit["audio_error"]
+    assert client.get(signed).status_code == 404 and not list(folder.rglob("en_US-*"))
 
     assert quota("--default")[0] == 0  # the host's 1024 MB again: room to narrate
     again = client.post(
@@ -394,6 +413,11 @@ def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -
     url = f"/api/v1/listings/{kept}/narrations/en_GB"
     assert client.get(url, headers=shop.headers).get_json()["audio"]["seconds"] > 1
     assert client.get(f"{url}/audio.mp3", headers=shop.headers).status_code == 200
+    edit = {"script": "The Acme hoodie is warm, in Britain, still."}
+    job_id = client.patch(url, headers=shop.headers, json=edit).get_json()["rendering_job_id"]
+    app.extensions["jobs"].run(job_id)
+    assert wait_finished(app, job_id).status.value == "succeeded"  # rendered all the same
+    assert client.get(url, headers=shop.headers).get_json()["audio"]["current"] is True
     assert client.delete(url, headers=shop.headers).status_code == 204
     assert client.get(url, headers=shop.headers).status_code == 404
     assert client.delete(url, headers=shop.headers).status_code == 404

@@ -55,7 +55,7 @@ def test_the_price_as_babel_writes_it_and_dates_are_said_in_full() -> None:
         currency="EUR",
     )
     assert said == (
-        "Für neunundvierzig Euro und neunzig Cent, geliefert ab vierundzwanzig. Dezember"
+        "Für neunundvierzig Euro und neunzig Cent, geliefert ab vierundzwanzigste Dezember"
         " zweitausendsechsundzwanzig (Version 2.1)."  # no German number: eSpeak reads it
     )
     assert speakable("Back on 2026-01-05.", "en_US") == (

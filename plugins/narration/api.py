@@ -17,12 +17,10 @@ from merchant_voice.plugin_api import (
     Conflict,
     EngineError,
     NotFound,
-    ValidationFailed,
     current_merchant,
     current_settings,
     engines,
     get_or_404,
-    normalize_locale,
     tenant_session,
 )
 from plugins.catalog.public import Listing, chosen_ids
@@ -172,12 +170,7 @@ def _narration(listing_id: int, locale: str) -> tuple[Listing, Narration]:
     """The listing's narration in ``locale``: one the merchant sells in now, or one it
     did when the narration was made (it can still be read, edited and deleted)."""
     listing = get_or_404(Listing, listing_id, "listing")
-    try:
-        chosen = normalize_locale(locale)
-    except ValueError as exc:
-        raise ValidationFailed(
-            f"locale: {exc}", [{"field": "locale", "message": str(exc)}]
-        ) from None
+    chosen = service.locale_named(locale, "locale")
     row = tenant_session().scalar(
         select(Narration).where(Narration.listing_id == listing_id, Narration.locale == chosen)
     )

@@ -65,7 +65,8 @@ def narrate(
     audio = report.audio_counts()
     text = (
         f"{len(report.narrations)} scripts in {', '.join(targets)}: {report.written} written,"
-        f" {report.current} current, {report.kept_edits} human edits kept,"
+        f" {report.current} current, {report.kept_edits} human edits kept"
+        f" ({report.held} held for review: the listing changed what they say),"
         f" {report.flagged} flagged for review\n"
         f"audio: {', '.join(f'{count} {outcome}' for outcome, count in audio.items())}"
     )

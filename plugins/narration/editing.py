@@ -27,7 +27,8 @@ def edit(
     and/or their approval, against the listing as it is now. Its audio is queued when the
     words changed, or when a script held for review (flagged, review) has been cleared:
     the rendering job's id; None, with ``audio_error`` saying why, when the storage quota
-    is full (the edit is kept). The caller commits."""
+    is full even without the script's old audio: the edit is kept, and that audio, which
+    says the old script, is removed. Commits."""
     said_before, waited = row.script, row.status in HELD
     told = facts(session, listing, row.locale)
     if script is not None:
@@ -41,19 +42,26 @@ def edit(
     if script is not None or approved:  # reviewed against the listing as it is now
         row.source_hash = told.fingerprint(settings.word_range())
     if row.script != said_before or (waited and row.status not in HELD):
-        try:
-            return queue(session, [listing.id], [row.locale]).id
+        try:  # the job replaces the old audio: its bytes count as freed
+            job_id: str | None = queue(
+                session, [listing.id], [row.locale], freeing=row.audio_bytes
+            ).id
         except QuotaExceeded as exc:
-            row.audio_error = exc.detail
+            row.audio_error, job_id = exc.detail, None
+            stale = files.forget(row)
+            session.commit()
+            files.remove(stale)
+            return None
+        session.commit()
+        return job_id
+    session.commit()
     return None
 
 
 def delete(session: TenantSession, row: Narration) -> None:
     """Delete the narration and, once that is committed, its files; commits."""
-    stale = list(files.stored(row).values())
     session.delete(row)
     session.commit()
-    files.remove(stale)
     files.prune_locale(row.merchant_id, row.listing_id, row.locale)
 
 
@@ -63,10 +71,12 @@ def queue(
     locales: list[str] | None,
     *,
     overwrite_edits: bool = False,
+    freeing: int = 0,
 ) -> Job:
     """Queue the narration of these listings (None: all) in these locales (None: the
-    merchant's); a full storage quota is refused now (``QuotaExceeded``), not in the job."""
-    files.check_quota(session)
+    merchant's); a full storage quota (but for the ``freeing`` bytes the job replaces) is
+    refused now (``QuotaExceeded``), not in the job."""
+    files.check_quota(session, freeing=freeing)
     payload = {"listing_ids": listing_ids, "locales": locales, "overwrite_edits": overwrite_edits}
     return enqueue_job(session, service.JOB_KIND, payload)
 

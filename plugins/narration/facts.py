@@ -29,7 +29,8 @@ _SPACE = re.compile(r"\s+")
 # groups joined by dots and commas (1.234,5 or 1,234.5).
 _SPACE_GROUPS = {"\u00a0", "\u202f", " ", "'"}
 NUMBER = re.compile(r"\d{1,3}(?:[\u00a0\u202f' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)*")
-_CARDINAL = re.compile(rf"(?:{NUMBER.pattern})(?![\wº°]|[.,]\d)")  # not "3rd", "3e", "3º"
+# A number text2num wrote for words, but an ordinal: "3rd", "3e", "3º", "3." ("dritten").
+_CARDINAL = re.compile(rf"(?:{NUMBER.pattern})(?![\wº°.]|,\d)")
 
 
 @dataclass(frozen=True)

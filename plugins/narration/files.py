@@ -44,6 +44,14 @@ def stored(row: Narration) -> dict[str, Path]:
     return paths(row.merchant_id, row.listing_id, row.locale, row.audio_hash)
 
 
+def forget(row: Narration) -> list[Path]:
+    """Clear the row's audio (the caller commits): the files to remove once it has."""
+    stale = list(stored(row).values())
+    row.audio_hash, row.voice, row.audio_bytes = "", "", 0
+    row.audio_seconds = row.sample_rate = row.loudness_lufs = row.audio_at = None
+    return stale
+
+
 def used_bytes(session: TenantSession) -> int:
     """What the merchant's narration audio takes, in bytes."""
     return int(session.scalar(select(func.coalesce(func.sum(Narration.audio_bytes), 0))) or 0)
@@ -55,10 +63,12 @@ def check_quota(session: TenantSession, adding: int = 0, freeing: int = 0) -> No
     quota, used = storage_quota(session.merchant), used_bytes(session)
     after = used + adding - freeing
     if (after > quota) if adding else (after >= quota):
+        own = session.merchant.storage_mb is not None
+        which = "its own, `merchants quota`" if own else "[host] merchant_storage_mb"
         raise QuotaExceeded(
             f"the merchant's narration audio takes {used / 1e6:.1f} MB of its"
-            f" {quota / 1e6:.1f} MB storage quota ([host] merchant_storage_mb);"
-            " delete listings, or ask the operator for a larger quota",
+            f" {quota / 1e6:.1f} MB storage quota ({which});"
+            " delete narrations or listings, or ask the operator for a larger quota",
             used_bytes=used,
             quota_bytes=quota,
         )

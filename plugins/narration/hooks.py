@@ -37,7 +37,7 @@ def run_job(context: JobContext[NarrationSettings]) -> dict[str, Any]:
         session,
         context.settings,
         chosen_listings(session, payload.get("listing_ids")),
-        service.locales(session, payload.get("locales")),
+        service.locales(session, payload.get("locales"), narrated=True),
         overwrite_edits=bool(payload.get("overwrite_edits")),
         progress=progress,
     )

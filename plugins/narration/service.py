@@ -45,6 +45,7 @@ class Report:
     written: int = 0
     current: int = 0
     kept_edits: int = 0
+    held: int = 0  # of the kept: held for review, the listing having changed what they say
     flagged: int = 0
     tokens: int = 0
     audio: Counter[str] = field(default_factory=Counter)  # Voiced outcome -> narrations
@@ -58,6 +59,7 @@ class Report:
             "written": self.written,
             "current": self.current,
             "kept_edits": self.kept_edits,
+            "held": self.held,
             "flagged": self.flagged,
             "tokens": self.tokens,
             "audio": self.audio_counts(),
@@ -65,21 +67,23 @@ class Report:
         }
 
 
-def locales(session: TenantSession, requested: Sequence[str] | None) -> list[str]:
+def locales(
+    session: TenantSession, requested: Sequence[str] | None, *, narrated: bool = False
+) -> list[str]:
     """The requested locales (default: the merchant's own and market locales), each one
-    the merchant sells in; ValidationFailed names any other."""
+    the merchant sells in (``narrated``: or one it has narrations in, sold or not: a
+    job rendering an edit); ValidationFailed names any other."""
     merchant = session.merchant
     selling = list(dict.fromkeys([merchant.default_locale, *merchant.market_locales]))
     if not requested:
         return selling
+    allowed = set(selling)
+    if narrated:
+        allowed |= set(session.scalars(select(Narration.locale).distinct()))
     chosen = []
     for value in requested:
-        try:
-            locale = normalize_locale(value.strip())
-        except ValueError as exc:
-            problem = [{"field": "locales", "message": str(exc)}]
-            raise ValidationFailed(f"locales: {exc}", problem) from None
-        if locale not in selling:
+        locale = locale_named(value, "locales")
+        if locale not in allowed:
             message = f"{locale} is not one of the merchant's locales ({', '.join(selling)})"
             raise ValidationFailed(
                 f"locales: {message}", [{"field": "locales", "message": message}]
@@ -94,6 +98,14 @@ class _Item:
     locale: str
     told: Facts
     digest: str
+
+
+def locale_named(value: str, field: str) -> str:
+    """``value`` as a locale (``de-de`` -> ``de_DE``); ValidationFailed naming ``field``."""
+    try:
+        return normalize_locale(value.strip())
+    except ValueError as exc:
+        raise ValidationFailed(f"{field}: {exc}", [{"field": field, "message": str(exc)}]) from None
 
 
 def narrate(
@@ -157,7 +169,7 @@ def narrate(
             return
         if kept == "kept":
             report.kept_edits += 1
-            _review(session, item, words)
+            report.held += _review(session, item, words)
         else:
             report.current += 1
         finish(item, kept)
@@ -224,21 +236,33 @@ def _unchanged(row: Narration | None, digest: str, overwrite_edits: bool) -> str
     return None
 
 
-def _review(session: TenantSession, item: _Item, words: tuple[int, int]) -> None:
+def _review(session: TenantSession, item: _Item, words: tuple[int, int]) -> bool:
     """Hold a person's script for review when the listing changed since they saw it and
-    the script now says numbers the listing does not have (an old price); commits."""
+    the script now says numbers the listing does not have (an old price); commits.
+    Whether it was held."""
     row = _find(session, item.listing.id, item.locale)
-    if row is None or row.status == ScriptStatus.REVIEW or row.source_hash == item.digest:
-        return
-    invented = invented_numbers(row.script, item.told)
-    if invented is not None and invented not in row.flags:
+    held = False
+    if row is not None and _wrong_now(row, item):
         session.commit()
         session.writes_first()
         row = _find(session, item.listing.id, item.locale, fresh=True)
-        if row is not None and row.status in KEPT:
+        if row is not None and _wrong_now(row, item):  # as it is now: edited meanwhile?
             row.status = ScriptStatus.REVIEW.value
             row.flags = problems(row.script, item.told, words)
+            held = True
     session.commit()
+    return held
+
+
+def _wrong_now(row: Narration, item: _Item) -> bool:
+    """Whether a person's script, written for the listing as it was, now says a number the
+    listing does not have (that it did not say when they wrote or approved it)."""
+    if row.status not in KEPT or row.status == ScriptStatus.REVIEW:
+        return False
+    if row.source_hash == item.digest:
+        return False
+    invented = invented_numbers(row.script, item.told)
+    return invented is not None and invented not in row.flags
 
 
 def _find(

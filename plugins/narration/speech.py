@@ -8,8 +8,8 @@ The stored script stays as the merchant reads and edits it (digits, "49,90 €",
 2. the listing's price, as the locale writes it, said as money in words
    (num2words, where it knows the language and currency; else Babel's spoken form);
 3. a date written in digits (24.12.2026, 12/24/2026, 2026-12-24) as the locale
-   writes it in full (Babel's long date format: "24. Dezember 2026"), its numbers
-   then in words with the rest;
+   writes it in full (Babel's long date format: "24. Dezember 2026", its day an
+   ordinal where the format marks it so), its numbers then in words with the rest;
 4. a number followed by a unit abbreviation (g, kg, cm, ml, °C, %...) said with the
    unit's name in that locale (Babel's CLDR units);
 5. every other number in words (num2words), read as the locale writes numbers.
@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 
-from babel.dates import ParseError, format_date, parse_date
+from babel.dates import ParseError, format_date, get_date_format, parse_date
 from babel.units import format_unit
 from num2words import num2words
 
@@ -105,9 +105,17 @@ def number(written: str, locale: str) -> str:
 def _date(written: str, locale: str) -> str:
     """A date in digits as ``locale`` writes it in full; as written when it is none."""
     try:
-        return format_date(parse_date(written, locale=locale), "long", locale=locale)
+        day = parse_date(written, locale=locale)
     except (ParseError, ValueError):
         return written
+    said = format_date(day, "long", locale=locale)
+    if "d." in get_date_format("long", locale=locale).pattern:  # CLDR's ordinal day: de, da...
+        try:
+            ordinal = num2words(day.day, to="ordinal", lang=_language(locale))
+        except NotImplementedError:
+            return said
+        said = said.replace(f"{day.day}.", str(ordinal), 1)
+    return said
 
 
 def _measure(match: re.Match[str], locale: str) -> str:

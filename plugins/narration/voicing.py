@@ -136,8 +136,6 @@ def _remove_audio(session: TenantSession, narration_id: int) -> None:
     if stored is None:
         session.commit()
         return
-    stale = list(files.stored(stored).values())
-    stored.audio_hash, stored.voice, stored.audio_bytes = "", "", 0
-    stored.audio_seconds = stored.sample_rate = stored.loudness_lufs = stored.audio_at = None
+    stale = files.forget(stored)
     session.commit()
     files.remove(stale)
