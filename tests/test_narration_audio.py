@@ -188,8 +188,11 @@ def test_only_a_change_to_what_is_said_renders_again(voiced_app: Flask) -> None:
 
     # A new price: the person's script says the old one, so it is held for review and
     # its audio no longer plays; their new script is rendered, and says the new price.
+    assert client.get(first["signed"]["ogg"]).status_code == 200
     client.put(url, headers=shop.headers, json={**HOODIE, "price": "59.90"})
     assert _shown(client, shop, listing_id, "en_US")["audio"]["current"] is False
+    withheld = client.get(first["signed"]["ogg"])  # at once: no shopper hears the old price
+    assert withheld.status_code == 409 and "withheld" in withheld.get_json()["detail"]
     report = _narrate(app, shop, listing_id, "en_US")
     assert (report["outcome"], report["audio"]) == ("kept", "awaiting_review")
     held = _shown(client, shop, listing_id, "en_US")

@@ -46,6 +46,13 @@ def invented_numbers(script: str, facts: Facts) -> str | None:
     return f"says numbers the listing does not have ({said})"
 
 
+def no_longer_so(script: str, facts: Facts, accepted: list[str]) -> bool:
+    """Whether ``script`` says numbers the listing no longer has (an old price), beyond
+    what a person ``accepted`` (its flags when they wrote or approved it)."""
+    invented = invented_numbers(script, facts)
+    return invented is not None and invented not in accepted
+
+
 def names_product(script: str, title: str) -> bool:
     """Whether ``script`` names the product: at least half the title's words (or, written
     without spaces, half its two-character pieces) appear in it."""

@@ -18,8 +18,18 @@ from itsdangerous import BadData
 from markupsafe import escape
 from sqlalchemy import select
 
-from merchant_voice.plugin_api import Forbidden, NotFound, external_url, merchant_session, signer
+from merchant_voice.plugin_api import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    external_url,
+    merchant_session,
+    signer,
+)
+from plugins.catalog.public import Listing
 from plugins.narration import files
+from plugins.narration.checks import no_longer_so
+from plugins.narration.facts import facts
 from plugins.narration.models import Narration
 
 PURPOSE = "media"
@@ -100,8 +110,16 @@ def media(token: str, name: str) -> Response:
     with merchant_session(slug, plugin="narration") as session:
         row = session.scalar(select(Narration).where(Narration.id == narration_id))
         path = files.stored(row).get(kind) if row is not None and _born(row) == born else None
-        if path is None or not path.is_file():
+        if row is None or path is None or not path.is_file():
             raise NotFound("this narration has no audio now")
+        listing = session.get(Listing, row.listing_id)
+        if listing is None or no_longer_so(
+            row.script, facts(session, listing, row.locale), row.flags
+        ):
+            raise Conflict(  # never an old price to a shopper: the next run writes it again
+                "this narration says what its listing no longer does (a price):"
+                " it is withheld until it is narrated again"
+            )
         response = send_file(path, mimetype=content_type, conditional=True, max_age=CACHE_S)
     response.headers["Access-Control-Allow-Origin"] = "*"  # captions fetched cross-origin
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"

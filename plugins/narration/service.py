@@ -28,7 +28,7 @@ from merchant_voice.plugin_api import (
     plugin_resources,
 )
 from plugins.catalog.public import Listing
-from plugins.narration.checks import invented_numbers, problems
+from plugins.narration.checks import no_longer_so, problems
 from plugins.narration.facts import Facts, facts
 from plugins.narration.models import KEPT, Narration, ScriptStatus
 from plugins.narration.settings import NarrationSettings
@@ -259,10 +259,7 @@ def _wrong_now(row: Narration, item: _Item) -> bool:
     listing does not have (that it did not say when they wrote or approved it)."""
     if row.status not in KEPT or row.status == ScriptStatus.REVIEW:
         return False
-    if row.source_hash == item.digest:
-        return False
-    invented = invented_numbers(row.script, item.told)
-    return invented is not None and invented not in row.flags
+    return row.source_hash != item.digest and no_longer_so(row.script, item.told, row.flags)
 
 
 def _find(
