@@ -294,6 +294,10 @@ class Lexicon(BaseModel):
     entries: list[lexicon.Entry] = Field(max_length=5000)
 
 
+class LexiconSaved(Lexicon):
+    refresh_job_id: str  # the job that renders again the narrations it changes
+
+
 @bp.operation(
     "/narration/lexicon", "GET", summary="The merchant's pronunciation lexicon", response=Lexicon
 )
@@ -306,10 +310,10 @@ def get_lexicon() -> Lexicon:
     "PUT",
     summary="Replace the merchant's pronunciation lexicon",
     body=Lexicon,
-    response=Lexicon,
+    response=LexiconSaved,
 )
-def put_lexicon(body: Lexicon) -> Lexicon:
+def put_lexicon(body: Lexicon) -> LexiconSaved:
     session = tenant_session()
-    lexicon.replace(session, body.entries)
+    job_id = editing.save_lexicon(session, body.entries)
     session.commit()
-    return Lexicon(entries=lexicon.entries(session))
+    return LexiconSaved(entries=lexicon.entries(session), refresh_job_id=job_id)

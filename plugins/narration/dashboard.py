@@ -200,7 +200,7 @@ def lexicon_page() -> ResponseReturnValue:
         except ValidationFailed as error:
             form.entries.errors = [*form.entries.errors, error.detail]
         else:
-            lexicon.replace(session, new)
+            editing.save_lexicon(session, new)
             session.commit()
             return redirect(url_for("dashboard_account.settings", saved=1), 303)
     page = render_template("narration/dashboard_lexicon.html", form=form)

@@ -3,11 +3,12 @@ its script, have it written again; and its stored media."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from merchant_voice.plugin_api import Job, QuotaExceeded, TenantSession, enqueue_job
 from plugins.catalog.public import Listing
-from plugins.narration import files, links, service
+from plugins.narration import files, lexicon, links, refresh, service
 from plugins.narration.checks import problems
 from plugins.narration.facts import facts
 from plugins.narration.models import HELD, Narration, ScriptStatus
@@ -56,6 +57,13 @@ def edit(
         return job_id
     session.commit()
     return None
+
+
+def save_lexicon(session: TenantSession, entries: Sequence[lexicon.Entry]) -> str:
+    """Replace the pronunciation lexicon (``lexicon.replace``) and queue the job that
+    renders again the narrations whose speech it changes: its id. The caller commits."""
+    lexicon.replace(session, entries)
+    return enqueue_job(session, refresh.JOB_KIND, {"all": True}).id
 
 
 def delete(session: TenantSession, row: Narration) -> None:

@@ -19,7 +19,7 @@ from merchant_voice.plugin_api import (
     hookimpl,
 )
 from plugins.catalog.public import chosen_listings
-from plugins.narration import dashboard, files, service
+from plugins.narration import dashboard, files, refresh, service
 from plugins.narration.cli import narrate
 from plugins.narration.models import Narration
 from plugins.narration.settings import NarrationSettings
@@ -57,6 +57,7 @@ def merchant_deleted(merchant: MerchantInfo) -> None:
 @hookimpl
 def register_jobs(registry: JobRegistry) -> None:
     registry.add(service.JOB_KIND, run_job)
+    registry.add(refresh.JOB_KIND, refresh.run_refresh, every=refresh.EVERY)
 
 
 @hookimpl

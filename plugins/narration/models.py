@@ -59,6 +59,9 @@ class Narration(MerchantOwned, Base):
     audio_bytes: Mapped[int] = mapped_column(Integer, default=0)  # the files', all formats
     audio_error: Mapped[str] = mapped_column(Text, default="")
     audio_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a run last read the listing for this narration (``refresh`` narrates again
+    # those whose listing or translation changed since).
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

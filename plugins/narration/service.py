@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from merchant_voice.plugin_api import (
     ChatEngine,
@@ -26,6 +27,7 @@ from merchant_voice.plugin_api import (
     engines,
     normalize_locale,
     plugin_resources,
+    utcnow,
 )
 from plugins.catalog.public import Listing
 from plugins.narration.checks import no_longer_so, problems
@@ -98,6 +100,7 @@ class _Item:
     locale: str
     told: Facts
     digest: str
+    read_at: datetime  # when its facts were read: the narration is checked as of then
 
 
 def locale_named(value: str, field: str) -> str:
@@ -141,6 +144,7 @@ def narrate(
         row = _find(session, item.listing.id, item.locale)
         assert row is not None  # written, or found current or kept
         voiced = voice(session, synthesizer, item.listing, row, item.told.price)
+        _checked(session, row.id, item.read_at)
         report.audio[voiced.value] += 1
         report.narrations.append(
             {
@@ -157,8 +161,9 @@ def narrate(
 
     def plan(listing: Listing, locale: str) -> None:
         """Start writing the script, or voice the one that stands (current or kept)."""
+        read_at = utcnow()
         told = facts(session, listing, locale)
-        item = _Item(listing, locale, told, told.fingerprint(words))
+        item = _Item(listing, locale, told, told.fingerprint(words), read_at)
         kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
         if kept is None:
             session.commit()  # no transaction (nor SQLite's lock) while the model writes
@@ -260,6 +265,13 @@ def _wrong_now(row: Narration, item: _Item) -> bool:
     if row.status not in KEPT or row.status == ScriptStatus.REVIEW:
         return False
     return row.source_hash != item.digest and no_longer_so(row.script, item.told, row.flags)
+
+
+def _checked(session: TenantSession, narration_id: int, read_at: datetime) -> None:
+    session.commit()
+    session.writes_first()
+    checked = update(Narration).where(Narration.id == narration_id).values(checked_at=read_at)
+    session.execute(checked.execution_options(synchronize_session=False))
 
 
 def _find(

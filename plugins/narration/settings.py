@@ -18,6 +18,11 @@ class NarrationSettings(PluginSettings):
         150, ge=60, le=260, description="Speaking rate the length is judged by"
     )
     retries: int = Field(2, ge=0, le=5, description="Retries of a script that fails a check")
+    follow_catalog: bool = Field(
+        True,
+        description="Every hour, narrate again the listings (or translations) changed since"
+        " their narrations were made, in those narrations' locales",
+    )
     link_hours: int = Field(
         168, ge=1, le=8760, description="How long a signed audio link for storefronts works"
     )

@@ -3,14 +3,15 @@ a listing's translated fields, read through the merchant's session."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, SQLColumnExpression, exists, select
 
 from merchant_voice.plugin_api import TenantSession
 from plugins.translation.models import ListingTranslation
 
-__all__ = ["translated_fields"]
+__all__ = ["translated_fields", "translation_changed_after"]
 
 
 def translated_fields(session: TenantSession, listing_id: int, locale: str) -> dict[str, Any]:
@@ -22,3 +23,17 @@ def translated_fields(session: TenantSession, listing_id: int, locale: str) -> d
         )
     )
     return dict(row.fields) if row is not None else {}
+
+
+def translation_changed_after(
+    listing_id: SQLColumnExpression[int],
+    locale: SQLColumnExpression[str],
+    when: SQLColumnExpression[datetime | None],
+) -> ColumnElement[bool]:
+    """SQL: whether the listing's translation into the locale changed after ``when`` (for
+    a query of another plugin's rows that name a listing and a locale)."""
+    return exists().where(
+        ListingTranslation.listing_id == listing_id,
+        ListingTranslation.locale == locale,
+        ListingTranslation.updated_at > when,
+    )
