@@ -6,8 +6,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, Numeric, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from merchant_voice.plugin_api import Base, DeliveryRecord, MerchantOwned, UTCDateTime, utcnow
 
@@ -77,3 +87,23 @@ class WebhookDelivery(DeliveryRecord, MerchantOwned, Base):
     """A shop platform's webhook delivery, kept so that a repeat is recognised and skipped."""
 
     __tablename__ = "catalog_webhook_deliveries"
+
+
+@event.listens_for(Session, "before_flush")
+def _variants_date_their_listing(session: Session, _context: Any, _instances: Any) -> None:
+    """A listing's ``updated_at`` says when it or any of its variants last changed (the
+    other plugins ask what changed since: narration's refresh)."""
+    now = utcnow()
+    with session.no_autoflush:
+        for changed in (*session.new, *session.dirty, *session.deleted):
+            if isinstance(changed, Variant):
+                listing = changed.listing
+            elif (
+                isinstance(changed, Listing)
+                and inspect(changed).attrs.variants.history.has_changes()
+            ):
+                listing = changed
+            else:
+                continue
+            if listing is not None and listing not in session.new:
+                listing.updated_at = now

@@ -45,11 +45,15 @@ class Facts:
     price: str | None  # as the locale writes it: "49,90 €"
     told_from: str  # the locale these facts are written in: ``locale``, or the source's
     numbers: frozenset[Decimal] = field(default_factory=frozenset)
+    variant_prices: tuple[str, ...] = ()  # each variant's, as the locale writes it
 
     def fingerprint(self, *extra: object) -> str:
         """What the script is written from (with ``extra``: the length asked for...)."""
-        data = [self.locale, self.title, self.description, self.bullet_points, self.attributes]
-        text = json.dumps([*data, self.price, *map(str, extra)], ensure_ascii=False)
+        data: list[object] = [self.locale, self.title, self.description, self.bullet_points]
+        data += [self.attributes, self.price]
+        if self.variant_prices:  # (a listing without variants keeps its earlier fingerprint)
+            data.append(list(self.variant_prices))
+        text = json.dumps([*data, *map(str, extra)], ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -73,7 +77,21 @@ def facts(session: TenantSession, listing: Listing, locale: str) -> Facts:
         numbers |= {amount.normalize(), Decimal(int(amount))}
         cents = (amount - int(amount)) * 100
         numbers.add(cents.normalize())  # "49 euros 90"
-    return Facts(locale, title, description, bullets, attributes, price, told, frozenset(numbers))
+    variant_prices = tuple(
+        format_currency(amount, listing.currency, locale=_babel(locale))
+        for amount in sorted({v.price for v in listing.variants if v.price is not None})
+    )
+    return Facts(
+        locale,
+        title,
+        description,
+        bullets,
+        attributes,
+        price,
+        told,
+        frozenset(numbers),
+        variant_prices,
+    )
 
 
 def plain_text(description_html: str) -> str:

@@ -22,6 +22,8 @@ from merchant_voice.plugin_api import (
     Conflict,
     Forbidden,
     NotFound,
+    TenantSession,
+    current_settings,
     external_url,
     merchant_session,
     signer,
@@ -31,6 +33,7 @@ from plugins.narration import files
 from plugins.narration.checks import no_longer_so
 from plugins.narration.facts import facts
 from plugins.narration.models import Narration
+from plugins.narration.settings import NarrationSettings
 
 PURPOSE = "media"
 MEDIA = {  # name in the URL -> (file kind, content type)
@@ -96,6 +99,17 @@ def verified(token: str) -> tuple[str, int, int]:
     return str(slug), int(narration_id), int(born)
 
 
+def _says_what_is_no_longer_so(session: TenantSession, row: Narration) -> bool:
+    """Whether the listing changed since the script was written, and the script now says
+    a number it no longer has (an old price); a narration without its listing, too."""
+    listing = session.get(Listing, row.listing_id)
+    if listing is None:
+        return True
+    told = facts(session, listing, row.locale)
+    words = current_settings(NarrationSettings).word_range()
+    return row.source_hash != told.fingerprint(words) and no_longer_so(row.script, told, row.flags)
+
+
 def medium(name: str) -> tuple[str, str]:
     """The file kind and content type of ``name`` (``audio.ogg``...); NotFound for others."""
     if name not in MEDIA:
@@ -112,10 +126,7 @@ def media(token: str, name: str) -> Response:
         path = files.stored(row).get(kind) if row is not None and _born(row) == born else None
         if row is None or path is None or not path.is_file():
             raise NotFound("this narration has no audio now")
-        listing = session.get(Listing, row.listing_id)
-        if listing is None or no_longer_so(
-            row.script, facts(session, listing, row.locale), row.flags
-        ):
+        if _says_what_is_no_longer_so(session, row):
             raise Conflict(  # never an old price to a shopper: the next run writes it again
                 "this narration says what its listing no longer does (a price):"
                 " it is withheld until it is narrated again"

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -40,6 +40,9 @@ from plugins.narration.writer import WORKLOAD, Written, write
 log = logging.getLogger(__name__)
 
 JOB_KIND = "narration.narrate"
+# A narration counts as checked a little before its listing was read: a change flushed
+# but not yet committed then (its updated_at already set) is seen by the next refresh.
+CHECK_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -161,7 +164,8 @@ def narrate(
 
     def plan(listing: Listing, locale: str) -> None:
         """Start writing the script, or voice the one that stands (current or kept)."""
-        read_at = utcnow()
+        read_at = utcnow() - CHECK_MARGIN
+        session.refresh(listing)  # as it is now, not as the run found it
         told = facts(session, listing, locale)
         item = _Item(listing, locale, told, told.fingerprint(words), read_at)
         kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
@@ -270,7 +274,11 @@ def _wrong_now(row: Narration, item: _Item) -> bool:
 def _checked(session: TenantSession, narration_id: int, read_at: datetime) -> None:
     session.commit()
     session.writes_first()
-    checked = update(Narration).where(Narration.id == narration_id).values(checked_at=read_at)
+    checked = (
+        update(Narration)
+        .where(Narration.id == narration_id)
+        .values(checked_at=read_at, updated_at=Narration.updated_at)  # not a change of it
+    )
     session.execute(checked.execution_options(synchronize_session=False))
 
 
