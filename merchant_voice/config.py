@@ -94,10 +94,7 @@ class HostSettings(Section):
         " Unset: `/metrics` answers only direct requests from this machine.",
     )
     merchant_storage_mb: int = Field(
-        1024,
-        ge=1,
-        description="Disk each merchant's narration audio may take (403 beyond), in MB,"
-        " unless the merchant has its own quota (`merchants quota`).",
+        1024, ge=1, description="MB of audio per merchant (403 beyond), unless merchants quota"
     )
 
 
