@@ -151,3 +151,17 @@ def test_audio_is_deleted_with_its_listing_and_its_merchant(voiced_app: Flask) -
     assert result.exit_code == 0, result.output
     assert not folder.exists()
     assert client.get("/api/v1/merchant", headers=shop.headers).status_code == 401
+
+
+def test_a_listing_deleted_while_its_catalog_is_narrated_is_passed_over(
+    voiced_app: Flask,
+) -> None:
+    app, client = voiced_app, voiced_app.test_client()
+    shop = make_shop(app, "acme", default_locale="en_US")
+    kept = _scripted(app, shop, "en_US", "The Acme hoodie is warm.")
+    gone = _scripted(app, shop, "en_US", "The Acme scarf is long.", handle="scarf", sku="SC-1")
+    with app.app_context(), app.extensions["db"].tenant_session(shop.merchant) as session:
+        chosen = session.query(Listing).order_by(Listing.id).all()  # as a job finds them
+        assert client.delete(f"/api/v1/listings/{gone}", headers=shop.headers).status_code == 204
+        report = service.narrate(session, NarrationSettings(), chosen, ["en_US"])
+    assert [(n["listing_id"], n["audio"]) for n in report.narrations] == [(kept, "rendered")]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import InvalidRequestError
 
 from merchant_voice.plugin_api import (
     ChatEngine,
@@ -164,8 +165,12 @@ def narrate(
 
     def plan(listing: Listing, locale: str) -> None:
         """Start writing the script, or voice the one that stands (current or kept)."""
-        read_at = utcnow() - CHECK_MARGIN
-        session.refresh(listing)  # as it is now, not as the run found it
+        read_at, listing_id = utcnow() - CHECK_MARGIN, listing.id
+        try:
+            session.refresh(listing)  # as it is now, not as the run found it
+        except InvalidRequestError:  # deleted since: nothing to narrate
+            log.info("listing %d is gone: not narrated in %s", listing_id, locale)
+            return
         told = facts(session, listing, locale)
         item = _Item(listing, locale, told, told.fingerprint(words), read_at)
         kept = _unchanged(_find(session, listing.id, locale), item.digest, overwrite_edits)
