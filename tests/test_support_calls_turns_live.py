@@ -124,7 +124,9 @@ def test_a_postcode_that_does_not_match_is_read_back(host: PhoneHost, engines: E
     caller.hang_up()
     call = host.settle("acme", caller.call_sid)
     wrong = call.turns[2]
-    assert wrong.reply.startswith("I heard 3 3 0 4 5. That does not match order 1 0 4 2.")
+    assert wrong.reply.startswith("I heard 3 3 0 4 5. That does not match order 1 0 4 2."), [
+        (turn.transcript, turn.reply) for turn in call.turns
+    ]
     assert wrong.tool_calls[0]["result"]["heard"] == "33045"
     assert "1042" not in wrong.tool_calls[0]["result"].get("status", "")
 
