@@ -42,21 +42,15 @@ def edit(
         row.status = ScriptStatus.EDITED.value
     if script is not None or approved:  # reviewed against the listing as it is now
         row.source_hash = told.fingerprint(settings.word_range())
+    job_id, stale = None, []
     if row.script != said_before or (waited and row.status not in HELD):
         try:  # the job replaces the old audio: its bytes count as freed
-            job_id: str | None = queue(
-                session, [listing.id], [row.locale], freeing=row.audio_bytes
-            ).id
+            job_id = queue(session, [listing.id], [row.locale], freeing=row.audio_bytes).id
         except QuotaExceeded as exc:
-            row.audio_error, job_id = exc.detail, None
-            stale = files.forget(row)
-            session.commit()
-            files.remove(stale)
-            return None
-        session.commit()
-        return job_id
+            row.audio_error, stale = exc.detail, files.forget(row)
     session.commit()
-    return None
+    files.remove(stale)
+    return job_id
 
 
 def save_lexicon(session: TenantSession, entries: Sequence[lexicon.Entry]) -> str:

@@ -102,9 +102,9 @@ def prune_locale(
     merchant_id: int, listing_id: int, locale: str, keep: set[Path] | None = None
 ) -> None:
     """Remove a listing's renderings in ``locale``, but those in ``keep``."""
-    folder = merchant_folder(merchant_id) / str(listing_id)
+    folder, keep = merchant_folder(merchant_id) / str(listing_id), keep or set()
     for path in folder.glob(f"{locale}-*"):
-        if path not in (keep or set()):
+        if path not in keep:
             path.unlink(missing_ok=True)
 
 

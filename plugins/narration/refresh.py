@@ -12,7 +12,7 @@ it renders again the audio of every narration whose speech the lexicon changed.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from plugins.narration import service
 from plugins.narration.facts import facts
 from plugins.narration.models import Narration
 from plugins.narration.settings import NarrationSettings
-from plugins.narration.voicing import Voiced, voice
+from plugins.narration.voicing import voice
 from plugins.translation.public import translation_changed_after
 
 JOB_KIND = "narration.refresh"
@@ -63,20 +63,16 @@ def run_refresh(context: JobContext[NarrationSettings]) -> dict[str, Any]:
     session = context.session
     todo = due(session)
     total, done = sum(map(len, todo.values())), 0
-    result: dict[str, Any] = {"narrations": []}
+    result = service.Report()
     for locale, ids in sorted(todo.items()):
 
         def progress(step: int, _total: int, before: int = done) -> None:
             context.progress((before + step) / max(total, 1), f"{before + step} of {total}")
 
         chosen = session.scalars(select(Listing).where(Listing.id.in_(ids))).all()  # not gone
-        report = service.narrate(
-            session, context.settings, chosen, [locale], progress=progress
-        ).as_dict()
+        result.add(service.narrate(session, context.settings, chosen, [locale], progress=progress))
         done += len(ids)
-        for key, value in report.items():
-            result[key] = _added(result.get(key), value)
-    return result
+    return result.as_dict()
 
 
 def revoice(context: JobContext[NarrationSettings]) -> dict[str, Any]:
@@ -84,28 +80,15 @@ def revoice(context: JobContext[NarrationSettings]) -> dict[str, Any]:
     lexicon); the scripts as they are."""
     session = context.session
     rows = session.scalars(select(Narration).order_by(Narration.listing_id)).all()
-    audio: Counter[str] = Counter()
-    narrations = []
+    report = service.Report()
     for done, row in enumerate(rows, 1):
         listing = session.get(Listing, row.listing_id)
         if listing is not None:
             price = facts(session, listing, row.locale).price
             voiced = voice(session, lambda: engines().tts, listing, row, price)
-            audio[voiced.value] += 1
-            narrations.append(
+            report.audio[voiced.value] += 1
+            report.narrations.append(
                 {"listing_id": row.listing_id, "locale": row.locale, "audio": voiced.value}
             )
         context.progress(done / len(rows), f"{done} of {len(rows)}")
-    return {
-        "audio": {outcome.value: audio[outcome.value] for outcome in Voiced},
-        "narrations": narrations,
-    }
-
-
-def _added(before: Any, more: Any) -> Any:
-    """Two locales' reports as one: counts added, lists joined."""
-    if before is None:
-        return more
-    if isinstance(more, dict):
-        return {key: before.get(key, 0) + count for key, count in more.items()}
-    return before + more
+    return {"audio": report.audio_counts(), "narrations": report.narrations}

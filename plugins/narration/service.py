@@ -57,6 +57,13 @@ class Report:
     audio: Counter[str] = field(default_factory=Counter)  # Voiced outcome -> narrations
     narrations: list[dict[str, object]] = field(default_factory=list)
 
+    def add(self, other: Report) -> None:
+        """Count ``other``'s narrations too (one job's runs over several locales)."""
+        for name in ("written", "current", "kept_edits", "held", "flagged", "tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.audio.update(other.audio)
+        self.narrations += other.narrations
+
     def audio_counts(self) -> dict[str, int]:
         return {outcome.value: self.audio[outcome.value] for outcome in Voiced}
 
