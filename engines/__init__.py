@@ -30,12 +30,14 @@ from engines import provision, voices
 from engines.asr import Transcriber, WhisperTranscriber, choose_device
 from engines.chat_router import ChatRouter
 from engines.errors import EngineUnavailable
+from engines.hardware import cuda_available
+from engines.live import LiveWork
 from engines.on_demand import DemandWatcher
 from engines.procmem import server_memory_bytes
 from engines.served import router, served_models
 from engines.settings import EngineSettings
-from engines.tts import PiperSynthesizer, Synthesizer
-from engines.vllm_server import VllmSupervisor, cuda_available
+from engines.tts import PiperSynthesizer, Synthesizer, YieldingSynthesizer
+from engines.vllm_server import VllmSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +61,14 @@ class Engines:
     def __init__(self, settings: EngineSettings) -> None:
         self.settings = settings
         chat = settings.chat
-        self.served = served_models(settings)
+        self.live = LiveWork(settings.logs_dir / "live")  # calls on this machine: bulk yields
+        self.served = served_models(settings, self.live)
         self.supervisors = {
             name: s.supervisor for name, s in self.served.items() if s.supervisor is not None
         }
         self.supervisor: VllmSupervisor | None = self.supervisors.get(chat.model)  # [chat]'s
         self.chat_url = self.served[chat.model].url
-        self.chat: ChatRouter = router(chat, self.served)
+        self.chat: ChatRouter = router(chat, self.served, self.live)
         self.watchers = {
             name: DemandWatcher(s.supervisor, s.demand, s.idle_stop_s)
             for name, s in self.served.items()
@@ -128,10 +131,18 @@ class Engines:
                 )
             else:
                 voices_by_locale[locale] = Path(voice)
-        device = self.settings.tts.device
+        tts = self.settings.tts
         return PiperSynthesizer(
-            voices_by_locale, use_cuda=device == "cuda" or (device == "auto" and cuda_available())
+            voices_by_locale,
+            use_cuda=tts.device == "cuda" or (tts.device == "auto" and cuda_available()),
+            noise_scale=tts.noise_scale,
+            noise_w=tts.noise_w,
         )
+
+    @cached_property
+    def bulk_tts(self) -> Synthesizer:
+        """Piper for bulk work (narration): it yields to live calls on this machine."""
+        return YieldingSynthesizer(self.tts, self.live)
 
     def watch_on_demand(self) -> None:
         """Start the on-demand servers' watchers (unless another process on this host runs

@@ -14,6 +14,7 @@ utterance that reads out a number is heard a second time, digit by digit
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -75,6 +76,17 @@ def choose_device(device: str, compute_type: str) -> tuple[str, str]:
     return device, compute_type
 
 
+def cpu_threads(workers: int) -> int:
+    """Each of ``workers`` CTranslate2 workers' share of this process's cores.
+
+    One worker runs one transcription at a time: with one (faster-whisper's default),
+    concurrent calls' turns queued behind each other. Measured on 2 cores, whisper base,
+    2.5 s utterances: 4 at once took 0.74 s with one worker on both cores, 0.52 s with
+    two workers of one core each; one alone 0.21 against 0.26 s.
+    """
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+
+
 _models: dict[tuple[str, str, str], tuple[WhisperModel, threading.BoundedSemaphore]] = {}
 _models_lock = threading.Lock()
 
@@ -109,7 +121,11 @@ class WhisperTranscriber:
             if key not in _models:
                 log.info("loading whisper %s on %s (%s)", *key)
                 model = WhisperModel(
-                    self.model_name, device=self.device, compute_type=self.compute_type
+                    self.model_name,
+                    device=self.device,
+                    compute_type=self.compute_type,
+                    num_workers=self.max_concurrency,
+                    cpu_threads=cpu_threads(self.max_concurrency),
                 )
                 _models[key] = (model, threading.BoundedSemaphore(self.max_concurrency))
             return _models[key]

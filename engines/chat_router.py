@@ -45,15 +45,17 @@ class ChatRouter:
         """The served model's client that answers ``workload``."""
         return self.clients[self.route(workload)]
 
-    def _ready(self, workload: str, cancel: threading.Event | None) -> ChatEngine:
-        name = self.route(workload)
+    def _ready(self, request: ChatRequest, cancel: threading.Event | None) -> ChatEngine:
+        name = self.route(request.workload)
         client = self.clients[name]
         demand = self.on_demand.get(name)
         if demand is not None:
             problem = self.unready[name]() if name in self.unready else None
             if problem is not None:
                 raise ModelNotPrepared(problem)
-            wait_until_answering(client, demand, name, self.startup_timeout_s, cancel)
+            wait_until_answering(
+                client, demand, name, self.startup_timeout_s, cancel, request.on_wait
+            )
         return client
 
     def stream(self, request: ChatRequest, cancel: threading.Event | None = None) -> Iterator[str]:
@@ -69,13 +71,13 @@ class ChatRouter:
         started = False
         with self.on_demand[self.route(request.workload)].held():
             try:
-                for piece in self._ready(request.workload, cancel).stream(request, cancel):
+                for piece in self._ready(request, cancel).stream(request, cancel):
                     started = True
                     yield piece
             except EngineUnavailable:
                 if started:
                     raise
-                yield from self._ready(request.workload, cancel).stream(request, cancel)
+                yield from self._ready(request, cancel).stream(request, cancel)
 
     def complete(self, request: ChatRequest, cancel: threading.Event | None = None) -> ChatResult:
         name = self.route(request.workload)
@@ -83,9 +85,9 @@ class ChatRouter:
             return self.clients[name].complete(request, cancel)
         with self.on_demand[name].held():  # its server is not stopped while this runs
             try:
-                return self._ready(request.workload, cancel).complete(request, cancel)
+                return self._ready(request, cancel).complete(request, cancel)
             except EngineUnavailable:  # it stopped, idle, just as this came: wait again
-                return self._ready(request.workload, cancel).complete(request, cancel)
+                return self._ready(request, cancel).complete(request, cancel)
 
     def model_for(self, merchant: str | None, workload: str = "default") -> str:
         return self.client(workload).model_for(merchant, workload)

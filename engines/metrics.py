@@ -46,3 +46,8 @@ TTS_FIRST_CHUNK = Histogram(
     buckets=_LATENCY,
 )
 ENGINE_ERRORS = Counter("mv_engine_errors_total", "Engine errors.", ["engine"])
+CHAT_BULK_LIMIT = Gauge(
+    "mv_chat_bulk_limit",
+    "Chat: bulk requests admitted at once (adapted to the server's pace).",
+    ["model"],
+)

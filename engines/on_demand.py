@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from engines.errors import EngineCancelled, EngineUnavailable
 from engines.vllm_server import VllmSupervisor
 
 log = logging.getLogger(__name__)
+
+START_RETRY_S = 30.0  # a server that could not start is tried again this much later
 
 
 class Demand:
@@ -72,6 +74,7 @@ class DemandWatcher:
         self.idle_stop_s = idle_stop_s
         self.running = False
         self._since = time.time()  # demand older than this was served (or predates us)
+        self._retry_at = 0.0  # after a start that failed: not tried again before this
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -93,8 +96,12 @@ class DemandWatcher:
     def check(self, now: float) -> None:
         last = self.demand.last()
         if not self.running and last is not None and last >= self._since:
+            if now < self._retry_at:
+                return
             log.info("starting the on-demand chat server %s", self.supervisor.spec.name)
             self.running = self.supervisor.start()
+            if not self.running:  # the reason is logged; requests wait, then fail, saying so
+                self._retry_at = now + START_RETRY_S
         elif self.running and (last is None or now - last > self.idle_stop_s):
             last = self.demand.last()  # read again: a request may have just come
             if last is not None and time.time() - last <= self.idle_stop_s:
@@ -105,9 +112,8 @@ class DemandWatcher:
                 self.idle_stop_s,
             )
             self._since = time.time()
-            self.supervisor.stop()
+            self.supervisor.stop(keep_claim=True)  # this process still owns it, and starts it
             self.running = False
-            self.supervisor.claim()  # keep watching it: this process still owns it
 
     def stop(self) -> None:
         self._stop.set()
@@ -124,17 +130,24 @@ def wait_until_answering(
     name: str,
     timeout_s: float,
     cancel: threading.Event | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> None:
-    """Mark the demand, and wait (touching it) until the server answers."""
+    """Mark the demand, and wait (touching it) until the server answers; ``waiting`` is
+    told so ("starting the text model NAME"), then "" once it answers."""
     demand.mark()
     if client.healthy():
         return
     deadline = time.monotonic() + timeout_s
     log.info("waiting for the on-demand chat server %s to start", name)
-    while time.monotonic() < deadline:
-        if (cancel or threading.Event()).wait(1.0):
-            raise EngineCancelled("the chat request was cancelled")
-        demand.mark()
-        if client.healthy():
-            return
+    tell = waiting or (lambda _why: None)
+    tell(f"starting the text model {name}")
+    try:
+        while time.monotonic() < deadline:
+            if (cancel or threading.Event()).wait(1.0):
+                raise EngineCancelled("the chat request was cancelled")
+            demand.mark()
+            if client.healthy():
+                return
+    finally:
+        tell("")
     raise EngineUnavailable(f"the on-demand chat server {name} did not start in {timeout_s:.0f} s")

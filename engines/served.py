@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from engines import provision
 from engines.chat import ChatEngine, VllmChat
 from engines.chat_router import ChatRouter
+from engines.live import LiveWork
 from engines.on_demand import Demand
-from engines.settings import ChatSettings, EngineSettings
+from engines.settings import INTERACTIVE_WORKLOADS, ChatSettings, EngineSettings
 from engines.vllm_server import ServerSpec, VllmSupervisor
 
 
@@ -32,14 +33,19 @@ class Served:
     prepare_hint: str = ""  # a bundled model's name, for `models prepare`
 
 
-def served_models(settings: EngineSettings) -> dict[str, Served]:
+def served_models(settings: EngineSettings, live: LiveWork | None = None) -> dict[str, Served]:
+    """Each served model of ``[chat]``; the embedded servers of bulk work alone (no
+    interactive workload is routed to them) yield the CPU to ``live`` calls."""
     chat = settings.chat
+    interactive = {chat.route(workload) for workload in INTERACTIVE_WORKLOADS}
     logs = settings.logs_dir
     python = settings.vllm_python
     served: dict[str, Served] = {}
     if chat.url is None:
         path = chat.model_path or provision.model_dir(settings, provision.PRIMARY_CHAT)
-        supervisor = VllmSupervisor(ServerSpec.primary(chat, path), python, logs / "vllm.log")
+        spec = ServerSpec.primary(chat, path)
+        bulk_only = None if chat.model in interactive else live
+        supervisor = VllmSupervisor(spec, python, logs / "vllm.log", bulk_only)
         served[chat.model] = Served(chat.model, supervisor.url, supervisor)
     else:
         served[chat.model] = Served(chat.model, chat.url, None)
@@ -49,14 +55,19 @@ def served_models(settings: EngineSettings) -> dict[str, Served]:
             continue
         path = model.model_path or provision.model_dir(settings, str(model.bundled))
         spec = ServerSpec.served(name, model, path, chat.device)
-        supervisor = VllmSupervisor(spec, python, logs / f"vllm-{_file_name(name)}.log")
+        log = logs / f"vllm-{_file_name(name)}.log"
+        bulk_only = None if name in interactive else live
+        supervisor = VllmSupervisor(spec, python, log, bulk_only)
         demand = Demand(logs / f"{_file_name(name)}.demand") if model.on_demand else None
         hint = model.bundled or ""
         served[name] = Served(name, supervisor.url, supervisor, demand, model.idle_stop_s, hint)
     return served
 
 
-def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
+def router(
+    chat: ChatSettings, served: dict[str, Served], live: LiveWork | None = None
+) -> ChatRouter:
+    """The chat engine over every served model; bulk work yields to ``live`` calls."""
     clients: dict[str, ChatEngine] = {}
     for name, model in served.items():
         extra = chat.models.get(name)
@@ -67,10 +78,13 @@ def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
             served_name or name,
             api_key=key.get_secret_value() if key else None,
             timeout_s=chat.timeout_s,
+            stall_timeout_s=chat.stall_timeout_s,
             connect_timeout_s=chat.connect_timeout_s,
             max_retries=chat.max_retries,
             engine_wait_s=chat.engine_wait_s,
-            bulk_concurrency=chat.bulk_concurrency,
+            bulk_concurrency=chat.bulk_slots,
+            adaptive=chat.bulk_concurrency == "auto",
+            live=live,
             priority_scheduling=chat.priority_scheduling,
             merchant_models=chat.merchant_models if name == chat.model else None,
         )
@@ -82,7 +96,7 @@ def router(chat: ChatSettings, served: dict[str, Served]) -> ChatRouter:
     return ChatRouter(
         clients,
         chat.route,
-        chat.bulk_concurrency,
+        chat.bulk_slots,
         on_demand,
         idle,
         chat.startup_timeout_s,

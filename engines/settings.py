@@ -12,9 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 Device = Literal["auto", "cpu", "cuda"]
+
+
+def count_or_auto(value: Any) -> Any:
+    """A setting that is a whole number from 1, or "auto" (also as environment text)."""
+    if value == "auto":
+        return value
+    if isinstance(value, str) and value.strip().isdigit():  # from the environment
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError('must be a whole number of at least 1, or "auto"')
+    return value
 
 
 class EngineSection(BaseModel):
@@ -43,16 +54,32 @@ EMBEDDED_ONLY = frozenset(
     }
 )
 INTERACTIVE_WORKLOADS = frozenset({"calls"})
-TEXT_MODEL = "qwen2.5-coder-1.5b"
-TEXT_SERVER: dict[str, object] = {  # the default text-work model: chosen by bench/translation.py
-    "bundled": "qwen2.5-coder-1.5b-instruct",  # --compare (docs/performance.md)
+TEXT_MODELS = {  # the default text-work model, by the embedded servers' precision
+    "half": ("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct"),  # a GPU, a bfloat16 CPU
+    "float32": ("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b-instruct"),  # any other CPU
+}
+"""Chosen by measurement (docs/performance.md): the 1.5B translates best (bench/translation.py
+--compare); in float32 its server needs 11 GiB and batches 36 tokens a second on 2 cores,
+so a CPU without native bfloat16 gets the 0.5B (6.1 GiB, 89 tokens a second): with the
+calls model and the host, the default configuration fits in 16 GiB on every machine."""
+TEXT_SERVER: dict[str, object] = {  # the default text model's [chat.models.NAME] table
     "port": 8012,
     "on_demand": True,
     "idle_stop_s": 600.0,
-    "kv_cache_gib": 1,  # 37k tokens of Qwen 1.5B: 32 requests of translation in flight
+    "kv_cache_gib": 1,  # 1.5B: 37k tokens in bfloat16; 0.5B: 44k in float32
     "cpu_cores": "all",  # batches of text work use every core, and yield them to calls
     "nice": 10,
 }
+
+
+def text_model(device: str = "auto", dtype: str = "auto") -> tuple[str, dict[str, object]]:
+    """The default text model for embedded servers on ``device``: its name and table."""
+    from engines.hardware import fast_half_precision
+
+    name, bundled = TEXT_MODELS["half" if fast_half_precision(device, dtype) else "float32"]
+    return name, {**TEXT_SERVER, "bundled": bundled}
+
+
 CPU_CORES = r"^(auto|all|\d+(-\d+)?(,\d+(-\d+)?)*)$"
 CPU_CORES_HELP = (
     "Embedded CPU server: the cores its threads run on. auto: vLLM's choice (all but one,"
@@ -128,7 +155,17 @@ class ChatSettings(EngineSection):
         description="Send request priorities (server started with --scheduling-policy priority).",
     )
     timeout_s: float = Field(
-        60.0, gt=0, description="Longest a request may take, streaming or not."
+        60.0,
+        gt=0,
+        description="Longest an interactive request (a call turn) may take, from admission;"
+        " bulk requests (jobs) have no deadline, see stall_timeout_s.",
+    )
+    stall_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="A bulk request fails only when its server is down, or wrote no token to"
+        " it nor to any other request for this long; waiting for admission, a busy server or"
+        " a restart never counts.",
     )
     connect_timeout_s: float = Field(5.0, gt=0, description="Longest wait to connect.")
     max_retries: int = Field(2, ge=0, description="Retries (with backoff) of transient failures.")
@@ -138,11 +175,23 @@ class ChatSettings(EngineSection):
         description="Then a bulk request (a job's) waits this long for its server to answer again"
         " (a restart), once; an interactive one (a call turn) does not wait. 0: never.",
     )
-    bulk_concurrency: int = Field(
-        32,
-        ge=1,
-        description="Bulk requests in flight per host process; interactive ones skip the line.",
+    bulk_concurrency: int | Literal["auto"] = Field(
+        "auto",
+        description="Bulk requests in flight per served model and host process; interactive"
+        ' ones skip the line. "auto": adapted to the pace the server keeps, from 1 to'
+        " bulk_ceiling; a number: fixed.",
     )
+    bulk_ceiling: int = Field(
+        32, ge=1, description='The most bulk requests "auto" lets in flight per served model.'
+    )
+
+    _bulk_concurrency = field_validator("bulk_concurrency", mode="before")(count_or_auto)
+
+    @property
+    def bulk_slots(self) -> int:
+        """The most bulk requests in flight per served model and process."""
+        return self.bulk_ceiling if self.bulk_concurrency == "auto" else self.bulk_concurrency
+
     startup_timeout_s: float = Field(
         900.0, gt=0, description="Longest wait for the embedded server."
     )
@@ -153,15 +202,16 @@ class ChatSettings(EngineSection):
         {}, description="LoRA adapters the embedded server loads: name = path."
     )
     models: dict[str, ServedModel] = Field(
-        default_factory=lambda: {TEXT_MODEL: ServedModel(**TEXT_SERVER)},
+        {},
         description="More served models, by name ([chat.models.NAME]); see workloads. Default:"
-        " qwen2.5-coder-1.5b, embedded, on demand.",
+        " the text model, embedded, on demand: qwen2.5-coder-1.5b on a GPU or a CPU with"
+        " native bfloat16, else qwen2.5-coder-0.5b.",
     )
     workloads: dict[str, str] = Field(
-        default_factory=lambda: {"translation": TEXT_MODEL, "narration": TEXT_MODEL},
+        {},
         description="Per workload (calls, translation, narration, or a plugin's): the served"
         " model that answers it; unnamed workloads go to [chat] model. Default: translation"
-        " and narration to qwen2.5-coder-1.5b.",
+        " and narration to the default text model.",
     )
 
     @model_validator(mode="before")
@@ -176,6 +226,10 @@ class ChatSettings(EngineSection):
             data = {**data, "models": {}}
         if "models" in data and "workloads" not in data:
             data = {**data, "workloads": {}}
+        if "models" not in data:  # the default text model, for this machine
+            name, table = text_model(data.get("device", "auto"))
+            data = {**data, "models": {name: table}}
+            data.setdefault("workloads", {"translation": name, "narration": name})
         return data
 
     @model_validator(mode="after")
@@ -226,7 +280,12 @@ class SpeechSettings(EngineSection):
     device: Device = Field("auto", description="auto: cuda if present.")
     compute_type: str = Field("auto", description="auto: float16 on cuda, int8 on cpu.")
     beam_size: int = Field(5, ge=1, description="Beam search width.")
-    max_concurrency: int = Field(2, ge=1, description="Transcriptions at once per model.")
+    max_concurrency: int = Field(
+        2,
+        ge=1,
+        description="Transcriptions at once per model, each on its own share of the cores"
+        " (concurrent calls' turns do not queue behind each other).",
+    )
     vad: bool = Field(True, description="Skip silence with Silero VAD.")
     call_model: str = Field(
         "", description='Model for live calls, e.g. "tiny.en" (faster, English only); empty: model.'
@@ -252,6 +311,15 @@ class TtsSettings(EngineSection):
         description='Per locale: "bundled" (en_US joe) or the path of a Piper .onnx voice.',
     )
     device: Device = Field("auto", description="cuda: onnxruntime CUDA.")
+    noise_scale: float | None = Field(
+        None,
+        ge=0,
+        description="Piper's voice variation; unset: each voice's own. 0 (with noise_w 0):"
+        " the same audio for the same text every time.",
+    )
+    noise_w: float | None = Field(
+        None, ge=0, description="Piper's variation of phoneme lengths; unset: each voice's own."
+    )
 
 
 @dataclass(frozen=True)

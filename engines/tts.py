@@ -23,6 +23,7 @@ import numpy as np
 
 from engines.audio import TELEPHONY_RATE, Audio, encode_file, resample, to_mulaw, to_pcm16
 from engines.errors import VoiceNotFound
+from engines.live import LiveWork
 from engines.metrics import ENGINE_ERRORS, TTS_FIRST_CHUNK, TTS_RTF
 
 if TYPE_CHECKING:
@@ -77,9 +78,17 @@ def speech_file(chunks: Iterator[SpeechChunk], container: Literal["ogg", "mp3"])
 class PiperSynthesizer:
     """:class:`Synthesizer` on Piper voices (onnxruntime; CUDA on a GPU when asked)."""
 
-    def __init__(self, voices: Mapping[str, Path], use_cuda: bool = False) -> None:
+    def __init__(
+        self,
+        voices: Mapping[str, Path],
+        use_cuda: bool = False,
+        noise_scale: float | None = None,
+        noise_w: float | None = None,
+    ) -> None:
         self.voices = dict(voices)
         self.use_cuda = use_cuda
+        self.noise_scale = noise_scale  # None: each voice's own variation; 0: none
+        self.noise_w = noise_w
         self._loaded: dict[str, PiperVoice] = {}
         self._lock = threading.Lock()
 
@@ -125,7 +134,10 @@ class PiperSynthesizer:
     def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
         voice_locale = self.voice_for(locale)
         voice = self._voice(voice_locale)
-        sentences = iter(voice.synthesize(text))
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(noise_scale=self.noise_scale, noise_w_scale=self.noise_w)
+        sentences = iter(voice.synthesize(text, config))
         working = spoken = 0.0  # time spent synthesizing (not waiting on the consumer)
         index = 0
         while True:
@@ -146,3 +158,35 @@ class PiperSynthesizer:
             index += 1
         if spoken:
             TTS_RTF.labels(voice=voice_locale).observe(working / spoken)
+
+
+class YieldingSynthesizer:
+    """A :class:`Synthesizer` for bulk work (narration): while a call is live on this
+    machine it pauses after each sentence, keeping a quarter of its pace
+    (:meth:`~engines.live.LiveWork.yield_after`), so the call's own speech comes first."""
+
+    def __init__(self, synthesizer: Synthesizer, live: LiveWork) -> None:
+        self.synthesizer = synthesizer
+        self.live = live
+
+    def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
+        chunks = iter(self.synthesizer.synthesize(text, locale))
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            if chunk is None:
+                return
+            self.live.yield_after(time.perf_counter() - started)
+            yield chunk
+
+    def voice_for(self, locale: str) -> str:
+        return self.synthesizer.voice_for(locale)
+
+    def voice_name(self, locale: str) -> str:
+        return self.synthesizer.voice_name(locale)
+
+    def locales(self) -> list[str]:
+        return self.synthesizer.locales()
+
+    def warm(self) -> None:
+        self.synthesizer.warm()

@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,32 +26,13 @@ from typing import TextIO
 
 import httpx
 
+from engines.hardware import cpu_dtype, cuda_available
+from engines.live import LiveWork
 from engines.settings import ChatSettings, Device, ServedModel
 
 log = logging.getLogger(__name__)
 
-
-def cuda_available() -> bool:
-    try:
-        import ctranslate2
-
-        return bool(ctranslate2.get_cuda_device_count() > 0)
-    except Exception:
-        return False
-
-
-def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """bfloat16 where the CPU computes it natively, else float32.
-
-    Without AVX512-BF16 or AMX, oneDNN cannot build bfloat16 matmuls and vLLM falls
-    back to emulated ones: prompts then take several times longer (measured: a
-    150-token prompt 2.3 s to its first token in bfloat16, 0.6 s in float32).
-    """
-    try:
-        flags = set(cpuinfo.read_text().split())
-    except OSError:
-        return "float32"
-    return "bfloat16" if flags & {"avx512_bf16", "amx_bf16"} else "float32"
+LOWEST_PRIORITY = 19  # nice: what a bulk server yields to while a call is live
 
 
 def cpu_environment(spec: ServerSpec) -> dict[str, str]:
@@ -63,17 +45,29 @@ def cpu_environment(spec: ServerSpec) -> dict[str, str]:
     - ``VLLM_USE_AOT_COMPILE=0``: vLLM 0.32's AOT artifacts fail to load on CPU
       ("'function' object has no attribute 'finalize_loading'") and every start compiled
       again; Inductor's own cache reloads (SmolLM2 ready in 36 s instead of 64-92 s).
+    - ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` for an on-demand server: its engine core runs
+      in the API server's process, one process importing torch instead of two (see
+      :data:`QUICK_START_ARGS`).
     """
     values = {
         "VLLM_CPU_KVCACHE_SPACE": str(spec.kv_cache_gib),
         "VLLM_USE_AOT_COMPILE": "0",
     }
+    if spec.on_demand:
+        values["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
     if spec.cpu_cores != "auto":
         cores = spec.cpu_cores
         if cores == "all":
             cores = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
         values.update(VLLM_CPU_OMP_THREADS_BIND=cores, VLLM_CPU_NUM_OF_RESERVED_CPU="0")
     return {name: os.environ.get(name, value) for name, value in values.items()}
+
+
+QUICK_START_ARGS = ("-O0", "--max-num-batched-tokens", "512")
+"""An on-demand CPU server's flags: a job waits for its start, every time it starts.
+Measured on 2 cores (docs/performance.md): Qwen 1.5B in float32 ready in 40 s instead
+of 96-183 s (Inductor compiles again on most starts, and warms up on a batch of 2048
+tokens), decoding 4-10% slower; the operator's ``extra_args`` come after, and win."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +85,7 @@ class ServerSpec:
     lora_modules: Mapping[str, Path] = field(default_factory=dict)
     cpu_cores: str = "auto"
     nice: int = 0
+    on_demand: bool = False  # started when a request needs it: quick to start on a CPU
 
     @classmethod
     def primary(cls, chat: ChatSettings, model_path: Path) -> ServerSpec:
@@ -123,14 +118,19 @@ class ServerSpec:
             tuple(model.extra_args),
             cpu_cores=model.cpu_cores,
             nice=model.nice,
+            on_demand=model.on_demand,
         )
 
 
 class VllmSupervisor:
     """Starts, health-checks, restarts and stops one local vLLM server."""
 
-    def __init__(self, spec: ServerSpec, python: Path, log_path: Path) -> None:
+    def __init__(
+        self, spec: ServerSpec, python: Path, log_path: Path, yield_to: LiveWork | None = None
+    ) -> None:
         self.spec = spec
+        self.yield_to = yield_to  # a bulk server: the lowest CPU priority while calls are live
+        self._nice = spec.nice  # the priority its processes have now
         self.model_path = spec.model_path
         self.python = python
         self.url = f"http://127.0.0.1:{spec.port}"
@@ -170,6 +170,8 @@ class VllmSupervisor:
         ]
         if self.device == "cpu":
             command += ["--gpu-memory-utilization", "0.5"]
+            if chat.on_demand:
+                command += QUICK_START_ARGS
         dtype = chat.dtype if chat.dtype != "auto" or self.device != "cpu" else cpu_dtype()
         if dtype != "auto":
             command += ["--dtype", dtype]
@@ -183,6 +185,7 @@ class VllmSupervisor:
         environment = dict(os.environ)
         if self.device == "cpu":
             environment.update(cpu_environment(self.spec))
+        self._nice = self.spec.nice  # `nice -n` in its command
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
                 self.command(),
@@ -202,7 +205,11 @@ class VllmSupervisor:
         """Become the only supervisor of a server on this port on the host: an exclusive
         lock on a file named after the port, held until :meth:`stop`. False when another
         process holds it (``serve``'s master, say, while a command runs): it runs the
-        server, and two servers never race for one port."""
+        server, and two servers never race for one port.
+
+        The lock belongs to the open file, which a fork shares: a forked child (a web
+        worker) closes its copy at once, or the lock would outlive the claim's release
+        here, and this process could never claim the port again."""
         if self._claimed is not None and self._claimed[0] == os.getpid():
             return True
         lock = Path(tempfile.gettempdir()) / f"merchant-voice-vllm-{self.spec.port}.lock"
@@ -213,12 +220,20 @@ class VllmSupervisor:
             handle.close()
             return False
         self._claimed = (os.getpid(), handle)
+        _claimants.add(self)
         return True
 
     def _release(self) -> None:
         if self._claimed is not None and self._claimed[0] == os.getpid():
             self._claimed[1].close()  # closing the file releases the lock
         self._claimed = None
+
+    def _forget_inherited_claim(self) -> None:
+        """In a forked child: close the copy of the parent's lock file (which leaves the
+        parent's lock alone: an explicit unlock here would release it)."""
+        if self._claimed is not None and self._claimed[0] != os.getpid():
+            self._claimed[1].close()
+            self._claimed = None
 
     def start(self) -> bool:
         """Start the server and its watcher; returns at once. False when another process
@@ -261,12 +276,39 @@ class VllmSupervisor:
                     self.restarts += 1
                     self._spawn()
                 continue
+            self._yield_cpu()
             healthy = self._healthy()
             if healthy and not self.ready.is_set():
                 log.info("vLLM server ready at %s", self.url)
                 backoff = 1.0
             (self.ready.set if healthy else self.ready.clear)()
             self._stopping.wait(0.5)
+
+    def _yield_cpu(self) -> None:
+        """A bulk server runs at nice 19 while a call is live on this machine, and at its
+        own ``nice`` otherwise (where this process may raise a priority again: as root,
+        or within RLIMIT_NICE; else it stays at 19, said once in the log)."""
+        process = self._process
+        if self.yield_to is None or process is None or process.poll() is not None:
+            return
+        wanted = LOWEST_PRIORITY if self.yield_to.active() else self.spec.nice
+        if wanted == self._nice:
+            return
+        try:
+            os.setpriority(os.PRIO_PGRP, process.pid, wanted)  # every thread of its processes
+        except PermissionError:
+            log.warning(
+                "vLLM server %s stays at nice %d after the calls: this process may not raise"
+                " a priority (run as root, or raise RLIMIT_NICE)",
+                self.spec.name,
+                self._nice,
+            )
+            self.yield_to = None
+            return
+        except ProcessLookupError:
+            return
+        log.info("vLLM server %s now at nice %d", self.spec.name, wanted)
+        self._nice = wanted
 
     def _healthy(self) -> bool:
         plain = self.url.startswith("http://")  # no TLS context to build: ~50 ms of CA files
@@ -297,7 +339,9 @@ class VllmSupervisor:
             self.ready.clear()
             _kill_group(self._process.pid)
 
-    def stop(self, timeout_s: float = 20.0) -> None:
+    def stop(self, timeout_s: float = 20.0, keep_claim: bool = False) -> None:
+        """Stop the server and its watcher; ``keep_claim``: stay its supervisor (an idle
+        on-demand server, started again here by its next request)."""
         with self._lock:
             self._stopping.set()
         self.ready.clear()
@@ -312,7 +356,8 @@ class VllmSupervisor:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._thread = None
-        self._release()
+        if not keep_claim:
+            self._release()
 
     def status(self) -> dict[str, object]:
         if self._process is None or os.getpid() != self._owner:
@@ -322,6 +367,17 @@ class VllmSupervisor:
         alive = self._process is not None and self._process.poll() is None
         state = "ready" if self.ready.is_set() else ("starting" if alive else "stopped")
         return {"state": state, "pid": self.pid, "restarts": self.restarts, "device": self.device}
+
+
+_claimants: weakref.WeakSet[VllmSupervisor] = weakref.WeakSet()
+
+
+def _close_inherited_claims() -> None:
+    for supervisor in list(_claimants):
+        supervisor._forget_inherited_claim()
+
+
+os.register_at_fork(after_in_child=_close_inherited_claims)
 
 
 def _kill_group(pid: int) -> None:

@@ -33,6 +33,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 
 from engines import settings as engine_settings
+from engines.settings import count_or_auto
 from merchant_voice.errors import ConfigError
 
 ENV_PREFIX = "MV_"
@@ -110,16 +111,7 @@ class ServerSettings(Section):
         description="Threads per web worker that run HTTP views; each live call has its own.",
     )
 
-    @field_validator("workers", mode="before")
-    @classmethod
-    def _count_or_auto(cls, value: Any) -> Any:
-        if value == "auto":
-            return value
-        if isinstance(value, str) and value.strip().isdigit():  # from the environment
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError('must be a whole number of at least 1, or "auto"')
-        return value
+    _workers = field_validator("workers", mode="before")(count_or_auto)
 
     def worker_count(self) -> int:
         """The web workers ``serve`` starts."""

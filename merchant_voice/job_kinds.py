@@ -43,6 +43,11 @@ class JobContext(Protocol[S_co]):
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1); ``GET /api/v1/jobs/<id>`` shows it within ``heartbeat_s``."""
 
+    def waiting(self, why: str) -> None:
+        """Show what the job waits for, keeping its progress (``""``: it goes on, and its
+        last progress message is shown again). A chat request's ``on_wait``: "starting the
+        text model NAME" while an on-demand model's server starts."""
+
 
 JobHandler = Callable[[JobContext[S]], dict[str, Any] | None]
 """Runs one job. Returns its JSON-serialisable result; raises to fail the attempt."""

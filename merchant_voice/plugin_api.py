@@ -48,7 +48,7 @@ from merchant_voice.call_tools import (
     ToolResult,
     fold,
 )
-from merchant_voice.cli.output import emit, handle_errors, json_option
+from merchant_voice.cli.output import emit, handle_errors, json_option, tell_waiting
 from merchant_voice.customers import CustomerContacts, RedactedCustomer, phone_key
 from merchant_voice.dashboard.forms import settings_form, text_line, text_table
 from merchant_voice.dashboard.i18n import locale_name
@@ -223,6 +223,7 @@ __all__ = [
     "spoken_date",
     "spoken_money",
     "storage_quota",
+    "tell_waiting",
     "tenant_session",
     "text_line",
     "text_table",

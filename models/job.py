@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Enum, String, Text, UniqueConstraint
@@ -23,6 +23,9 @@ class JobStatus(enum.StrEnum):
     @property
     def finished(self) -> bool:
         return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+ESTIMATE_FROM = 0.02  # the share of a job done before its finish is estimated
 
 
 def _new_id() -> str:
@@ -55,6 +58,17 @@ class Job(MerchantOwned, Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def expected_finish_at(self) -> datetime | None:
+        """When a running attempt should finish at the pace it has kept so far (None: not
+        running, or too little done to say)."""
+        if self.status is not JobStatus.RUNNING or self.started_at is None:
+            return None
+        if not ESTIMATE_FROM <= self.progress < 1:
+            return None
+        elapsed = max(utcnow() - self.started_at, timedelta(0))
+        return self.started_at + elapsed / self.progress
 
 
 class JobSchedule(MerchantOwned, Base):

@@ -45,6 +45,17 @@ settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     settings.load_profile("ci")
 
+LIVE_FIXTURES = frozenset({"engines"})
+"""The session's vLLM server: a test that asks the model (directly, through an app, a call or
+a job) is ``live``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``-m "not live"``, the fast tier, leaves out every test that needs a model server."""
+    for item in items:
+        if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.live)
+
 
 def require_service(name: str, where: str, error: Exception | None) -> None:
     """Skip (locally) or fail (under CI) when a service is unreachable."""

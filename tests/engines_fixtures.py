@@ -18,9 +18,12 @@ SPEECH = ROOT.parent / "shared" / "data" / "speech"
 MODELS_CACHE = ROOT / "instance" / "models"  # prepared once, verified on later runs
 TEST_CHAT_PORT = 8021
 TEST_CHAT_ROUTES: dict[str, Any] = {"models": {}, "workloads": {}}
-"""Every workload on the session's one server (SmolLM2): the default text model,
-Qwen2.5-Coder-1.5B, would make the translation tests several times slower (40 segments
-a minute against about 100, and a 9.3 GiB server); test_default_text_model runs it once."""
+"""Every workload on the session's one server (SmolLM2): the default text model (a Qwen
+2.5 Coder, 0.5B or 1.5B) would make the translation tests several times slower and start
+a second server; test_default_text_model runs it once."""
+TEST_TTS = {"noise_scale": 0.0, "noise_w": 0.0}
+"""Deterministic speech: a test caller says the same audio every run, so a recognition
+that passed once passes again (Piper's own variation misheard about one run in eight)."""
 
 
 def engine_settings(tmp: Path, **sections: dict[str, Any]) -> Settings:
@@ -28,6 +31,7 @@ def engine_settings(tmp: Path, **sections: dict[str, Any]) -> Settings:
         "host": {"instance_path": str(tmp)},
         "models": {"cache_dir": str(MODELS_CACHE)},
         "chat": {"port": TEST_CHAT_PORT, "timeout_s": 120.0, **TEST_CHAT_ROUTES},
+        "tts": dict(TEST_TTS),
     }
     for section, values in sections.items():
         config[section] = {**config.get(section, {}), **values}

@@ -11,10 +11,11 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engines import Engines
-from engines.chat import Admission, ChatRequest, Priority
+from engines.chat import ChatRequest, Priority
 from engines.errors import EngineCancelled, EngineTimeout, EngineUnavailable
-from engines.settings import TEXT_MODEL, ChatSettings
-from engines.vllm_server import ServerSpec, VllmSupervisor, cpu_dtype, cpu_environment
+from engines.hardware import cpu_dtype
+from engines.settings import ChatSettings, text_model
+from engines.vllm_server import ServerSpec, VllmSupervisor, cpu_environment
 from tests.engines_fixtures import engine_settings
 
 
@@ -87,17 +88,6 @@ def test_merchant_models_are_selected_from_config(tmp_path: Path) -> None:
     assert routed.model_for("acme", "calls") == "acme-lora"
     assert routed.model_for("other") == "smollm2"
     assert routed.model_for("acme", "translation") == "text"  # adapters are [chat] model's
-
-
-def test_bulk_admission_never_holds_up_interactive_requests() -> None:
-    admission = Admission(bulk_slots=1)
-    deadline = time.monotonic() + 5
-    with admission.admit(Priority.BULK, deadline):
-        # A second bulk request waits, then gives up.
-        with pytest.raises(EngineTimeout), admission.admit(Priority.BULK, time.monotonic() + 0.2):
-            pass
-        with admission.admit(Priority.INTERACTIVE, deadline):
-            pass  # admitted at once
 
 
 def test_killed_server_gives_a_clear_error_and_is_restarted(engines: Engines) -> None:
@@ -177,6 +167,24 @@ def test_the_embedded_server_runs_float32_on_a_cpu_without_native_bfloat16(
     assert command[command.index("--dtype") + 1] == "bfloat16"  # a setting wins
 
 
+def test_the_default_text_model_is_chosen_for_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In float32 the 1.5B is too big and slow for a 16 GiB host (docs/performance.md)."""
+    from engines import hardware
+
+    monkeypatch.setattr(hardware, "cuda_available", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_dtype", lambda: "float32")
+    plain = ChatSettings()
+    assert plain.route("translation") == plain.route("narration") == "qwen2.5-coder-0.5b"
+    assert plain.models["qwen2.5-coder-0.5b"].bundled == "qwen2.5-coder-0.5b-instruct"
+    assert plain.route("calls") == "smollm2"
+    monkeypatch.setattr(hardware, "cpu_dtype", lambda: "bfloat16")
+    assert ChatSettings().models["qwen2.5-coder-1.5b"].on_demand
+    monkeypatch.setattr(hardware, "cpu_dtype", lambda: "float32")
+    assert "qwen2.5-coder-1.5b" in ChatSettings(device="cuda").models  # a GPU: the 1.5B
+    own = ChatSettings(workloads={"narration": "smollm2"})  # routes of one's own are kept
+    assert own.route("narration") == "smollm2" and own.route("translation") == "smollm2"
+
+
 def test_the_embedded_servers_cores_priority_and_compile_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,18 +192,22 @@ def test_the_embedded_servers_cores_priority_and_compile_cache(
     choice; AOT compilation, whose artifacts never reload on CPU, is off."""
     settings = ChatSettings(device="cpu")
     calls = ServerSpec.primary(settings, tmp_path)
-    text = ServerSpec.served(TEXT_MODEL, settings.models[TEXT_MODEL], tmp_path, "cpu")
+    name = text_model("cpu")[0]
+    text = ServerSpec.served(name, settings.models[name], tmp_path, "cpu")
     assert cpu_environment(calls) == {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_USE_AOT_COMPILE": "0"}
     cores = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
     assert cpu_environment(text) == {
         "VLLM_CPU_KVCACHE_SPACE": "1",
         "VLLM_USE_AOT_COMPILE": "0",
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",  # on demand: one process to start
         "VLLM_CPU_OMP_THREADS_BIND": cores,
         "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
     }
     command = VllmSupervisor(text, tmp_path / "python", tmp_path / "log").command()
     assert command[:4] == ["nice", "-n", "10", str(tmp_path / "python")]
-    assert VllmSupervisor(calls, tmp_path / "python", tmp_path / "log").command()[0] != "nice"
+    assert "-O0" in command  # on demand: a start in under a minute, not a compilation
+    calls_command = VllmSupervisor(calls, tmp_path / "python", tmp_path / "log").command()
+    assert calls_command[0] != "nice" and "-O0" not in calls_command  # calls decode compiled
     listed = ServerSpec.primary(ChatSettings(cpu_cores="0-1,3"), tmp_path)
     assert cpu_environment(listed)["VLLM_CPU_OMP_THREADS_BIND"] == "0-1,3"
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "6")  # the operator's own setting wins

@@ -7,6 +7,9 @@ deployment at another URL - down (nothing listens there), then that same server.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +43,11 @@ def _routed_app(
     raise AssertionError("no database")
 
 
-def _translate_a_cap(app: Flask) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A merchant's listing translated into German by a job: the job, and what was stored."""
+def _translate_a_cap(
+    app: Flask, shown: list[str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A merchant's listing translated into German by a job: the job, and what was stored;
+    ``shown`` collects the progress messages the job showed while it ran."""
     shop = make_shop(app, "acme", default_locale="en_US", market_locales=["de_DE"])
     client = app.test_client()
     listing = client.post(
@@ -52,7 +58,14 @@ def _translate_a_cap(app: Flask) -> tuple[dict[str, Any], dict[str, Any]]:
     queued = client.post(
         f"/api/v1/listings/{listing}/translations", json={}, headers=shop.headers
     ).get_json()
-    app.extensions["jobs"].run(queued["job_id"])
+    jobs = app.extensions["jobs"]
+    runner = threading.Thread(target=jobs.run, args=(queued["job_id"],))
+    runner.start()
+    while runner.is_alive():
+        for _fraction, message in jobs.running().values():
+            if shown is not None and message and message not in shown:
+                shown.append(message)
+        runner.join(0.05)
     job = client.get(f"/api/v1/jobs/{queued['job_id']}", headers=shop.headers).get_json()
     url = f"/api/v1/listings/{listing}/translations/de_DE"
     stored = client.get(url, headers=shop.headers).get_json()
@@ -163,44 +176,95 @@ def test_bad_routing_settings_are_refused_naming_the_field(
         engine_settings(tmp_path, chat=chat)
 
 
+class ForkedWorker:
+    """Another process of the host, forked from this one as gunicorn forks its web workers
+    from the master that supervises the servers: on ``ask``, it sends one request for the
+    translation workload and hands back the answer (or the error)."""
+
+    def __init__(self, engines: Engines, timeout_s: float) -> None:
+        self._go_read, self._go_write = os.pipe()
+        self._answer_read, answer_write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the worker
+            os.close(self._go_write)
+            os.close(self._answer_read)
+            outcome = "not asked"
+            try:
+                if os.read(self._go_read, 1) == b"!":
+                    cancel = threading.Event()
+                    threading.Timer(timeout_s, cancel.set).start()
+                    outcome = "answered: " + engines.chat.complete(_ask("translation"), cancel).text
+            except BaseException as exc:
+                outcome = f"{type(exc).__name__}: {exc}"
+            finally:
+                os.write(answer_write, outcome.encode()[:4000])
+                os._exit(0)
+        os.close(self._go_read)
+        os.close(answer_write)
+
+    def ask(self) -> str:
+        os.write(self._go_write, b"!")
+        chunks = []
+        while chunk := os.read(self._answer_read, 4096):
+            chunks.append(chunk)
+        os.waitpid(self.pid, 0)
+        return b"".join(chunks).decode()
+
+    def close(self) -> None:
+        os.close(self._go_write)  # a worker never asked leaves at once
+        os.close(self._answer_read)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
 def test_the_default_text_model_starts_on_demand_translates_and_stops_when_idle(
     make_app: Callable[..., Flask],
     request: pytest.FixtureRequest,
     tmp_path: Path,
     engines: Engines,
 ) -> None:
-    """The defaults send translation to Qwen2.5-Coder-1.5B, run only while it has work."""
+    """The defaults send translation to this machine's default text model, run only while
+    it has work; once it stopped idle, a request from another process of the host starts
+    it again."""
     from engines.procmem import listening_pid
     from engines.provision import prepare
-    from engines.settings import TEXT_MODEL, TEXT_SERVER, ChatSettings
+    from engines.settings import ChatSettings, text_model
     from tests.engines_fixtures import engine_settings
 
+    text_name, text_table = text_model()
     defaults = ChatSettings()
-    assert defaults.route("translation") == defaults.route("narration") == TEXT_MODEL
-    bundled = str(TEXT_SERVER["bundled"])
+    assert defaults.route("translation") == defaults.route("narration") == text_name
+    bundled = str(text_table["bundled"])
     cache = engine_settings(tmp_path, models={"cache_dir": str(MODELS_CACHE)})
     prepare(cache.engines, [bundled])  # a fresh checkout builds it once (2 minutes)
     assert defaults.route("calls") == "smollm2"
-    text = {**TEXT_SERVER, "port": 8022, "idle_stop_s": 5}  # the default, quick to idle
-    chat = {"url": LIVE, "models": {TEXT_MODEL: text}, "workloads": defaults.workloads}
+    text = {**text_table, "port": 8022, "idle_stop_s": 5}  # the default, quick to idle
+    chat = {"url": LIVE, "models": {text_name: text}, "workloads": defaults.workloads}
     for url in new_database("sqlite", request, tmp_path):
         app = make_app(url, chat=chat, models={"cache_dir": str(MODELS_CACHE)})
     routed: Engines = app.extensions["engines"]
-    routed.watch_on_demand()
+    routed.watch_on_demand()  # this process supervises the server, as serve's master does
+    worker = ForkedWorker(routed, timeout_s=600)
     try:
         assert listening_pid(8022) is None  # nothing runs before there is work
-        assert routed.chat.health()[TEXT_MODEL]  # idle, not broken: /readyz stays ready
-        job, stored = _translate_a_cap(app)  # waits for the cold start
+        assert routed.chat.health()[text_name]  # idle, not broken: /readyz stays ready
+        shown: list[str] = []
+        job, stored = _translate_a_cap(app, shown)  # waits for the cold start
         assert job["status"] == "succeeded", job
-        assert stored["model"] == TEXT_MODEL and stored["flags"] == [], stored
+        assert f"starting the text model {text_name}" in shown, shown  # not a stuck job
+        assert stored["model"] == text_name and stored["flags"] == [], stored
         assert stored["fields"]["title"] != "Warm wool cap"
-        [row] = [s for s in routed.status(memory=True) if s.model.startswith(TEXT_MODEL)]
+        [row] = [s for s in routed.status(memory=True) if s.model.startswith(text_name)]
         assert "on demand" in row.detail and row.memory_bytes and row.memory_bytes > 2**30
         deadline = time.monotonic() + 60
         while listening_pid(8022) is not None and time.monotonic() < deadline:
             time.sleep(0.5)
         assert listening_pid(8022) is None  # stopped once idle
+        answer = worker.ask()  # the worker's request starts it again (it did not, before)
+        assert answer.startswith("answered: ") and len(answer) > len("answered: "), answer
+        assert listening_pid(8022) is not None
     finally:
+        worker.close()
         routed.stop()
 
 

@@ -41,6 +41,7 @@ def test_owners_see_their_jobs_and_their_progress(app: Flask, shop_a: Shop, shop
         "status_name": "Queued",
         "progress": 0.0,
         "message": "",
+        "time_left": "",
         "finished": False,
     }
     assert status[done]["finished"] is True and status[done]["progress"] == 1.0

@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,27 @@ def test_progress_is_stored_by_the_heartbeat(running: Flask, shop_a: Shop) -> No
     seen = wait_for(lambda: job_row(running, job_id).progress_message == "sleeping", 10, "progress")
     assert seen and job_row(running, job_id).progress == pytest.approx(0.1)
     assert wait_finished(running, job_id).status is JobStatus.SUCCEEDED
+
+
+def test_a_job_shows_what_it_waits_for_and_when_it_should_finish(
+    running: Flask, shop_a: Shop
+) -> None:
+    client = running.test_client()
+    job_id = enqueue(running, shop_a, "notes.slow", {"seconds": 6, "waits": 3})
+    told = wait_for(
+        lambda: job_row(running, job_id).progress_message == "waiting for the tea to brew",
+        10,
+        "the waiting message",
+    )
+    assert told and job_row(running, job_id).progress == pytest.approx(0.1)  # kept
+    assert wait_for(lambda: job_row(running, job_id).progress_message == "sleeping", 10, "back")
+    shown = client.get(f"/api/v1/jobs/{job_id}", headers=shop_a.headers).get_json()
+    started = datetime.fromisoformat(shown["started_at"])
+    finish = datetime.fromisoformat(shown["expected_finish_at"])
+    assert finish - started >= 9 * (datetime.now(UTC) - started) * 0.9  # 10% done so far
+    assert wait_finished(running, job_id).status is JobStatus.SUCCEEDED
+    done = client.get(f"/api/v1/jobs/{job_id}", headers=shop_a.headers).get_json()
+    assert done["expected_finish_at"] is None
 
 
 def _stale(app: Flask, job_id: str) -> None:

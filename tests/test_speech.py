@@ -152,6 +152,28 @@ def test_synthesis_streams_sentence_by_sentence(speech: Engines) -> None:
     assert len(chunks[0].mulaw()) == pytest.approx(chunks[0].audio.seconds * 8000, abs=2)
 
 
+def test_synthesis_without_variation_says_the_same_audio_every_time(
+    speech: Engines, prepared: Settings
+) -> None:
+    """The tests' callers ([tts] noise_scale = noise_w = 0); a voice's own variation differs."""
+    text = "Where is my order one zero four two?"
+
+    def twice(settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+        tts = Engines(settings.engines).tts  # one voice: its noise goes on between calls
+        said = [list(tts.synthesize(text, "en_US")) for _ in range(2)]
+        first, second = ([c.audio.samples for c in chunks] for chunks in said)
+        return np.concatenate(first), np.concatenate(second)
+
+    assert prepared.engines.tts.noise_scale == prepared.engines.tts.noise_w == 0
+    first, second = twice(prepared)
+    assert np.array_equal(first, second)
+    varied = engine_settings(
+        prepared.host.instance_path, tts={"noise_scale": None, "noise_w": None}
+    )
+    first, second = twice(varied)
+    assert first.shape != second.shape or not np.array_equal(first, second)
+
+
 def test_synthesized_speech_transcribes_back(speech: Engines) -> None:
     text = "Your order has shipped and will arrive on Tuesday."
     chunks = list(speech.tts.synthesize(text, "en_US"))

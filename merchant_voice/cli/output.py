@@ -25,6 +25,13 @@ def emit(data: Any, as_json: bool, text: str | Callable[[], str]) -> None:
         click.echo(text() if callable(text) else text)
 
 
+def tell_waiting(why: str) -> None:
+    """A long command's ``waiting``: says on stderr what it waits for (e.g. "starting the
+    text model NAME"), on a line of its own, so a progress bar does not look stuck."""
+    if why:
+        click.echo(f"\n{why} ...", err=True)
+
+
 def handle_errors(fields: Mapping[str, str] | None = None) -> Callable[[F], F]:
     """Turn host and engine errors into ``Error: <field>: <reason>`` and exit status 1.
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import format_timedelta
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from merchant_voice.dashboard.pages import dashboard_view, pager
+from merchant_voice.orm import utcnow
 from merchant_voice.web.api import tenant_session
 from models import Job, JobStatus, Role
 
@@ -26,6 +30,14 @@ STATUS_NAMES = {
 }
 
 
+def time_left(job: Job) -> str:
+    """A running job's expected time to finish, in the merchant's language ("" if unknown)."""
+    finish = job.expected_finish_at
+    if finish is None:
+        return ""
+    return str(format_timedelta(max(finish - utcnow(), timedelta(seconds=1)), threshold=1.5))
+
+
 @bp.get("/")
 @dashboard_view(roles=(Role.OWNER.value,))
 def jobs() -> ResponseReturnValue:
@@ -35,7 +47,11 @@ def jobs() -> ResponseReturnValue:
         select(Job).order_by(Job.created_at.desc(), Job.id).limit(paging.size).offset(paging.offset)
     ).all()
     return render_template(
-        "dashboard/jobs.html", jobs=rows, pager=paging, status_names=STATUS_NAMES
+        "dashboard/jobs.html",
+        jobs=rows,
+        pager=paging,
+        status_names=STATUS_NAMES,
+        time_left=time_left,
     )
 
 
@@ -56,6 +72,7 @@ def status() -> ResponseReturnValue:
                 "status_name": str(STATUS_NAMES[job.status.value]),
                 "progress": round(job.progress, 4),
                 "message": job.error or job.progress_message,
+                "time_left": time_left(job),
                 "finished": job.status.finished,
             }
             for job in found

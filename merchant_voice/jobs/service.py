@@ -66,9 +66,15 @@ class _RunContext:
     session: TenantSession
     settings: PluginSettings
     service: JobService = field(repr=False)
+    _shown: tuple[float, str] = (0.0, "")  # the last progress the handler recorded
 
     def progress(self, fraction: float, message: str = "") -> None:
+        self._shown = (fraction, message)
         self.service.record_progress((self.job_id, self.attempt), fraction, message)
+
+    def waiting(self, why: str) -> None:
+        fraction, message = self._shown
+        self.service.record_progress((self.job_id, self.attempt), fraction, why or message)
 
 
 def shown_error(exc: BaseException, job_id: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
-from pydantic import BaseModel, ConfigDict, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from merchant_voice import extensions, plugin_state
 from merchant_voice.errors import NotFound
@@ -50,6 +50,10 @@ class JobOut(BaseModel):
     max_attempts: int
     created_at: datetime
     started_at: datetime | None
+    expected_finish_at: datetime | None = Field(
+        description="A running job's expected finish, at its pace so far (null: not running,"
+        " or too early to say)."
+    )
     finished_at: datetime | None
 
 

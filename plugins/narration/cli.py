@@ -14,6 +14,7 @@ from merchant_voice.plugin_api import (
     handle_errors,
     json_option,
     merchant_session,
+    tell_waiting,
 )
 from plugins.catalog.public import listings_for_command
 from plugins.narration import service
@@ -61,6 +62,7 @@ def narrate(
                 targets,
                 overwrite_edits=overwrite_edits,
                 progress=progress,
+                waiting=tell_waiting,
             )
     audio = report.audio_counts()
     text = (

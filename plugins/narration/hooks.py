@@ -40,6 +40,7 @@ def run_job(context: JobContext[NarrationSettings]) -> dict[str, Any]:
         service.locales(session, payload.get("locales"), narrated=True),
         overwrite_edits=bool(payload.get("overwrite_edits")),
         progress=progress,
+        waiting=context.waiting,
     )
     return report.as_dict()
 

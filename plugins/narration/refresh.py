@@ -70,7 +70,16 @@ def run_refresh(context: JobContext[NarrationSettings]) -> dict[str, Any]:
             context.progress((before + step) / max(total, 1), f"{before + step} of {total}")
 
         chosen = session.scalars(select(Listing).where(Listing.id.in_(ids))).all()  # not gone
-        result.add(service.narrate(session, context.settings, chosen, [locale], progress=progress))
+        result.add(
+            service.narrate(
+                session,
+                context.settings,
+                chosen,
+                [locale],
+                progress=progress,
+                waiting=context.waiting,
+            )
+        )
         done += len(ids)
     return result.as_dict()
 
@@ -85,7 +94,7 @@ def revoice(context: JobContext[NarrationSettings]) -> dict[str, Any]:
         listing = session.get(Listing, row.listing_id)
         if listing is not None:
             price = facts(session, listing, row.locale).price
-            voiced = voice(session, lambda: engines().tts, listing, row, price)
+            voiced = voice(session, lambda: engines().bulk_tts, listing, row, price)
             report.audio[voiced.value] += 1
             report.narrations.append(
                 {"listing_id": row.listing_id, "locale": row.locale, "audio": voiced.value}

@@ -130,18 +130,21 @@ def narrate(
     *,
     overwrite_edits: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
     chat: ChatEngine | None = None,
     tts: Synthesizer | None = None,
 ) -> Report:
     """Write the scripts of ``chosen`` listings in ``targets`` locales and render their
     audio, committing each.
 
-    Up to the chat engine's ``bulk_concurrency`` scripts are written at once (vLLM
-    batches them), while this thread stores and voices those that are done."""
+    Up to the chat engine's ``bulk_concurrency`` scripts are asked for at once (it paces
+    them, and vLLM batches them), while this thread stores and voices those that are done;
+    the voicing yields to live calls (``engines().bulk_tts``). ``waiting`` is told what the
+    scripts wait for, if anything (the text model starting)."""
     chat = chat or engines().chat
 
     def synthesizer() -> Synthesizer:  # ModelNotPrepared before `models prepare`: each
-        return tts if tts is not None else engines().tts  # audio step says so
+        return tts if tts is not None else engines().bulk_tts  # audio step says so
 
     render = plugin_resources("narration").render_prompt
     words, slug = settings.word_range(), session.merchant.slug
@@ -184,7 +187,14 @@ def narrate(
         if kept is None:
             session.commit()  # no transaction (nor SQLite's lock) while the model writes
             future = pool.submit(
-                write, chat, render, told, words, merchant=slug, retries=settings.retries
+                write,
+                chat,
+                render,
+                told,
+                words,
+                merchant=slug,
+                retries=settings.retries,
+                on_wait=waiting,
             )
             writing[future] = item
             return
@@ -196,10 +206,10 @@ def narrate(
         finish(item, kept)
 
     writing: dict[Future[Written], _Item] = {}
-    waiting = iter(pairs)
+    queued = iter(pairs)
     try:
         while True:
-            while len(writing) < window and (pair := next(waiting, None)) is not None:
+            while len(writing) < window and (pair := next(queued, None)) is not None:
                 plan(*pair)
             if not writing:
                 break

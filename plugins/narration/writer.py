@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from babel import Locale
 
@@ -50,6 +50,7 @@ def write(
     *,
     merchant: str,
     retries: int,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Written:
     """The first script that passes every check, or the last one tried with its flags.
 
@@ -59,7 +60,9 @@ def write(
     feedback: str | None = None
     for attempt in range(retries + 1):
         written.tries = attempt + 1
-        request = _request(render_prompt, facts, words, feedback, merchant)
+        request = replace(
+            _request(render_prompt, facts, words, feedback, merchant), on_wait=on_wait
+        )
         try:
             result = chat.complete(request)
         except (EngineUnavailable, EngineTimeout, EngineCancelled, ModelNotPrepared):

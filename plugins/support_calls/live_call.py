@@ -249,6 +249,7 @@ class LiveCall:
                 return
             speech = record.source == "speech"
             carried = self.turns.with_carried(turn, text)  # a key press drops them: not words
+            turn.settled.set()  # its words are this turn's now: a later one need not wait
             text = carried if speech else text
             with self._conversation_lock:
                 if speech:
@@ -286,6 +287,7 @@ class LiveCall:
             if sentences is not None and hasattr(sentences, "close"):
                 sentences.close()  # stops the model's stream if the turn was cut short
             self.turns.save(turn, self.language)
+            turn.settled.set()
             turn.done = True
             turn.audio = None  # a long call does not hold all its audio
 

@@ -82,6 +82,7 @@ def stream(merchant: str, token: str) -> Response:
     speech = engines()
     ws = websocket.accept(MAX_MESSAGE_BYTES)
     log.info("call %s for %s: media stream connected", ref.sid, merchant)
-    LiveCall(ws, deps, ref, speech.call_asr, speech.tts, recordings_dir()).run()
+    with speech.live.hold():  # calls come first: bulk work on this machine yields meanwhile
+        LiveCall(ws, deps, ref, speech.call_asr, speech.tts, recordings_dir()).run()
     log.info("call %s for %s: media stream closed", ref.sid, merchant)
     return websocket.finished(ws)

@@ -19,6 +19,8 @@ from plugins.support_calls.models import Unanswered
 
 log = logging.getLogger(__name__)
 
+EARLIER_WORDS_WAIT_S = 120.0  # a safety net only: recognition ends long before
+
 
 @dataclass
 class ActiveTurn:
@@ -28,6 +30,8 @@ class ActiveTurn:
     speech_end: float  # monotonic time the caller stopped speaking (or the turn began)
     cancel: threading.Event = field(default_factory=threading.Event)
     gate: threading.Event = field(default_factory=threading.Event)  # set: may be heard
+    # set: its words are accounted for (carried on, or taken into its own reply)
+    settled: threading.Event = field(default_factory=threading.Event)
     discard: bool = False  # a speculative turn the caller spoke on over: not kept
     done: bool = False
     saved: bool = False
@@ -82,11 +86,17 @@ class TurnLog:
 
     def with_carried(self, turn: ActiveTurn, text: str) -> str:
         """The caller's words, after those of earlier turns they spoke on over before a
-        reply: every earlier turn still hearing its words is waited for."""
+        reply: every earlier turn still hearing its words is waited for, however long its
+        recognition takes on a busy host (it always ends: the words are never lost)."""
         earlier = turn.previous
         while earlier is not None:
-            if earlier.worker is not None and not earlier.done:
-                earlier.worker.join(timeout=10)  # cancelled: it ends once it has heard
+            if not earlier.settled.wait(timeout=EARLIER_WORDS_WAIT_S):
+                log.error(
+                    "call %s: an earlier turn's words were not heard in %.0f s; going on"
+                    " without them",
+                    self.call.sid,
+                    EARLIER_WORDS_WAIT_S,
+                )
             earlier = earlier.previous
         with self._lock:
             carried, self._carried = self._carried, ""

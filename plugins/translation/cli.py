@@ -14,6 +14,7 @@ from merchant_voice.plugin_api import (
     handle_errors,
     json_option,
     merchant_session,
+    tell_waiting,
 )
 from plugins.catalog.public import listings_for_command
 from plugins.translation import service
@@ -53,7 +54,7 @@ def translate(
                 bar.update(done - shown)
                 shown = done
 
-            report = service.translator(tenant, settings).translate(
+            report = service.translator(tenant, settings, tell_waiting).translate(
                 chosen, targets, overwrite_edits=overwrite_edits, progress=progress
             )
     data = report.as_dict()

@@ -36,6 +36,7 @@ def run_job(context: JobContext[TranslationSettings]) -> dict[str, Any]:
         payload.get("locales"),
         overwrite_edits=bool(payload.get("overwrite_edits")),
         progress=progress,
+        waiting=context.waiting,
     )
     return report.as_dict()
 

@@ -39,7 +39,12 @@ def listing_ids(session: TenantSession, wanted: Sequence[int] | None) -> list[in
     return chosen_ids(session, wanted)
 
 
-def translator(session: TenantSession, settings: TranslationSettings) -> Translator:
+def translator(
+    session: TenantSession,
+    settings: TranslationSettings,
+    waiting: Callable[[str], None] | None = None,
+) -> Translator:
+    """``waiting`` is told what its requests wait for, if anything (the model starting)."""
     chat = engines().chat
     return Translator(
         chat,
@@ -49,6 +54,7 @@ def translator(session: TenantSession, settings: TranslationSettings) -> Transla
         limits=settings.limits_for,
         retries=settings.retries,
         concurrency=chat.bulk_concurrency,
+        waiting=waiting,
     )
 
 
@@ -60,10 +66,11 @@ def run(
     *,
     overwrite_edits: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Translate the listings (None: all) into the locales (None: the market locales)."""
     targets = target_locales(session, settings, locales)
-    return translator(session, settings).translate(
+    return translator(session, settings, waiting).translate(
         chosen_listings(session, wanted),
         targets,
         overwrite_edits=overwrite_edits,

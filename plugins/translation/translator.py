@@ -111,6 +111,7 @@ class Translator:
         limits: Callable[[str], Mapping[str, int]],
         retries: int = 2,
         concurrency: int = 16,
+        waiting: Callable[[str], None] | None = None,
     ) -> None:
         self.chat = chat
         self.session = session
@@ -119,6 +120,7 @@ class Translator:
         self.limits = limits
         self.retries = retries
         self.concurrency = max(1, concurrency)
+        self.waiting = waiting  # told what the requests wait for (the model starting)
         self.merchant = session.merchant.slug
         self.overwrite_edits = False
 
@@ -355,6 +357,7 @@ class Translator:
             priority=Priority.BULK,
             merchant=self.merchant,
             workload=WORKLOAD,
+            on_wait=self.waiting,
         )
         try:
             result = self.chat.complete(request)

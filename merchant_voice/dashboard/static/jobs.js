@@ -27,6 +27,8 @@
         row.querySelector("progress").value = job.progress;
         row.querySelector("[data-field=status]").textContent = job.status_name;
         row.querySelector("[data-field=message]").textContent = job.message;
+        const left = row.querySelector("[data-field=time-left]"); // the jobs page's rows
+        if (left) left.textContent = job.time_left;
         if (job.finished) {
           delete row.dataset.job;
           if (row.dataset.reload !== undefined) window.location.reload();

@@ -62,7 +62,15 @@ def _bad_input(context: Context) -> dict[str, Any]:
 
 
 def _slow(context: Context) -> dict[str, Any]:
-    deadline = time.monotonic() + float(context.payload.get("seconds", 5))
+    """Sleeps ``seconds`` at 10% progress; the first ``waits`` seconds it says it waits."""
+    started = time.monotonic()
+    deadline = started + float(context.payload.get("seconds", 5))
+    context.progress(0.1, "sleeping")
+    waits = float(context.payload.get("waits", 0))
+    if waits:
+        context.waiting("waiting for the tea to brew")
+        time.sleep(waits)
+        context.waiting("")
     while time.monotonic() < deadline:
         context.progress(0.1, "sleeping")
         time.sleep(0.1)
