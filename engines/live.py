@@ -23,7 +23,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-LIVE_SHARE = 0.25  # the share of its pace bulk work keeps while a call is live
+LIVE_SHARE = 0.25  # the share of its requests bulk chat work keeps while a call is live
+SPEECH_SHARE = 0.1  # ... and bulk speech synthesis of its pace: it competes for the same cores
 REFRESH_S = 2.0  # how often a holding process touches its marks
 STALE_AFTER_S = 10.0  # a mark older than this is a dead process's: it no longer counts
 CACHE_S = 0.25  # how long a look at the folder is reused
@@ -88,10 +89,10 @@ class LiveWork:
         """Whether any interactive work is live on this machine."""
         return self.count() > 0
 
-    def yield_after(self, worked_s: float) -> None:
+    def yield_after(self, worked_s: float, share: float = SPEECH_SHARE) -> None:
         """After ``worked_s`` of bulk work: while interactive work is live, pause long enough
-        that bulk work keeps :data:`LIVE_SHARE` of its pace (less if the calls end)."""
-        until = time.monotonic() + worked_s * (1 - LIVE_SHARE) / LIVE_SHARE
+        that bulk work keeps ``share`` of its pace (less if the calls end)."""
+        until = time.monotonic() + worked_s * (1 - share) / share
         while time.monotonic() < until and self.active():
             time.sleep(min(CACHE_S, max(until - time.monotonic(), 0)))
 

@@ -162,7 +162,7 @@ class PiperSynthesizer:
 
 class YieldingSynthesizer:
     """A :class:`Synthesizer` for bulk work (narration): while a call is live on this
-    machine it pauses after each sentence, keeping a quarter of its pace
+    machine it pauses after each sentence, keeping a tenth of its pace
     (:meth:`~engines.live.LiveWork.yield_after`), so the call's own speech comes first."""
 
     def __init__(self, synthesizer: Synthesizer, live: LiveWork) -> None:

@@ -214,3 +214,44 @@ def test_the_embedded_servers_cores_priority_and_compile_cache(
     assert cpu_environment(calls)["VLLM_CPU_KVCACHE_SPACE"] == "6"
     with pytest.raises(ValidationError, match="cpu_cores"):
         ChatSettings(cpu_cores="every one")
+
+
+def test_a_bulk_server_yields_the_cpu_while_a_call_is_live(tmp_path: Path) -> None:
+    """Every thread of the server's process group goes to nice 19 while a call is live, and
+    back to its own nice after (where this process may raise a priority again: as root)."""
+    import subprocess
+    import sys
+
+    from engines.live import LiveWork
+
+    live = LiveWork(tmp_path / "live")
+    spec = ServerSpec("bulk", tmp_path, 8099, nice=10)
+    supervisor = VllmSupervisor(spec, tmp_path / "python", tmp_path / "log", yield_to=live)
+    threaded = "import threading, time; threading.Thread(target=time.sleep, args=(30,)).start()"
+    server = subprocess.Popen(
+        ["nice", "-n", "10", sys.executable, "-c", threaded], start_new_session=True
+    )
+
+    def nice_values() -> set[int]:
+        tasks = Path(f"/proc/{server.pid}/task").iterdir()
+        return {int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]) for task in tasks}
+
+    try:
+        deadline = time.monotonic() + 10
+        while len(list(Path(f"/proc/{server.pid}/task").iterdir())) < 2:
+            assert time.monotonic() < deadline, "the server's thread never started"
+            time.sleep(0.05)
+        supervisor._process = server
+        supervisor._yield_cpu()
+        assert nice_values() == {10}  # no call: its own priority
+        with live.hold():
+            supervisor._yield_cpu()
+            assert nice_values() == {19}
+        supervisor._yield_cpu()
+        if os.geteuid() == 0:
+            assert nice_values() == {10}
+        else:
+            assert supervisor.yield_to is None  # it said so, once, and stays at 19
+    finally:
+        server.kill()
+        server.wait()

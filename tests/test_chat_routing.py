@@ -20,7 +20,7 @@ from flask import Flask
 
 from engines import Engines
 from engines.chat import ChatRequest
-from engines.errors import EngineUnavailable
+from engines.errors import EngineCancelled, EngineUnavailable
 from tests.conftest import make_shop, new_database
 from tests.engines_fixtures import MODELS_CACHE, TEST_CHAT_PORT
 
@@ -104,6 +104,53 @@ def test_a_workload_whose_model_is_down_fails_alone(
     job, _ = _translate_a_cap(app)
     assert job["status"] == "queued" and job["attempts"] == 1  # retried later
     assert job["error"].startswith("the chat engine is unavailable")
+
+
+def test_a_job_behind_a_saturated_server_finishes_in_its_first_attempt(
+    make_app: Callable[..., Flask],
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    engines: Engines,
+) -> None:
+    """The server is made slow by load (48 long answers at once, from another client): the
+    job's requests wait for admission and share the server far longer than an interactive
+    request's deadline (2 s here), and still finish; the job succeeds at its first attempt."""
+    from engines.chat import Priority, VllmChat
+
+    chat = {"url": LIVE, "timeout_s": 2.0, "stall_timeout_s": 60.0, "bulk_concurrency": 2}
+    for url in new_database("sqlite", request, tmp_path):
+        app = make_app(url, chat={**chat, "models": {}, "workloads": {}})
+    load = VllmChat(LIVE, "smollm2", bulk_concurrency=64, adaptive=False)
+    story = ChatRequest(
+        [{"role": "user", "content": "Write a long story about a lighthouse keeper."}],
+        max_tokens=600,
+        temperature=0.8,
+        priority=Priority.BULK,
+    )
+    stop = threading.Event()
+    answered: list[int] = []
+
+    def saturate() -> None:
+        with contextlib.suppress(EngineCancelled):
+            while not stop.is_set():
+                answered.append(load.complete(story, cancel=stop).tokens)
+
+    crowd = [threading.Thread(target=saturate, daemon=True) for _ in range(48)]
+    for thread in crowd:
+        thread.start()
+    try:
+        time.sleep(5)  # the crowd is in the server's batch
+        started = time.monotonic()
+        job, stored = _translate_a_cap(app)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        for thread in crowd:
+            thread.join(60)
+        load.close()
+    assert job["status"] == "succeeded" and job["attempts"] == 1, job
+    assert stored["fields"]["title"], stored
+    assert took > 2.0, "the server was not busy enough for the test to mean anything"
 
 
 def test_translation_reaches_the_text_model_and_calls_the_call_model(

@@ -11,7 +11,7 @@ import pytest
 
 from engines import live as live_module
 from engines.errors import EngineCancelled
-from engines.live import LIVE_SHARE, LiveWork
+from engines.live import LIVE_SHARE, SPEECH_SHARE, LiveWork
 from engines.pacing import START, BulkPacer
 
 
@@ -148,4 +148,4 @@ def test_bulk_synthesis_pauses_only_while_a_call_is_live(tmp_path: Path) -> None
         started = time.monotonic()
         live.yield_after(0.1)
         paused = time.monotonic() - started
-    assert paused >= 0.1 * (1 - LIVE_SHARE) / LIVE_SHARE * 0.9
+    assert paused >= 0.1 * (1 - SPEECH_SHARE) / SPEECH_SHARE * 0.9
