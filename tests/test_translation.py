@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,58 @@ def test_a_catalog_run_splits_huge_descriptions_at_blocks_falls_back_and_exports
         "broken",
         "long",
     ]
+
+
+COLOURS = [
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "black",
+    "white",
+    "orange",
+    "purple",
+    "brown",
+    "grey",
+    "pink",
+    "olive",
+    "navy",
+    "teal",
+    "maroon",
+    "beige",
+    "coral",
+    "ivory",
+    "khaki",
+    "lime",
+    "mint",
+    "ochre",
+    "plum",
+    "rust",
+]
+
+
+def test_a_jobs_progress_counts_settled_segments_before_its_translations_finish(
+    translation_app: Flask, acme: Shop
+) -> None:
+    """One translation of 24 segments, asked in batches: the job's progress moves as each
+    batch settles, not only when the translation is stored (its expected finish needs it)."""
+    client = translation_app.test_client()
+    paragraphs = "".join(f"<p>The {colour} jacket keeps you dry.</p>" for colour in COLOURS)
+    add_listing(client, acme, handle="colours", description_html=paragraphs)
+    response = client.post(
+        "/api/v1/translations/jobs", json={"locales": ["de"]}, headers=acme.headers
+    )
+    jobs = translation_app.extensions["jobs"]
+    runner = threading.Thread(target=jobs.run, args=(response.get_json()["job_id"],))
+    runner.start()
+    seen: list[tuple[float, str]] = []
+    while runner.is_alive():
+        seen.extend(jobs.running().values())
+        runner.join(0.01)
+    partial = [fraction for fraction, message in seen if message == "0 of 1 translations"]
+    assert any(0 < fraction < 1 for fraction in partial), sorted(set(seen))
+    fractions = [fraction for fraction, _ in seen]
+    assert fractions == sorted(fractions)  # it never goes back
 
 
 def test_merchants_never_see_or_reuse_each_others_translations(any_database_app: Flask) -> None:

@@ -49,7 +49,7 @@ def translate(
         with engines().chat_running(), bar:
             shown = 0
 
-            def progress(done: int, _total: int) -> None:
+            def progress(done: int, _total: int, _work: float) -> None:
                 nonlocal shown
                 bar.update(done - shown)
                 shown = done

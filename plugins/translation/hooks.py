@@ -26,8 +26,8 @@ def run_job(context: JobContext[TranslationSettings]) -> dict[str, Any]:
     """Job ``translation.translate``: payload listing_ids (None: all), locales, overwrite_edits."""
     payload = context.payload
 
-    def progress(done: int, total: int) -> None:
-        context.progress(done / max(total, 1), f"{done} of {total} translations")
+    def progress(done: int, total: int, work: float) -> None:
+        context.progress(work, f"{done} of {total} translations")
 
     report = service.run(
         context.session,

@@ -65,7 +65,7 @@ def run(
     locales: Sequence[str] | None,
     *,
     overwrite_edits: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
     waiting: Callable[[str], None] | None = None,
 ) -> Report:
     """Translate the listings (None: all) into the locales (None: the market locales)."""

@@ -130,8 +130,11 @@ class Translator:
         locales: Sequence[str],
         *,
         overwrite_edits: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[int, int, float], None] | None = None,
     ) -> Report:
+        """Translate ``listings`` into ``locales``. ``progress`` is told, as the run goes,
+        the translations stored, their number, and the share of the run's segments settled
+        (a long run's translations finish late together: segments are batched across them)."""
         started = time.monotonic()
         self.overwrite_edits = overwrite_edits
         report = Report(listings=len(listings), locales=list(locales))
@@ -162,17 +165,23 @@ class Translator:
         failures: dict[Key, str] = {}
         batches, waiting_on = self._plan(docs, results, report)
         done = 0
+        pending = {
+            id(doc): {(doc.locale, s.digest) for s in doc.segments} - results.keys() for doc in docs
+        }
+        asked = len(set().union(*pending.values())) if pending else 0  # segments to settle
+        settled_keys: set[Key] = set()
+
+        def tell() -> None:
+            if progress is not None:
+                work = len(settled_keys) / asked if asked else 1.0
+                progress(done, len(docs), max(work, done / max(len(docs), 1)))
 
         def finish(doc: Document) -> None:
             nonlocal done
             self._store(doc, results, failures, report)
             done += 1
-            if progress is not None:
-                progress(done, len(docs))
+            tell()
 
-        pending = {
-            id(doc): {(doc.locale, s.digest) for s in doc.segments} - results.keys() for doc in docs
-        }
         # No transaction stays open while the model writes: on SQLite a snapshot held across
         # the wait could not write afterwards, once a heartbeat had committed meanwhile.
         # Each write below begins its own transaction as a writer (writes_first).
@@ -211,10 +220,12 @@ class Translator:
                             failures[(batch.locale, segment.digest)] = reason
                             settled.add(segment.digest)
                     for key in ((batch.locale, digest) for digest in settled):
+                        settled_keys.add(key)
                         for doc in waiting_on.pop(key, []):
                             pending[id(doc)].discard(key)
                             if not pending[id(doc)]:
                                 finish(doc)
+                    tell()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         report.seconds = round(time.monotonic() - started, 3)
