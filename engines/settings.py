@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from engines.hardware import fast_half_precision
+
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -74,8 +76,6 @@ TEXT_SERVER: dict[str, object] = {  # the default text model's [chat.models.NAME
 
 def text_model(device: str = "auto", dtype: str = "auto") -> tuple[str, dict[str, object]]:
     """The default text model for embedded servers on ``device``: its name and table."""
-    from engines.hardware import fast_half_precision
-
     name, bundled = TEXT_MODELS["half" if fast_half_precision(device, dtype) else "float32"]
     return name, {**TEXT_SERVER, "bundled": bundled}
 
