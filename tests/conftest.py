@@ -45,13 +45,14 @@ settings.register_profile("ci", derandomize=True, database=None)
 if IN_CI:
     settings.load_profile("ci")
 
-LIVE_FIXTURES = frozenset({"engines"})
-"""The session's vLLM server: a test that asks the model (directly, through an app, a call or
-a job) is ``live``."""
+LIVE_FIXTURES = frozenset({"engines", "browser"})
+"""The session's vLLM server and its Chromium: a test that asks the model (directly, through
+an app, a call or a job) or drives the dashboard in a real browser is ``live``."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """``-m "not live"``, the fast tier, leaves out every test that needs a model server."""
+    """``-m "not live"``, the fast tier, leaves out every test that needs a model server or
+    a browser."""
     for item in items:
         if LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.live)
