@@ -226,6 +226,10 @@ class JobService:
         with self.db.tenant_session(merchant) as session:
             try:
                 settings = self.plugins.settings_for(session, kind.plugin)
+                # End that read: on SQLite a handler whose first statement writes then waits
+                # its turn, where a write after the read would fail at once ("database is
+                # locked") if another job had written in between.
+                session.commit()
                 context = _RunContext(
                     job.id, job.kind, job.payload, job.attempts, session, settings, self
                 )
