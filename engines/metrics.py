@@ -51,3 +51,8 @@ CHAT_BULK_LIMIT = Gauge(
     "Chat: bulk requests admitted at once (adapted to the server's pace).",
     ["model"],
 )
+BULK_PAUSED_SECONDS = Counter(
+    "mv_bulk_server_paused_seconds_total",
+    "Time a bulk chat server was stopped for live calls' turns (CPU hosts).",
+    ["model"],
+)

@@ -162,8 +162,9 @@ class PiperSynthesizer:
 
 class YieldingSynthesizer:
     """A :class:`Synthesizer` for bulk work (narration): while a call is live on this
-    machine it pauses after each sentence, keeping a tenth of its pace
-    (:meth:`~engines.live.LiveWork.yield_after`), so the call's own speech comes first."""
+    machine it pauses between sentences, keeping a tenth of its pace, and waits out
+    the calls' turns at work (:meth:`~engines.live.LiveWork.yield_after`), so the
+    call's own speech comes first."""
 
     def __init__(self, synthesizer: Synthesizer, live: LiveWork) -> None:
         self.synthesizer = synthesizer
@@ -171,12 +172,14 @@ class YieldingSynthesizer:
 
     def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
         chunks = iter(self.synthesizer.synthesize(text, locale))
+        worked_s = 0.0
         while True:
+            self.live.yield_after(worked_s)
             started = time.perf_counter()
-            chunk = next(chunks, None)
+            chunk = next(chunks, None)  # a sentence synthesised
             if chunk is None:
                 return
-            self.live.yield_after(time.perf_counter() - started)
+            worked_s = time.perf_counter() - started
             yield chunk
 
     def voice_for(self, locale: str) -> str:

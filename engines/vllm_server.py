@@ -26,13 +26,12 @@ from typing import TextIO
 
 import httpx
 
+from engines.cpu_yield import CpuYield
 from engines.hardware import cpu_dtype, cuda_available
 from engines.live import LiveWork
 from engines.settings import ChatSettings, Device, ServedModel
 
 log = logging.getLogger(__name__)
-
-LOWEST_PRIORITY = 19  # nice: what a bulk server yields to while a call is live
 
 
 def cpu_environment(spec: ServerSpec) -> dict[str, str]:
@@ -129,8 +128,6 @@ class VllmSupervisor:
         self, spec: ServerSpec, python: Path, log_path: Path, yield_to: LiveWork | None = None
     ) -> None:
         self.spec = spec
-        self.yield_to = yield_to  # a bulk server: the lowest CPU priority while calls are live
-        self._nice = spec.nice  # the priority its processes have now
         self.model_path = spec.model_path
         self.python = python
         self.url = f"http://127.0.0.1:{spec.port}"
@@ -138,11 +135,17 @@ class VllmSupervisor:
         self.device = spec.device
         if self.device == "auto":
             self.device = "cuda" if cuda_available() else "cpu"
+        self.cpu_yield = (  # a bulk server: yields the CPU to live calls (engines.cpu_yield)
+            None
+            if yield_to is None
+            else CpuYield(spec.name, yield_to, spec.nice, pause=self.device == "cpu")
+        )
         self.restarts = 0
         self.ready = threading.Event()
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._yielder: threading.Thread | None = None
         self._lock = threading.Lock()
         self._owner = os.getpid()  # forked web workers see the server, not its process
         self._claimed: tuple[int, TextIO] | None = None  # (owner pid, locked file)
@@ -185,7 +188,6 @@ class VllmSupervisor:
         environment = dict(os.environ)
         if self.device == "cpu":
             environment.update(cpu_environment(self.spec))
-        self._nice = self.spec.nice  # `nice -n` in its command
         with self.log_path.open("ab") as output:
             self._process = subprocess.Popen(
                 self.command(),
@@ -194,6 +196,8 @@ class VllmSupervisor:
                 env=environment,
                 start_new_session=True,  # its own process group: stopped as a whole
             )
+        if self.cpu_yield is not None:
+            self.cpu_yield.attach(self._process.pid, self.spec.nice)  # `nice -n` in its command
         log.info(
             "vLLM server starting (pid %d, %s, log %s)",
             self._process.pid,
@@ -252,6 +256,14 @@ class VllmSupervisor:
             self._spawn()
             self._thread = threading.Thread(target=self._watch, name="vllm-supervisor", daemon=True)
             self._thread.start()
+            if self.cpu_yield is not None:
+                self._yielder = threading.Thread(
+                    target=self.cpu_yield.run,
+                    args=(self._stopping,),
+                    name="vllm-yield",
+                    daemon=True,
+                )
+                self._yielder.start()
             return True
 
     def _watch(self) -> None:
@@ -260,6 +272,8 @@ class VllmSupervisor:
             process = self._process
             if process is not None and process.poll() is not None:
                 self.ready.clear()
+                if self.cpu_yield is not None:
+                    self.cpu_yield.detach()
                 log.error(
                     "vLLM server exited with %s; restarting in %.0fs (see %s)",
                     process.returncode,
@@ -276,39 +290,15 @@ class VllmSupervisor:
                     self.restarts += 1
                     self._spawn()
                 continue
-            self._yield_cpu()
+            if self.cpu_yield is not None and self.cpu_yield.paused:
+                self._stopping.wait(0.5)  # stopped for a call's turn: it cannot answer now
+                continue
             healthy = self._healthy()
             if healthy and not self.ready.is_set():
                 log.info("vLLM server ready at %s", self.url)
                 backoff = 1.0
             (self.ready.set if healthy else self.ready.clear)()
             self._stopping.wait(0.5)
-
-    def _yield_cpu(self) -> None:
-        """A bulk server runs at nice 19 while a call is live on this machine, and at its
-        own ``nice`` otherwise (where this process may raise a priority again: as root,
-        or within RLIMIT_NICE; else it stays at 19, said once in the log)."""
-        process = self._process
-        if self.yield_to is None or process is None or process.poll() is not None:
-            return
-        wanted = LOWEST_PRIORITY if self.yield_to.active() else self.spec.nice
-        if wanted == self._nice:
-            return
-        try:
-            os.setpriority(os.PRIO_PGRP, process.pid, wanted)  # every thread of its processes
-        except PermissionError:
-            log.warning(
-                "vLLM server %s stays at nice %d after the calls: this process may not raise"
-                " a priority (run as root, or raise RLIMIT_NICE)",
-                self.spec.name,
-                self._nice,
-            )
-            self.yield_to = None
-            return
-        except ProcessLookupError:
-            return
-        log.info("vLLM server %s now at nice %d", self.spec.name, wanted)
-        self._nice = wanted
 
     def _healthy(self) -> bool:
         plain = self.url.startswith("http://")  # no TLS context to build: ~50 ms of CA files
@@ -345,6 +335,11 @@ class VllmSupervisor:
         with self._lock:
             self._stopping.set()
         self.ready.clear()
+        if self._yielder is not None:
+            self._yielder.join(timeout=5)
+            self._yielder = None
+        if self.cpu_yield is not None:
+            self.cpu_yield.detach()  # a stopped process does not act on SIGTERM
         process = self._process
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

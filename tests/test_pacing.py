@@ -130,8 +130,8 @@ def test_a_dead_processs_mark_stops_counting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "live"
-    folder.mkdir()
-    mark = folder / "999999-1"
+    (folder / "calls").mkdir(parents=True)
+    mark = folder / "calls" / "999999-1-1"
     mark.touch()
     assert LiveWork(folder).count() == 1
     old = time.time() - live_module.STALE_AFTER_S - 1
@@ -149,3 +149,40 @@ def test_bulk_synthesis_pauses_only_while_a_call_is_live(tmp_path: Path) -> None
         live.yield_after(0.1)
         paused = time.monotonic() - started
     assert paused >= 0.1 * (1 - SPEECH_SHARE) / SPEECH_SHARE * 0.9
+
+
+def test_a_turn_is_seen_at_once_and_counts_at_most_so_long(tmp_path: Path) -> None:
+    live = LiveWork(tmp_path / "live")
+    watcher = LiveWork(tmp_path / "live")  # another process's view: the same folder
+    assert not watcher.in_turn()
+    with live.hold(), live.turn():
+        time.sleep(live_module.TURN_CACHE_S)
+        assert watcher.in_turn() and watcher.active()
+        mark = next((tmp_path / "live" / "turns").iterdir())
+        old = time.time() - live_module.TURN_AT_MOST_S - 1
+        os.utime(mark, (old, old))  # a turn at work too long (or a dead process's)
+        time.sleep(live_module.TURN_CACHE_S)
+        assert not watcher.in_turn() and not live.in_turn()
+    time.sleep(live_module.TURN_CACHE_S)
+    assert not watcher.in_turn()
+
+
+def test_bulk_synthesis_waits_out_a_turn_at_work(tmp_path: Path) -> None:
+    live = LiveWork(tmp_path / "live")
+    ended = threading.Event()
+
+    def turn() -> None:
+        with live.turn():
+            time.sleep(0.4)
+        ended.set()
+
+    with live.hold():
+        worker = threading.Thread(target=turn)
+        worker.start()
+        time.sleep(0.05)
+        live.yield_after(0.0)
+        assert ended.is_set(), "bulk synthesis went on during the turn"
+        worker.join()
+        started = time.monotonic()
+        live.yield_after(0.0)
+        assert time.monotonic() - started < 0.1, "paused with no turn at work"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -23,9 +24,11 @@ from simple_websocket import ConnectionError as Refused
 
 from engines import Engines
 from engines.audio import from_mulaw
+from engines.cpu_yield import CpuYield
 from engines.digits import numbers_in
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature
+from tests.busy_group import busy_group, following, state
 from tests.engines_fixtures import TEST_CHAT_PORT
 from tests.support_calls_host import AUTH_TOKEN, PhoneHost, speech, start_host
 
@@ -160,6 +163,48 @@ def test_barge_in_clears_the_playback_and_the_caller_is_heard(
     assert caller.clears >= 1
     assert greeting.interrupted and not product.interrupted
     assert product.tool_calls[0]["name"] == "product_info"
+
+
+def test_a_turn_at_work_stops_the_bulk_server_until_its_reply_is_made(
+    host: PhoneHost, lines: dict[str, bytes]
+) -> None:
+    """Calls come first: a bulk server on the machine (here a stand-in, busy in a process
+    group of its own) is stopped from the caller's end of speech until the reply is made,
+    and runs again while the caller listens and speaks."""
+    live = host.app.extensions["engines"].live
+    with busy_group() as server:
+        yielder = CpuYield("bulk", live, own_nice=0, pause=True)
+        yielder.attach(server.pid, nice=0)
+        thread, stopping = following(yielder)
+        states: list[tuple[float, str]] = []
+        sampling = threading.Event()
+
+        def sample() -> None:
+            while not sampling.is_set():
+                states.append((time.monotonic(), state(server.pid)))
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            caller = host.call("acme")
+            caller.wait_reply(0, timeout=30)  # the greeting
+            said_at = caller.say(lines["product"])
+            caller.wait_reply(said_at, timeout=60)
+            first = caller.first_audio_after(said_at)
+            caller.hang_up()
+            host.settle("acme", caller.call_sid)
+        finally:
+            sampling.set()
+            sampler.join()
+            stopping.set()
+            thread.join()
+        assert first is not None
+        speaking = [seen for at, seen in states if said_at - 1.5 < at < said_at - 0.5]
+        answering = [seen for at, seen in states if said_at + 0.35 < at < first]
+        assert speaking and "T" not in speaking, "stopped while the caller spoke"
+        assert answering.count("T") > len(answering) / 2, "ran while the turn was at work"
+        assert states[-1][1] != "T", "left stopped after the call"
 
 
 def test_keypad_order_number_from_the_ordering_phone_then_0_transfers(

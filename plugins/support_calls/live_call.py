@@ -20,8 +20,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ class LiveCall:
         asr: Transcriber,
         tts: Synthesizer,
         recordings_dir: Path,
+        at_work: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         self.ws = ws
         self.deps = deps
@@ -76,6 +77,7 @@ class LiveCall:
         self.asr = asr
         self.tts = tts
         self.recordings_dir = recordings_dir
+        self.at_work = at_work  # held while a turn is worked on: bulk work stops meanwhile
         self.state = CallState(
             caller=call.caller, locale=opening_locale(deps.merchant, tts, call.sid)
         )
@@ -241,6 +243,8 @@ class LiveCall:
     def _work(self, turn: ActiveTurn) -> None:
         record = turn.record
         sentences: Iterator[str] | None = None
+        at_work = ExitStack()
+        at_work.enter_context(self.at_work())  # bulk work on this machine stops meanwhile
         try:
             text = turn.text if turn.audio is None else self._hear(turn)
             turn.gate.wait()  # tools change the call's state: only once the turn is certain
@@ -270,6 +274,7 @@ class LiveCall:
                     if turn.cancel.is_set():
                         break
                     self._say(turn, sentence)
+            at_work.close()  # the reply is made: what is left is playback
             if turn.cancel.is_set() and speech and not self._heard_any(turn):
                 self.turns.unanswered(turn, hung_up=self._closing, acted_on=True)
             if not turn.cancel.is_set() and self.player is not None:
@@ -284,6 +289,7 @@ class LiveCall:
             log.exception("call %s: a turn failed", self.call.sid)
             self._fall_back(turn)
         finally:
+            at_work.close()
             if sentences is not None and hasattr(sentences, "close"):
                 sentences.close()  # stops the model's stream if the turn was cut short
             self.turns.save(turn, self.language)

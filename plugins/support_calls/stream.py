@@ -83,6 +83,7 @@ def stream(merchant: str, token: str) -> Response:
     ws = websocket.accept(MAX_MESSAGE_BYTES)
     log.info("call %s for %s: media stream connected", ref.sid, merchant)
     with speech.live.hold():  # calls come first: bulk work on this machine yields meanwhile
-        LiveCall(ws, deps, ref, speech.call_asr, speech.tts, recordings_dir()).run()
+        asr, tts = speech.call_asr, speech.tts
+        LiveCall(ws, deps, ref, asr, tts, recordings_dir(), at_work=speech.live.turn).run()
     log.info("call %s for %s: media stream closed", ref.sid, merchant)
     return websocket.finished(ws)
