@@ -52,11 +52,17 @@ class CpuYield:
         self._group: int | None = None  # the server's process group (its leader's pid)
         self._nice = own_nice
         self._paused_at: float | None = None  # monotonic time of the running pause
+        self.pauses = 0  # pauses so far
         self._rest_until = 0.0
 
     @property
     def paused(self) -> bool:
         return self._paused_at is not None
+
+    def paused_since(self, pauses: int) -> bool:
+        """Whether the server is stopped now, or was since :attr:`pauses` read ``pauses``
+        (a health check it could not answer says nothing of its health)."""
+        return self.paused or self.pauses != pauses
 
     def attach(self, group: int, nice: int) -> None:
         """A server was started: its process group, at ``nice``."""
@@ -102,6 +108,7 @@ class CpuYield:
             and self._signal(signal.SIGSTOP)
         ):
             self._paused_at = now
+            self.pauses += 1
 
     def _resume(self) -> None:
         if self._paused_at is None:

@@ -290,10 +290,11 @@ class VllmSupervisor:
                     self.restarts += 1
                     self._spawn()
                 continue
-            if self.cpu_yield is not None and self.cpu_yield.paused:
-                self._stopping.wait(0.5)  # stopped for a call's turn: it cannot answer now
-                continue
+            pauses = self.cpu_yield.pauses if self.cpu_yield is not None else 0
             healthy = self._healthy()
+            if not healthy and self.cpu_yield is not None and self.cpu_yield.paused_since(pauses):
+                self._stopping.wait(0.5)  # stopped for a call's turn: it could not answer
+                continue
             if healthy and not self.ready.is_set():
                 log.info("vLLM server ready at %s", self.url)
                 backoff = 1.0

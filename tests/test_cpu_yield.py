@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +132,34 @@ def test_a_server_stopped_for_a_turn_still_stops_at_sigterm(
             assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
             supervisor.stop(timeout_s=5)
     assert server.returncode == -15  # SIGTERM, not SIGKILL
+
+
+def test_a_server_stopped_for_a_turn_is_not_taken_for_unhealthy(
+    server: subprocess.Popen[bytes], live: LiveWork, tmp_path: Path
+) -> None:
+    """A health check it could not answer while stopped says nothing of its health: jobs
+    would show "starting the text model" for every turn of a call."""
+    with socket.socket() as probe:  # a port nothing listens on: every check fails
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    spec = ServerSpec("bulk", tmp_path, port, nice=10)
+    supervisor = VllmSupervisor(spec, Path(sys.executable), tmp_path / "log", yield_to=live)
+    assert supervisor.cpu_yield is not None
+    supervisor._process = server
+    supervisor.cpu_yield.attach(server.pid, nice=10)
+    yielder, supervisor._stopping = following(supervisor.cpu_yield)
+    supervisor.ready.set()  # it answered before the call
+    watcher = threading.Thread(target=supervisor._watch, daemon=True)
+    try:
+        with live.hold():
+            time.sleep(cpu_yield.CALL_POLL_S)
+            with live.turn():
+                assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
+                watcher.start()
+                time.sleep(1.5)
+                assert supervisor.ready.is_set(), "taken for unhealthy while stopped"
+        assert wait_for(lambda: not supervisor.ready.is_set()), "no answer once running: unhealthy"
+    finally:
+        supervisor._stopping.set()
+        watcher.join(timeout=5)
+        yielder.join()

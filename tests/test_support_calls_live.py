@@ -380,10 +380,11 @@ def test_chat_engine_down_gives_the_fallback_line_and_a_handoff(
     caller.wait_reply(0, timeout=30)
     started = time.monotonic()
     said_at = caller.say(lines["question"])
-    # the whole line, two sentences: on a loaded machine the second one's synthesis may
-    # leave a pause longer than a reply's usual quiet end between them
-    fallback = caller.wait_reply(said_at, timeout=30, quiet_s=3.0)
-    assert time.monotonic() - started < 20  # never silence: the line comes within the timeout
+    # the whole line, two sentences: on a loaded machine (the full suite, on 2 cores) the
+    # host's playback may stall for seconds, longer than a reply's usual quiet end
+    fallback = caller.wait_reply(said_at, timeout=40, quiet_s=6.0)
+    first = caller.first_audio_after(said_at)
+    assert first is not None and first - started < 20  # never silence: within the timeout
     exchange(caller, lines["yes"])
     caller.hang_up()
     call = host.settle("acme", caller.call_sid)
