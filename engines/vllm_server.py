@@ -26,6 +26,7 @@ from typing import TextIO
 
 import httpx
 
+from engines import orphans
 from engines.cpu_yield import CpuYield
 from engines.hardware import cpu_dtype, cuda_available
 from engines.live import LiveWork
@@ -196,6 +197,8 @@ class VllmSupervisor:
                 env=environment,
                 start_new_session=True,  # its own process group: stopped as a whole
             )
+        if self._claimed is not None:
+            orphans.record(self._claimed[1], self._process.pid)  # for the next claimant
         if self.cpu_yield is not None:
             self.cpu_yield.attach(self._process.pid, self.spec.nice)  # `nice -n` in its command
         log.info(
@@ -213,7 +216,10 @@ class VllmSupervisor:
 
         The lock belongs to the open file, which a fork shares: a forked child (a web
         worker) closes its copy at once, or the lock would outlive the claim's release
-        here, and this process could never claim the port again."""
+        here, and this process could never claim the port again.
+
+        A server the lock file names that still runs is an orphan (its supervisor died
+        holding the lock): it is ended first (:mod:`engines.orphans`)."""
         if self._claimed is not None and self._claimed[0] == os.getpid():
             return True
         lock = Path(tempfile.gettempdir()) / f"merchant-voice-vllm-{self.spec.port}.lock"
@@ -225,6 +231,7 @@ class VllmSupervisor:
             return False
         self._claimed = (os.getpid(), handle)
         _claimants.add(self)
+        orphans.end_orphan(handle, self.spec.port)
         return True
 
     def _release(self) -> None:
