@@ -12,8 +12,9 @@ on-demand text model of translation and narration). Its supervisor runs a
   slices, caches and memory bandwidth: a turn's first sentence was spoken 3 times
   slower beside it than on an idle machine (docs/performance.md).
 
-Bulk work is slowed, never starved: one pause lasts at most :data:`MAX_PAUSE_S`, and
-the server then runs at least :data:`REST_S` before the next, so its requests keep
+Bulk work is slowed, never starved: pauses add up to at most :data:`MAX_PAUSE_S`
+(one long turn, or turns that follow each other closely) before the server runs at
+least :data:`REST_S` without one, so its requests keep
 making progress well inside ``[chat] stall_timeout_s``. The supervisor continues the
 group before it stops or restarts the server (a stopped process does not act on
 SIGTERM).
@@ -53,6 +54,8 @@ class CpuYield:
         self._nice = own_nice
         self._paused_at: float | None = None  # monotonic time of the running pause
         self.pauses = 0  # pauses so far
+        self._stopped_s = 0.0  # time stopped since the server last ran REST_S in one go
+        self._running_since = 0.0  # monotonic time of the last resume
         self._rest_until = 0.0
 
     @property
@@ -68,6 +71,7 @@ class CpuYield:
         """A server was started: its process group, at ``nice``."""
         with self._lock:
             self._group, self._nice, self._paused_at = group, nice, None
+            self._stopped_s = 0.0
 
     def detach(self) -> None:
         """The server is to be stopped or restarted: let it run (SIGCONT) and forget it."""
@@ -79,9 +83,13 @@ class CpuYield:
         """Follow the calls until ``stopping`` is set (the supervisor's thread)."""
         try:
             while not stopping.is_set():
-                calls = self.live.active()
-                with self._lock:
-                    self._follow(calls)
+                calls = False
+                try:
+                    calls = self.live.active()
+                    with self._lock:
+                        self._follow(calls)
+                except OSError:  # the marks' folder, or the server's processes: said, not fatal
+                    log.exception("could not yield vLLM server %s to the calls", self.name)
                 stopping.wait(TURN_POLL_S if calls else CALL_POLL_S)
         finally:
             with self._lock:
@@ -98,10 +106,13 @@ class CpuYield:
         if self._paused_at is not None:
             if not (calls and self.live.in_turn()):
                 self._resume()
-            elif now - self._paused_at >= MAX_PAUSE_S:
+            elif self._stopped_s + now - self._paused_at >= MAX_PAUSE_S:
                 self._resume()
                 self._rest_until = now + REST_S
-        elif (
+            return
+        if self._stopped_s and now - self._running_since >= REST_S:
+            self._stopped_s = 0.0  # it ran long enough in one go: a fresh allowance
+        if (
             calls
             and now >= self._rest_until
             and self.live.in_turn()
@@ -113,8 +124,10 @@ class CpuYield:
     def _resume(self) -> None:
         if self._paused_at is None:
             return
-        BULK_PAUSED_SECONDS.labels(model=self.name).inc(time.monotonic() - self._paused_at)
-        self._paused_at = None
+        now = time.monotonic()
+        BULK_PAUSED_SECONDS.labels(model=self.name).inc(now - self._paused_at)
+        self._stopped_s += now - self._paused_at
+        self._paused_at, self._running_since = None, now
         self._signal(signal.SIGCONT)
 
     def _signal(self, number: signal.Signals) -> bool:

@@ -57,10 +57,16 @@ class Marks:
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """Hold a mark for as long as the block runs."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Hold a mark for as long as the block runs (best effort: a mark that cannot be
+        written leaves bulk work unslowed, never the call's work undone)."""
         mark = self.folder / f"{os.getpid()}-{threading.get_ident()}-{next(self._numbers)}"
-        mark.touch()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            mark.touch()
+        except OSError:
+            log.exception("could not mark work live in %s", self.folder)
+            yield
+            return
         with self._lock:
             self._held.add(mark)
             self._seen = (-self.cache_s, 0)
@@ -73,8 +79,10 @@ class Marks:
             with self._lock:
                 self._held.discard(mark)
                 self._seen = (-self.cache_s, 0)
-            with suppress(FileNotFoundError):
-                mark.unlink()
+            try:
+                mark.unlink(missing_ok=True)
+            except OSError:
+                log.exception("could not remove the mark %s (it ages out)", mark)
 
     def _keep(self) -> None:
         while True:

@@ -44,7 +44,7 @@ def end_orphan(lock: TextIO, port: int) -> int | None:
     _signal(pid, signal.SIGCONT)  # a stopped process does not act on SIGTERM
     _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + END_WAIT_S
-    while _alive(pid):
+    while _serves(pid, port):  # not merely alive: its pid may be another's once it exits
         if time.monotonic() >= deadline:
             _signal(pid, signal.SIGKILL)
             break
@@ -53,6 +53,8 @@ def end_orphan(lock: TextIO, port: int) -> int | None:
 
 
 def _serves(pid: int, port: int) -> bool:
+    """Whether ``pid`` is a vLLM server on ``port`` (not once it has exited: a zombie's
+    command line is empty)."""
     try:
         arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:  # gone, or not this host's to read
@@ -61,14 +63,6 @@ def _serves(pid: int, port: int) -> bool:
         return False
     at = arguments.index(b"--port")
     return at + 1 < len(arguments) and arguments[at + 1] == str(port).encode()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie has exited: its parent (init, for an orphan) reaps it
 
 
 def _signal(pid: int, number: signal.Signals) -> None:

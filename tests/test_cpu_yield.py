@@ -57,7 +57,7 @@ def test_the_server_stops_during_a_turn_and_runs_again_after(
     thread, stopping = following(yielder)
     try:
         with live.hold():
-            time.sleep(cpu_yield.CALL_POLL_S)  # the call is seen
+            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
             assert state(server.pid) != "T", "stopped with no turn at work"
             with live.turn():
                 assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
@@ -66,8 +66,7 @@ def test_the_server_stops_during_a_turn_and_runs_again_after(
                 assert cpu_ticks(server.pid) == ticks, "it ran while stopped"
             assert wait_for(lambda: state(server.pid) != "T", timeout=0.2)
             ticks = cpu_ticks(server.pid)
-            time.sleep(0.3)
-            assert cpu_ticks(server.pid) > ticks
+            assert wait_for(lambda: cpu_ticks(server.pid) > ticks)
     finally:
         stopping.set()
         thread.join()
@@ -85,7 +84,7 @@ def test_a_long_turn_never_starves_the_server(
     seen: list[str] = []
     try:
         with live.hold():
-            time.sleep(cpu_yield.CALL_POLL_S)  # the call is seen
+            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
             with live.turn():
                 until = time.monotonic() + 1.5
                 while time.monotonic() < until:
@@ -97,6 +96,35 @@ def test_a_long_turn_never_starves_the_server(
     stopped = seen.count("T") / len(seen)
     assert 0.3 < stopped < 0.8, f"stopped {stopped:.0%} of a long turn"
     assert state(server.pid) != "T", "left stopped"
+
+
+def test_turns_that_follow_each_other_never_starve_the_server(
+    server: subprocess.Popen[bytes], live: LiveWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pauses add up: a chain of turns with hardly a gap between them (calls at once)
+    stops the server no longer in all than one long turn would."""
+    monkeypatch.setattr(cpu_yield, "MAX_PAUSE_S", 0.3)
+    monkeypatch.setattr(cpu_yield, "REST_S", 0.3)
+    yielder = CpuYield("bulk", live, own_nice=10, pause=True)
+    yielder.attach(server.pid, nice=10)
+    thread, stopping = following(yielder)
+    seen: list[str] = []
+    try:
+        with live.hold():
+            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
+            until = time.monotonic() + 2.0
+            while time.monotonic() < until:
+                with live.turn():
+                    turn_ends = time.monotonic() + 0.15
+                    while time.monotonic() < turn_ends:
+                        seen.append(state(server.pid))
+                        time.sleep(0.01)
+                time.sleep(0.05)  # the caller speaks again: the server runs a moment
+    finally:
+        stopping.set()
+        thread.join()
+    stopped = seen.count("T") / len(seen)
+    assert 0.25 < stopped < 0.75, f"stopped {stopped:.0%} of a chain of turns"
 
 
 def test_on_a_gpu_host_the_server_is_only_reniced(
@@ -127,7 +155,7 @@ def test_a_server_stopped_for_a_turn_still_stops_at_sigterm(
     supervisor.cpu_yield.attach(server.pid, nice=10)
     supervisor._yielder, supervisor._stopping = following(supervisor.cpu_yield)
     with live.hold():
-        time.sleep(cpu_yield.CALL_POLL_S)  # the call is seen
+        assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
         with live.turn():
             assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
             supervisor.stop(timeout_s=5)
@@ -152,7 +180,7 @@ def test_a_server_stopped_for_a_turn_is_not_taken_for_unhealthy(
     watcher = threading.Thread(target=supervisor._watch, daemon=True)
     try:
         with live.hold():
-            time.sleep(cpu_yield.CALL_POLL_S)
+            assert wait_for(lambda: nice_values(server.pid) == {19})
             with live.turn():
                 assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
                 watcher.start()

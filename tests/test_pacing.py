@@ -169,17 +169,18 @@ def test_a_turn_is_seen_at_once_and_counts_at_most_so_long(tmp_path: Path) -> No
 
 def test_bulk_synthesis_waits_out_a_turn_at_work(tmp_path: Path) -> None:
     live = LiveWork(tmp_path / "live")
-    ended = threading.Event()
+    began, ended = threading.Event(), threading.Event()
 
     def turn() -> None:
         with live.turn():
+            began.set()
             time.sleep(0.4)
         ended.set()
 
     with live.hold():
         worker = threading.Thread(target=turn)
         worker.start()
-        time.sleep(0.05)
+        assert began.wait(5)
         live.yield_after(0.0)
         assert ended.is_set(), "bulk synthesis went on during the turn"
         worker.join()
