@@ -72,57 +72,59 @@ def test_the_server_stops_during_a_turn_and_runs_again_after(
         thread.join()
 
 
-def test_a_long_turn_never_starves_the_server(
+@pytest.fixture
+def short_pauses(
     server: subprocess.Popen[bytes], live: LiveWork, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One pause lasts at most MAX_PAUSE_S, and the server then runs REST_S."""
+) -> Iterator[None]:
+    """The server followed by a yielder whose pauses add up to 0.3 s before 0.3 s of rest,
+    with a call live (and seen)."""
     monkeypatch.setattr(cpu_yield, "MAX_PAUSE_S", 0.3)
     monkeypatch.setattr(cpu_yield, "REST_S", 0.3)
     yielder = CpuYield("bulk", live, own_nice=10, pause=True)
     yielder.attach(server.pid, nice=10)
     thread, stopping = following(yielder)
-    seen: list[str] = []
     try:
         with live.hold():
             assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
-            with live.turn():
-                until = time.monotonic() + 1.5
-                while time.monotonic() < until:
-                    seen.append(state(server.pid))
-                    time.sleep(0.01)
+            yield
     finally:
         stopping.set()
         thread.join()
+
+
+def _states(pid: int, seconds: float) -> list[str]:
+    """The process's state every 10 ms for ``seconds``."""
+    seen, until = [], time.monotonic() + seconds
+    while time.monotonic() < until:
+        seen.append(state(pid))
+        time.sleep(0.01)
+    return seen
+
+
+@pytest.mark.usefixtures("short_pauses")
+def test_a_long_turn_never_starves_the_server(
+    server: subprocess.Popen[bytes], live: LiveWork
+) -> None:
+    """Pauses add up to at most MAX_PAUSE_S, and the server then runs REST_S."""
+    with live.turn():
+        seen = _states(server.pid, 1.5)
     stopped = seen.count("T") / len(seen)
     assert 0.3 < stopped < 0.8, f"stopped {stopped:.0%} of a long turn"
-    assert state(server.pid) != "T", "left stopped"
+    assert wait_for(lambda: state(server.pid) != "T", timeout=0.2), "left stopped"
 
 
+@pytest.mark.usefixtures("short_pauses")
 def test_turns_that_follow_each_other_never_starve_the_server(
-    server: subprocess.Popen[bytes], live: LiveWork, monkeypatch: pytest.MonkeyPatch
+    server: subprocess.Popen[bytes], live: LiveWork
 ) -> None:
-    """Pauses add up: a chain of turns with hardly a gap between them (calls at once)
-    stops the server no longer in all than one long turn would."""
-    monkeypatch.setattr(cpu_yield, "MAX_PAUSE_S", 0.3)
-    monkeypatch.setattr(cpu_yield, "REST_S", 0.3)
-    yielder = CpuYield("bulk", live, own_nice=10, pause=True)
-    yielder.attach(server.pid, nice=10)
-    thread, stopping = following(yielder)
+    """A chain of turns with short gaps between them (calls at once) stops the server no
+    longer in all than one long turn would."""
     seen: list[str] = []
-    try:
-        with live.hold():
-            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
-            until = time.monotonic() + 2.0
-            while time.monotonic() < until:
-                with live.turn():
-                    turn_ends = time.monotonic() + 0.15
-                    while time.monotonic() < turn_ends:
-                        seen.append(state(server.pid))
-                        time.sleep(0.01)
-                time.sleep(0.05)  # the caller speaks again: the server runs a moment
-    finally:
-        stopping.set()
-        thread.join()
+    until = time.monotonic() + 2.0
+    while time.monotonic() < until:
+        with live.turn():
+            seen += _states(server.pid, 0.15)
+        time.sleep(0.05)  # the caller speaks again: the server runs a moment
     stopped = seen.count("T") / len(seen)
     assert 0.25 < stopped < 0.75, f"stopped {stopped:.0%} of a chain of turns"
 
