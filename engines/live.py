@@ -131,7 +131,6 @@ class LiveWork:
     """Live calls, and their turns at work, on this machine: every process sees them."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
         self.calls = Marks(folder / "calls", STALE_AFTER_S, CACHE_S)
         self.turns = Marks(folder / "turns", TURN_AT_MOST_S, TURN_CACHE_S, refresh=False)
 

@@ -3,6 +3,7 @@ their own, and what /proc says of them."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engines.cpu_yield import CpuYield
+from engines.live import LiveWork
 
 BUSY = """
 import threading
@@ -72,3 +74,24 @@ def following(yielder: CpuYield) -> tuple[threading.Thread, threading.Event]:
     thread = threading.Thread(target=yielder.run, args=(stopping,), daemon=True)
     thread.start()
     return thread, stopping
+
+
+@contextmanager
+def yielding(pid: int, live: LiveWork, pause: bool = True, nice: int = 10) -> Iterator[CpuYield]:
+    """A yielder for the process group ``pid`` (at its own ``nice``) following ``live`` in
+    a thread for as long as the block runs."""
+    yielder = CpuYield("bulk", live, own_nice=nice, pause=pause)
+    yielder.attach(pid, nice=nice)
+    thread, stopping = following(yielder)
+    try:
+        yield yielder
+    finally:
+        stopping.set()
+        thread.join()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

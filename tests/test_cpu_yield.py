@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,16 @@ from engines import cpu_yield
 from engines.cpu_yield import CpuYield
 from engines.live import LiveWork
 from engines.vllm_server import ServerSpec, VllmSupervisor
-from tests.busy_group import busy_group, cpu_ticks, following, nice_values, state, wait_for
+from tests.busy_group import (
+    busy_group,
+    cpu_ticks,
+    following,
+    free_port,
+    nice_values,
+    state,
+    wait_for,
+    yielding,
+)
 
 
 @pytest.fixture
@@ -52,24 +60,17 @@ def test_every_thread_goes_to_nice_19_while_a_call_is_live(
 def test_the_server_stops_during_a_turn_and_runs_again_after(
     server: subprocess.Popen[bytes], live: LiveWork
 ) -> None:
-    yielder = CpuYield("bulk", live, own_nice=10, pause=True)
-    yielder.attach(server.pid, nice=10)
-    thread, stopping = following(yielder)
-    try:
-        with live.hold():
-            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
-            assert state(server.pid) != "T", "stopped with no turn at work"
-            with live.turn():
-                assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
-                ticks = cpu_ticks(server.pid)
-                time.sleep(0.3)
-                assert cpu_ticks(server.pid) == ticks, "it ran while stopped"
-            assert wait_for(lambda: state(server.pid) != "T", timeout=0.2)
+    with yielding(server.pid, live), live.hold():
+        assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
+        assert state(server.pid) != "T", "stopped with no turn at work"
+        with live.turn():
+            assert wait_for(lambda: state(server.pid) == "T", timeout=0.2)
             ticks = cpu_ticks(server.pid)
-            assert wait_for(lambda: cpu_ticks(server.pid) > ticks)
-    finally:
-        stopping.set()
-        thread.join()
+            time.sleep(0.3)
+            assert cpu_ticks(server.pid) == ticks, "it ran while stopped"
+        assert wait_for(lambda: state(server.pid) != "T", timeout=0.2)
+        ticks = cpu_ticks(server.pid)
+        assert wait_for(lambda: cpu_ticks(server.pid) > ticks)
 
 
 @pytest.fixture
@@ -80,16 +81,9 @@ def short_pauses(
     with a call live (and seen)."""
     monkeypatch.setattr(cpu_yield, "MAX_PAUSE_S", 0.3)
     monkeypatch.setattr(cpu_yield, "REST_S", 0.3)
-    yielder = CpuYield("bulk", live, own_nice=10, pause=True)
-    yielder.attach(server.pid, nice=10)
-    thread, stopping = following(yielder)
-    try:
-        with live.hold():
-            assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
-            yield
-    finally:
-        stopping.set()
-        thread.join()
+    with yielding(server.pid, live), live.hold():
+        assert wait_for(lambda: nice_values(server.pid) == {19})  # the call is seen
+        yield
 
 
 def _states(pid: int, seconds: float) -> list[str]:
@@ -132,17 +126,10 @@ def test_turns_that_follow_each_other_never_starve_the_server(
 def test_on_a_gpu_host_the_server_is_only_reniced(
     server: subprocess.Popen[bytes], live: LiveWork
 ) -> None:
-    yielder = CpuYield("bulk", live, own_nice=10, pause=False)
-    yielder.attach(server.pid, nice=10)
-    thread, stopping = following(yielder)
-    try:
-        with live.hold(), live.turn():
-            assert wait_for(lambda: nice_values(server.pid) == {19}, timeout=1.0)
-            time.sleep(0.2)
-            assert state(server.pid) != "T"
-    finally:
-        stopping.set()
-        thread.join()
+    with yielding(server.pid, live, pause=False), live.hold(), live.turn():
+        assert wait_for(lambda: nice_values(server.pid) == {19}, timeout=1.0)
+        time.sleep(0.2)
+        assert state(server.pid) != "T"
 
 
 def test_a_server_stopped_for_a_turn_still_stops_at_sigterm(
@@ -169,10 +156,7 @@ def test_a_server_stopped_for_a_turn_is_not_taken_for_unhealthy(
 ) -> None:
     """A health check it could not answer while stopped says nothing of its health: jobs
     would show "starting the text model" for every turn of a call."""
-    with socket.socket() as probe:  # a port nothing listens on: every check fails
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    spec = ServerSpec("bulk", tmp_path, port, nice=10)
+    spec = ServerSpec("bulk", tmp_path, free_port(), nice=10)  # every health check fails
     supervisor = VllmSupervisor(spec, Path(sys.executable), tmp_path / "log", yield_to=live)
     assert supervisor.cpu_yield is not None
     supervisor._process = server

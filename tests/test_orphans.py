@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,13 +14,7 @@ import pytest
 
 from engines import orphans
 from engines.vllm_server import ServerSpec, VllmSupervisor
-from tests.busy_group import state, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.busy_group import free_port, state, wait_for
 
 
 def stand_in(*arguments: str) -> subprocess.Popen[bytes]:

@@ -24,11 +24,10 @@ from simple_websocket import ConnectionError as Refused
 
 from engines import Engines
 from engines.audio import from_mulaw
-from engines.cpu_yield import CpuYield
 from engines.digits import numbers_in
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature
-from tests.busy_group import busy_group, following, state
+from tests.busy_group import busy_group, state, yielding
 from tests.engines_fixtures import TEST_CHAT_PORT
 from tests.support_calls_host import AUTH_TOKEN, PhoneHost, speech, start_host
 
@@ -172,10 +171,7 @@ def test_a_turn_at_work_stops_the_bulk_server_until_its_reply_is_made(
     group of its own) is stopped from the caller's end of speech until the reply is made,
     and runs again while the caller listens and speaks."""
     live = host.app.extensions["engines"].live
-    with busy_group() as server:
-        yielder = CpuYield("bulk", live, own_nice=0, pause=True)
-        yielder.attach(server.pid, nice=0)
-        thread, stopping = following(yielder)
+    with busy_group() as server, yielding(server.pid, live, nice=0):
         states: list[tuple[float, str]] = []
         sampling = threading.Event()
 
@@ -197,8 +193,6 @@ def test_a_turn_at_work_stops_the_bulk_server_until_its_reply_is_made(
         finally:
             sampling.set()
             sampler.join()
-            stopping.set()
-            thread.join()
         assert first is not None
         speaking = [seen for at, seen in states if said_at - 1.5 < at < said_at - 0.5]
         answering = [seen for at, seen in states if said_at + 0.35 < at < first]
