@@ -15,6 +15,7 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -25,6 +26,12 @@ from simple_websocket import ConnectionError as Refused
 from engines import Engines
 from engines.audio import from_mulaw
 from engines.digits import numbers_in
+from merchant_voice.call_tools import CallState
+from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.tenancy import MerchantInfo
+from plugins.support_calls import settings as settings_module
+from plugins.support_calls.conversation import CallDeps, Conversation, TurnRecord
+from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature
 from tests.busy_group import busy_group, state, yielding
@@ -199,6 +206,71 @@ def test_a_turn_at_work_stops_the_bulk_server_until_its_reply_is_made(
         assert speaking and "T" not in speaking, "stopped while the caller spoke"
         assert answering.count("T") > len(answering) / 2, "ran while the turn was at work"
         assert states[-1][1] != "T", "left stopped after the call"
+
+
+HELD_S = 4.0  # the network holds the caller's audio back this long
+
+
+def to_speech_end(mulaw: bytes) -> bytes:
+    """The utterance without the synthesiser's trailing silence."""
+    loud = np.nonzero(np.abs(from_mulaw(mulaw).samples) > 0.02)[0]
+    return mulaw[: int(loud[-1]) + 1]
+
+
+def test_a_model_reply_is_made_before_the_turn_is_certain_and_a_tools_waits(
+    host: PhoneHost, lines: dict[str, bytes]
+) -> None:
+    """Past the eager end of speech, before its end is certain (the network holds the
+    caller's silence back): a reply only the model makes is made at once and waits to be
+    heard; a reply that acts on the call (a tool) is begun only once the end is certain.
+    An early reply to words the caller then goes on from is dropped unheard."""
+    pause = SILENCE * 17  # 340 ms: past the eager end (200 ms), short of certain (550 ms)
+    caller = host.call("acme")
+    caller.wait_reply(0, timeout=30)
+    for name in ("question", "product"):
+        caller.say(to_speech_end(lines[name]) + pause)
+        caller.stall(HELD_S)
+        said_at = caller.say(SILENCE * 30)
+        caller.wait_reply(said_at - 1.0, timeout=60)
+    resumed_at = caller.say(to_speech_end(lines["question"]) + pause)
+    caller.stall(HELD_S)
+    assert caller.first_audio_after(resumed_at) is None, "heard before the end was certain"
+    said_at = caller.say(lines["bye"])
+    caller.wait_reply(said_at, timeout=60)
+    caller.hang_up()
+    _, question, product, resumed = host.settle("acme", caller.call_sid).turns
+
+    assert question.reply and not question.tool_calls
+    assert question.reply_ready_ms is not None and question.first_audio_ms is not None
+    assert question.reply_ready_ms < HELD_S * 1000 < question.first_audio_ms
+    assert product.tool_calls[0]["name"] == "product_info"
+    assert product.reply_ready_ms is not None and product.reply_ready_ms > HELD_S * 1000
+    assert "gift card" in resumed.transcript.lower() and "goodbye" in resumed.transcript.lower()
+
+
+def test_an_early_reply_joins_the_conversation_only_once_its_turn_is_certain(
+    host: PhoneHost,
+) -> None:
+    deps = CallDeps(
+        merchant=MerchantInfo(1, "acme", "Acme", "en_US"),
+        settings=SupportCallsSettings(),
+        tools=(),
+        chat=host.app.extensions["engines"].chat,
+        sessions=lambda: pytest.fail("no tool here"),
+        resources=PluginResources("support_calls", Path(settings_module.__file__).parent),
+    )
+    conversation = Conversation(deps, CallState("+15550100", "en_US"))
+    question = "Can I pay with a gift card?"
+    for went_on in (True, False):
+        record, cancel, certain = TurnRecord("speech"), threading.Event(), threading.Event()
+        sentences = conversation.respond(question, record, cancel, None, certain)
+        assert next(sentences)  # made before the turn is certain
+        if went_on:
+            cancel.set()  # the caller went on speaking: this turn is dropped
+        certain.set()
+        assert list(sentences) or record.sentences
+        assert len(conversation.history) == (0 if went_on else 2)
+    assert conversation.history[0] == {"role": "user", "content": question}
 
 
 def test_keypad_order_number_from_the_ordering_phone_then_0_transfers(

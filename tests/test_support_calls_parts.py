@@ -142,6 +142,41 @@ def test_tools_are_chosen_on_the_callers_words(app: Flask, shop_a: Shop) -> None
     assert is_yes("Yes, please") and is_yes("ok") and not is_yes("I booked it")
 
 
+def test_only_replies_that_act_on_nothing_are_made_before_the_turn_is_certain(
+    app: Flask, shop_a: Shop
+) -> None:
+    from engines.chat import VllmChat
+    from plugins.support_calls.conversation import CallDeps, Conversation
+
+    with app.app_context(), app.extensions["db"].tenant_session(shop_a.merchant) as session:
+        tools = gather(session)
+    deps = CallDeps(
+        merchant=MerchantInfo(1, "acme", "Acme", "en_US", market_locales=("de_DE",)),
+        settings=SupportCallsSettings(),
+        tools=tools,
+        chat=VllmChat("http://127.0.0.1:9", "none"),  # never asked
+        sessions=lambda: pytest.fail("no database here"),
+        resources=PluginResources("support_calls", Path(settings_module.__file__).parent),
+    )
+    state = CallState(caller="+15550100", locale="en_US")
+    conversation = Conversation(deps, state)
+    voices = PiperSynthesizer({"en_US": Path("en.onnx"), "de_DE": Path("de.onnx")})
+
+    def acts(words: str, language: str = "en", probability: float = 0.95) -> bool:
+        return conversation.acts_on(words, language, probability, partial(has_voice, voices))
+
+    assert not acts("Lovely weather today")
+    assert acts("Where is my parcel?")  # a tool
+    assert acts("Schönes Wetter heute", "de")  # the reply switches to German
+    assert not acts("Schönes Wetter heute", "de", 0.4)  # not sure of the language: no switch
+    conversation.offer_handoff()
+    assert acts("Lovely weather today")  # a "yes" would hand over
+    state.scratch.clear()
+    state.expecting = state.expects_code = "order_status"
+    assert acts("Lovely weather today")  # the words answer a question
+    assert state.expecting == state.expects_code == "order_status"  # asking changed nothing
+
+
 def test_a_postcode_is_one_code_not_a_list_of_guesses() -> None:
     assert spoken_postcode("The postcode is nine zero two one zero.") == "90210"
     assert spoken_postcode("It is S W 1 A, 1 A A") == "SW1A1AA"

@@ -50,6 +50,7 @@ class TurnOut(BaseModel):
     endpoint_ms: int | None
     asr_ms: int | None
     llm_first_token_ms: int | None
+    reply_ready_ms: int | None
     first_audio_ms: int | None
     started_at: datetime
 

@@ -162,12 +162,31 @@ class Conversation:
         return greeting
 
     def fallback(self, record: TurnRecord) -> str:
-        """The fallback line (pre-rendered when the call connected); "yes" then hands over."""
+        """The fallback line (pre-rendered when the call connected). Once it was said
+        (:meth:`offer_handoff`), the caller's "yes" hands over."""
         record.fallback = True
-        self.state.scratch["offered_handoff"] = True
         line = self.gettext(self.state.locale)(FALLBACK_LINE)
         record.sentences.append(line)
         return line
+
+    def offer_handoff(self) -> None:
+        """The caller was offered a colleague: a "yes" next hands over."""
+        self.state.scratch["offered_handoff"] = True
+
+    def acts_on(
+        self, text: str, language: str, probability: float, has_voice: Callable[[str], bool]
+    ) -> bool:
+        """Whether answering ``text`` changes the call's state before the reply is heard: a
+        hand-off offered, a tool waiting for these words or chosen on them, or a language
+        to switch to. A turn that does not may have its reply made before it is certain."""
+        state = self.state
+        if state.scratch.get("offered_handoff") or state.expecting or state.expects_code:
+            return True
+        if probability >= CONFIDENT_LANGUAGE:
+            locale = reply_locale(self.deps.merchant, state.locale, language, has_voice)
+            if locale != (state.locale, False):
+                return True
+        return choose(self.deps.tools, text, state) is not None  # no state: nothing expected
 
     def gettext(self, locale: str) -> Callable[[str], str]:
         return self.deps.resources.translations(locale).gettext
@@ -178,8 +197,13 @@ class Conversation:
         record: TurnRecord,
         cancel: threading.Event,
         tool: BoundTool | None = None,
+        certain: threading.Event | None = None,
     ) -> Iterator[str]:
-        """The reply's sentences; ``record`` collects what happened. ``tool``: use that one."""
+        """The reply's sentences; ``record`` collects what happened. ``tool``: use that one.
+
+        The conversation keeps the reply once ``certain`` is set (the turn's end is
+        certain) and if ``cancel`` is not: a reply made early for words the caller then
+        went on from leaves no trace."""
         locale = record.reply_locale or self.state.locale
         self.state.locale = locale
         lead: str | None = None
@@ -192,10 +216,11 @@ class Conversation:
             if lead:
                 yield from self._sentences(lead, record)
             if not result.answer:
-                self._remember(text, record.reply)
+                self._settle(text, record, cancel, certain)
                 return
         if cancel.is_set():
             return
+        offered = False
         try:
             yield from self._model_reply(text, lead, facts, record, cancel)
         except EngineCancelled:
@@ -204,8 +229,26 @@ class Conversation:
             log.warning("chat engine failed in a call turn: %s", exc)
             if not record.sentences:
                 yield self.fallback(record)
+                offered = True
             else:
                 record.fallback = True
+        self._settle(text, record, cancel, certain, offered)
+
+    def _settle(
+        self,
+        text: str,
+        record: TurnRecord,
+        cancel: threading.Event,
+        certain: threading.Event | None,
+        offered_handoff: bool = False,
+    ) -> None:
+        """The reply stands once the turn is certain, unless it was cut short."""
+        if certain is not None:
+            certain.wait()
+        if cancel.is_set():
+            return
+        if offered_handoff:
+            self.offer_handoff()
         self._remember(text, record.reply)
 
     def _sentences(self, text: str, record: TurnRecord) -> Iterator[str]:

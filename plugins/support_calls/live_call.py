@@ -4,8 +4,8 @@ Threads of one call:
 
 * the socket's reader (the request's thread): parses each message, feeds the
   endpointer, reacts to DTMF, marks and barge-in - never blocks on an engine;
-* one turn worker at a time: speech recognition, the conversation, speech
-  synthesis sentence by sentence, then the Turn row;
+* one turn worker at a time (:mod:`.turn_worker`): speech recognition, the
+  conversation, speech synthesis sentence by sentence, then the Turn row;
 * the player: paced outbound frames.
 
 A turn starts on the endpointer's *eager* end of speech, before the end is
@@ -20,9 +20,8 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, nullcontext, suppress
-from functools import partial
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +30,18 @@ from simple_websocket import ConnectionClosed
 from merchant_voice.plugin_api import (
     Action,
     CallState,
-    EngineError,
     StreamProtocolError,
     Synthesizer,
     Transcriber,
     audio,
 )
 from plugins.support_calls import records
-from plugins.support_calls.conversation import (
-    CONFIDENT_LANGUAGE,
-    FALLBACK_LINE,
-    CallDeps,
-    Conversation,
-    TurnRecord,
-)
-from plugins.support_calls.lines import has_voice, opening_locale, prerender, speak
-from plugins.support_calls.models import Unanswered
+from plugins.support_calls.conversation import CallDeps, Conversation, TurnRecord
+from plugins.support_calls.lines import opening_locale
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder
 from plugins.support_calls.telephony import media
-from plugins.support_calls.tools import for_keys
+from plugins.support_calls.turn_worker import TurnWorker
 from plugins.support_calls.turns import ActiveTurn, TurnLog
 from plugins.support_calls.vad import Endpointer, VadEvent
 
@@ -85,8 +76,8 @@ class LiveCall:
         self.endpointer = Endpointer()
         self.recorder = Recorder() if deps.settings.record_calls else None
         self.player: Player | None = None
+        self.worker: TurnWorker | None = None  # once the stream started
         self.turn: ActiveTurn | None = None
-        self.language: str | None = None
         self.turns = TurnLog(deps, call)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -94,11 +85,8 @@ class LiveCall:
         self._bad = 0
         self._digits = ""
         self._digit_at = 0.0
-        self._marks = itertools.count(1)
         self._turn_numbers = itertools.count(1)
         self._closing = False  # the stream is closing: turns in flight end unanswered
-        self._conversation_lock = threading.Lock()  # one turn at a time talks to the tools
-        self._mute = False  # set when even the fallback line could not be spoken
 
     # -- the socket -------------------------------------------------------------
 
@@ -176,6 +164,17 @@ class LiveCall:
             return False
         on_frame = self.recorder.agent if self.recorder is not None else None
         self.player = Player(self.send, event.stream_sid, on_frame)
+        self.worker = TurnWorker(
+            self.call.sid,
+            self.conversation,
+            self.turns,
+            self.asr,
+            self.tts,
+            self.player,
+            self.at_work,
+            self._act,
+            lambda: self._closing,
+        )
         records.stream_started(self.deps, self.call, event.stream_sid)
         self._begin(ActiveTurn(TurnRecord("greeting"), None, "", time.monotonic()), gated=False)
         return True
@@ -235,141 +234,8 @@ class LiveCall:
                 turn.gate.set()
             turn.generation = self.player.generation if self.player is not None else 0
             turn.previous, self.turn = previous, turn
-        turn.worker = threading.Thread(
-            target=self._work, args=(turn,), name="call-turn", daemon=True
-        )
-        turn.worker.start()
-
-    def _work(self, turn: ActiveTurn) -> None:
-        record = turn.record
-        sentences: Iterator[str] | None = None
-        at_work = ExitStack()
-        at_work.enter_context(self.at_work())  # bulk work on this machine stops meanwhile
-        try:
-            text = turn.text if turn.audio is None else self._hear(turn)
-            turn.gate.wait()  # tools change the call's state: only once the turn is certain
-            if turn.cancel.is_set() or record.unanswered:
-                self.turns.unanswered(turn, hung_up=self._closing)
-                return
-            speech = record.source == "speech"
-            carried = self.turns.with_carried(turn, text)  # a key press drops them: not words
-            turn.settled.set()  # its words are this turn's now: a later one need not wait
-            text = carried if speech else text
-            with self._conversation_lock:
-                if speech:
-                    apology = self.conversation.choose_locale(
-                        record.language or "",
-                        record.language_probability,
-                        partial(has_voice, self.tts),
-                        record,
-                    )
-                    if apology:
-                        self._say(turn, apology)
-                record.transcript = text
-                record.reply_locale = record.reply_locale or self.state.locale
-                sentences = self._sentences(turn, text)
-                if not self.deps.settings.stream_replies:  # the whole reply first, then speech
-                    sentences = iter([" ".join(list(sentences))])
-                for sentence in sentences:
-                    if turn.cancel.is_set():
-                        break
-                    self._say(turn, sentence)
-            at_work.close()  # the reply is made: what is left is playback
-            if turn.cancel.is_set() and speech and not self._heard_any(turn):
-                self.turns.unanswered(turn, hung_up=self._closing, acted_on=True)
-            if not turn.cancel.is_set() and self.player is not None:
-                self.player.wait_heard(timeout=60)
-            if record.action is not None and not turn.cancel.is_set():
-                self.turns.save(turn, self.language)
-                self._act(record.action)
-        except EngineError as exc:  # speech recognition or synthesis (VoiceNotFound too)
-            log.error("call %s: a turn failed: %s", self.call.sid, exc)
-            self._fall_back(turn)
-        except Exception:
-            log.exception("call %s: a turn failed", self.call.sid)
-            self._fall_back(turn)
-        finally:
-            at_work.close()
-            if sentences is not None and hasattr(sentences, "close"):
-                sentences.close()  # stops the model's stream if the turn was cut short
-            self.turns.save(turn, self.language)
-            turn.settled.set()
-            turn.done = True
-            turn.audio = None  # a long call does not hold all its audio
-
-    @staticmethod
-    def _heard_any(turn: ActiveTurn) -> bool:
-        """Whether a frame of the turn's reply went out (the player sets the time)."""
-        return turn.record.timings.get("first_audio_ms", -1) >= 0
-
-    def _hear(self, turn: ActiveTurn) -> str:
-        """The caller's words; a turn with none is marked unanswered ("empty")."""
-        assert turn.audio is not None
-        record = turn.record
-        state = self.state  # a code asked for, and the answer still goes to who asked
-        expect_digits = state.expects_code is not None and state.expects_code == state.expecting
-        started = time.monotonic()
-        try:
-            transcript = self.asr.transcribe(turn.audio, self.language, expect_digits)
-        except Exception:
-            record.unanswered = Unanswered.RECOGNITION_FAILED
-            raise
-        finally:
-            record.timings["asr_ms"] = round((time.monotonic() - started) * 1000)
-        text = record.transcript = transcript.text.strip()
-        if not any(ch.isalnum() for ch in text):
-            record.unanswered = Unanswered.EMPTY
-            return ""
-        record.language = transcript.language
-        record.language_probability = transcript.language_probability
-        if transcript.language_probability >= CONFIDENT_LANGUAGE:
-            self.language = self.language or transcript.language  # the call's, from now
-        return text
-
-    def _sentences(self, turn: ActiveTurn, text: str) -> Iterator[str]:
-        record = turn.record
-        if record.source == "greeting":
-            greeting = self.conversation.greeting(record)
-            prerender(self.tts, greeting, self.state.locale)
-            threading.Thread(target=self._prerender_fallback, daemon=True).start()
-            return iter([greeting])
-        tool = for_keys(self.deps.tools, text, self.state) if record.source == "dtmf" else None
-        return self.conversation.respond(text, record, turn.cancel, tool)
-
-    def _prerender_fallback(self) -> None:
-        _ = self.conversation.gettext(self.state.locale)
-        try:
-            prerender(self.tts, _(FALLBACK_LINE), self.state.locale)
-        except Exception:
-            log.exception("could not pre-render the fallback line")
-
-    def _say(self, turn: ActiveTurn, sentence: str, locale: str | None = None) -> None:
-        assert self.player is not None
-        locale = locale or turn.record.reply_locale or self.state.locale
-        for mulaw in speak(self.tts, sentence, locale):
-            turn.gate.wait()
-            if turn.cancel.is_set():
-                return
-            on_first = None
-            if "first_audio_ms" not in turn.record.timings:
-                turn.record.timings["first_audio_ms"] = -1  # claimed; the player fills it in
-
-                def on_first(sent_at: float, record: TurnRecord = turn.record) -> None:
-                    record.timings["first_audio_ms"] = round((sent_at - turn.speech_end) * 1000)
-
-            self.player.play(mulaw, turn.generation, on_first_frame=on_first)
-        self.player.mark(f"s{next(self._marks)}", turn.generation)
-
-    def _fall_back(self, turn: ActiveTurn) -> None:
-        """Never silence: the pre-rendered fallback line, and a colleague on "yes"."""
-        if turn.cancel.is_set():
-            return
-        line = self.conversation.fallback(turn.record)
-        try:
-            self._say(turn, line, locale=self.state.locale)
-        except Exception:
-            self._mute = True
-            log.exception("call %s: the fallback line could not be played", self.call.sid)
+        assert self.worker is not None  # turns begin once the stream started
+        self.worker.start(turn)
 
     def _act(self, action: Action) -> None:
         """Transfer or hang up: Twilio asks our <Connect action> URL once the stream closes."""
@@ -394,7 +260,7 @@ class LiveCall:
             worker.join(timeout=30)  # its Turn row is written before the call's end
         try:
             spoke = self.player is not None and self.player.frames_sent > 0
-            heard = spoke or not self._mute
+            heard = spoke or (self.worker is not None and not self.worker.mute)
             replied = self.turns.replied and spoke
             recorder = self.recorder if self.player is not None else None  # never started
             records.call_ended(

@@ -87,8 +87,9 @@ class Turn(MerchantOwned, Base):
 
     Timings are in milliseconds from the end of the caller's speech: ``endpoint_ms`` (the
     end of turn was detected), ``asr_ms`` (speech recognition took), ``llm_first_token_ms``
-    (the model's first token, from its request), ``first_audio_ms`` (the first reply
-    frame was sent: voice-to-voice latency).
+    (the model's first token, from its request), ``reply_ready_ms`` (the reply's first
+    audio was made; a reply that acts on the call is begun only once the end of the turn
+    is certain), ``first_audio_ms`` (the first reply frame was sent: voice-to-voice latency).
     """
 
     __tablename__ = "support_calls_turns"
@@ -111,6 +112,7 @@ class Turn(MerchantOwned, Base):
     endpoint_ms: Mapped[int | None] = mapped_column()
     asr_ms: Mapped[int | None] = mapped_column()
     llm_first_token_ms: Mapped[int | None] = mapped_column()
+    reply_ready_ms: Mapped[int | None] = mapped_column()
     first_audio_ms: Mapped[int | None] = mapped_column()
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     call: Mapped[Call] = relationship(back_populates="turns")

@@ -107,6 +107,7 @@ def _save_turn(
                 endpoint_ms=_ms(timings.get("endpoint_ms")),
                 asr_ms=_ms(timings.get("asr_ms")),
                 llm_first_token_ms=_ms(timings.get("llm_first_token_ms")),
+                reply_ready_ms=_ms(timings.get("reply_ready_ms")),
                 first_audio_ms=_ms(timings.get("first_audio_ms")),
             )
         )

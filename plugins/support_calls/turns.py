@@ -84,6 +84,17 @@ class TurnLog:
                 self._carried = f"{self._carried} {record.transcript}".strip()
         log.info("call %s: a turn got no reply (%s)", self.call.sid, record.unanswered)
 
+    def nothing_carried(self, turn: ActiveTurn) -> bool:
+        """Whether every earlier turn's words are accounted for and none are to be read
+        with this turn's (without waiting)."""
+        earlier = turn.previous
+        while earlier is not None:
+            if not earlier.settled.is_set():
+                return False
+            earlier = earlier.previous
+        with self._lock:
+            return not self._carried
+
     def with_carried(self, turn: ActiveTurn, text: str) -> str:
         """The caller's words, after those of earlier turns they spoke on over before a
         reply: every earlier turn still hearing its words is waited for, however long its

@@ -81,6 +81,7 @@ class TwilioCaller:
         self._speech: list[bytes] = []  # frames still to say
         self._speech_done = threading.Event()
         self._speech_done.set()
+        self._stalled_until = 0.0  # the network holds the caller's audio back until then
         self._played_until = 0.0  # when the agent audio received so far ends, played
         self._pending_marks: list[tuple[float, str]] = []
         self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
@@ -128,6 +129,13 @@ class TwilioCaller:
             self._speech_done.wait()
         return time.monotonic()
 
+    def stall(self, seconds: float) -> None:
+        """The network holds the caller's audio back for ``seconds``: the host hears
+        nothing, not even silence, then the stream goes on where it stopped."""
+        with self._lock:
+            self._stalled_until = time.monotonic() + seconds
+        time.sleep(seconds)
+
     def press(self, digits: str) -> None:
         for digit in digits:
             self._send({"event": "dtmf", "streamSid": self.stream_sid, "dtmf": {"digit": digit}})
@@ -144,6 +152,12 @@ class TwilioCaller:
     def _talk(self) -> None:
         due = time.monotonic()
         while not self.closed.is_set():
+            with self._lock:
+                stalled = self._stalled_until - time.monotonic()
+            if stalled > 0:
+                time.sleep(stalled)
+                due = time.monotonic()
+                continue
             with self._lock:
                 frame = self._speech.pop(0) if self._speech else None
                 if frame is None:
