@@ -59,7 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEECH = ROOT.parent / "shared" / "data" / "speech" / "OSR_us_000_0034_8k.wav"
 TOKEN = "bench-auth-token-0123456789abcdef"
 PORT = 8041
-STAGES = ("endpoint_ms", "asr_ms", "llm_first_token_ms", "first_audio_ms")
+STAGES = ("endpoint_ms", "asr_ms", "llm_first_token_ms", "reply_ready_ms", "first_audio_ms")
 
 
 # Questions a tool answers (the catalog, the store's policies), in the bundled voice.
@@ -193,6 +193,7 @@ def report(label: str, measured: Measured) -> float:
         "endpoint_ms": "end of turn detected",
         "asr_ms": "speech recognition",
         "llm_first_token_ms": "LLM first token",
+        "reply_ready_ms": "reply's first audio made",
         "first_audio_ms": "first reply frame (host)",
     }
     for stage, values in measured.stages.items():

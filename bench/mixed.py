@@ -1,7 +1,7 @@
 """Mixed benchmark: one host, every job at once, on the default configuration.
 
     .venv/bin/python bench/mixed.py [--listings 60] [--locales de_DE,fr_FR,es_ES]
-        [--narrations 10] [--turns 3]
+        [--narrations 10] [--turns 3] [--dtype float32]
 
 It serves the host on a local port (its real HTTP and WebSocket server, its job
 workers in-process, the default chat routes: SmolLM2 for calls, the default text
@@ -11,11 +11,21 @@ catalog, and then:
 1. quiet: places 1 call, then 4 at once, over Twilio's protocol (bench/calls.py's
    callers: questions a tool answers in turn with real recorded speech), in
    ``--rounds`` rounds;
-2. busy: queues, through the API as a shop platform would, a translation job
+2. busy: queues, through the API as a shop platform would, translation jobs
    (``--listings`` listings into ``--locales``) and a narration job (``--narrations``
    listings, en_US); once the text model writes, places the same calls, 1 then 4 at
    once, in ``--rounds`` rounds ``--gap`` seconds apart (calls come and go, as they do),
    and waits for both jobs to finish.
+
+The sample catalog makes 18 listings (its 25 rows include variations); with the
+trail backpack the calls ask about, a merchant has 19. So 60 listings are four
+merchants' catalogs (19, 19, 19 and 3), one translation job each, all at once:
+translation memory is per merchant, so one catalog copied under new SKUs would
+be translated once and read from memory after, which is not the work asked for.
+
+``--dtype float32`` runs the embedded servers as a CPU without native bfloat16
+does (``[chat] dtype``), which also makes the default text model the 0.5B: that
+machine's configuration, on this machine's cores.
 
 It prints each job's first-attempt success (succeeded, in one attempt) and its
 throughput, and call voice-to-voice p50/p95, quiet and busy, with the ratios the
@@ -72,21 +82,21 @@ WOO_SAMPLE = ROOT.parent / "shared" / "data" / "catalogs" / "woocommerce_sample_
 PAUSE_S = 3.0  # how often the jobs are looked at
 
 
-def _setup(app: Flask, locales: list[str]) -> tuple[str, list[int]]:
-    """The merchant "bench" with its catalog: its API key and its listings' ids."""
+def _setup(app: Flask, locales: list[str], slug: str = "bench") -> tuple[str, list[int]]:
+    """A merchant with its catalog: its API key and its listings' ids."""
     db, plugins = app.extensions["db"], app.extensions["plugins"]
     with app.app_context():
         merchant = accounts.onboard_merchant(
             db,
             plugins,
-            slug="bench",
-            name="Bench Outdoor",
+            slug=slug,
+            name=f"{slug.title()} Outdoor",
             default_locale="en_US",
             market_locales=locales,
         )
     app.extensions["credentials"].set(merchant.id, "support_calls.twilio_auth_token", TOKEN)
     with db.host_transaction() as session:
-        _, key = accounts.create_api_key(session, accounts.merchant_by_slug(session, "bench"))
+        _, key = accounts.create_api_key(session, accounts.merchant_by_slug(session, slug))
     with db.tenant_session(merchant) as session:
         session.add(trail_backpack())
         store(session, parse(WOO_SAMPLE.read_bytes(), "woocommerce"))
@@ -137,13 +147,14 @@ def _wait_generating(engines: Engines, model: str, timeout_s: float = 300) -> No
         time.sleep(1)
 
 
-def _progress(api: httpx.Client, job_id: str, started: float) -> None:
-    shown = api.get(f"/api/v1/jobs/{job_id}").json()
-    print(
-        f"  ... {time.monotonic() - started:5.0f} s: translation {shown['progress']:.0%}"
-        f" ({shown['progress_message']}), expected finish {shown['expected_finish_at']}",
-        flush=True,
-    )
+def _progress(jobs: list[tuple[httpx.Client, str]], started: float) -> None:
+    for api, job_id in jobs:
+        shown = api.get(f"/api/v1/jobs/{job_id}").json()
+        print(
+            f"  ... {time.monotonic() - started:5.0f} s: {shown['kind']} {shown['progress']:.0%}"
+            f" ({shown['progress_message']}), expected finish {shown['expected_finish_at']}",
+            flush=True,
+        )
 
 
 def _ratio(busy: float, quiet: float) -> str:
@@ -158,18 +169,26 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of calls beside the jobs")
     parser.add_argument("--gap", type=float, default=20.0, help="seconds between two rounds")
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", "float32"],
+        default="auto",
+        help="[chat] dtype: float32 runs as a CPU without native bfloat16 does",
+    )
     arguments = parser.parse_args()
     locales = arguments.locales.split(",")
     flags = set(Path("/proc/cpuinfo").read_text().split())
     native = sorted(flags & {"avx512_bf16", "amx_bf16", "avx512f", "avx2"})
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    print(f"CPU flags: {', '.join(native)}; embedded servers' dtype on this CPU: {cpu_dtype()}")
+    dtype = cpu_dtype() if arguments.dtype == "auto" else arguments.dtype
+    print(f"CPU flags: {', '.join(native)}; embedded servers' dtype: {dtype}")
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         config = {
             "host": {"instance_path": str(instance)},
             "models": {"cache_dir": str(ROOT / "instance" / "models")},
             "database": {"url": f"sqlite:///{instance / 'bench.sqlite3'}"},
+            "chat": {"dtype": arguments.dtype},
         }
         settings = build_settings(config, environ={})  # the default configuration otherwise
         prepare(settings.engines)
@@ -178,6 +197,10 @@ def main() -> None:
         app = create_app(settings)
         Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
         key, ids = _setup(app, locales)
+        catalogs = [(key, ids[: arguments.listings])]  # each merchant's listings to translate
+        while (more := arguments.listings - sum(len(listed) for _, listed in catalogs)) > 0:
+            other_key, other_ids = _setup(app, locales, f"bench-{len(catalogs) + 1}")
+            catalogs.append((other_key, other_ids[:more]))
         engines: Engines = app.extensions["engines"]
         engines.call_asr.load()
         engines.tts.warm()
@@ -189,7 +212,11 @@ def main() -> None:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_port}"
-        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        apis = [
+            httpx.Client(base_url=url, headers={"Authorization": f"Bearer {k}"}, timeout=60)
+            for k, _ in catalogs
+        ]
+        api = apis[0]  # the merchant "bench": its calls, its narration
         with engines.chat_running():
             run(app, url, 1, 1, clips, 900)  # warm-up, not counted
             quiet_rounds: dict[int, list[Measured]] = {1: [], 4: []}
@@ -200,19 +227,19 @@ def main() -> None:
             quiet = {n: _merged(quiet_rounds[n]) for n in (1, 4)}
 
             started = time.monotonic()
-            translation = api.post(
-                "/api/v1/translations/jobs",
-                json={"listing_ids": ids[: arguments.listings], "locales": locales},
-            )
-            narration = api.post(
-                "/api/v1/narrations/jobs",
-                json={"listing_ids": ids[: arguments.narrations], "locales": ["en_US"]},
-            )
-            assert translation.status_code == narration.status_code == 202, (
-                translation.text,
-                narration.text,
-            )
-            job_ids = [translation.json()["job_id"], narration.json()["job_id"]]
+            queued = [
+                (merchant_api, "/api/v1/translations/jobs", listed, locales)
+                for merchant_api, (_, listed) in zip(apis, catalogs, strict=True)
+            ]
+            queued.append((api, "/api/v1/narrations/jobs", ids[: arguments.narrations], ["en_US"]))
+            watched: list[tuple[httpx.Client, str]] = []
+            for merchant_api, path, listed, job_locales in queued:
+                response = merchant_api.post(
+                    path, json={"listing_ids": listed, "locales": job_locales}
+                )
+                assert response.status_code == 202, response.text
+                watched.append((merchant_api, response.json()["job_id"]))
+            job_ids = [job_id for _, job_id in watched]
             busy: dict[int, list[Measured]] = {1: [], 4: []}
             _wait_generating(engines, text_model)
             offset = 100
@@ -222,18 +249,29 @@ def main() -> None:
                 for calls in (1, 4):
                     busy[calls].append(run(app, url, calls, arguments.turns, clips, offset))
                     offset += calls
-                _progress(api, job_ids[0], started)
+                _progress(watched, started)
                 time.sleep(arguments.gap)
             while not all(job.status.finished for job in _jobs(app, job_ids)):
                 time.sleep(PAUSE_S * 10)
-                _progress(api, job_ids[0], started)
+                _progress(watched, started)
         server.shutdown()
         app.extensions["jobs"].stop_workers()
 
         print(f"\nJobs, at once, beside the calls ({time.monotonic() - started:.0f} s):")
-        translated, narrated = _jobs(app, job_ids[:1])[0], _jobs(app, job_ids[1:])[0]
-        print(_job_line(translated, arguments.listings * len(locales), "translations"))
-        print(_job_line(narrated, arguments.narrations, "narrations"))
+        done = {job.id: job for job in _jobs(app, job_ids)}
+        for job_id, (_, listed) in zip(job_ids, catalogs, strict=False):
+            print(_job_line(done[job_id], len(listed) * len(locales), "translations"))
+        print(_job_line(done[job_ids[-1]], arguments.narrations, "narrations"))
+        translations = [done[job_id] for job_id in job_ids[:-1]]
+        last = max(job.finished_at or job.created_at for job in translations)
+        first = min(job.created_at for job in translations)
+        seconds = (last - first).total_seconds()
+        work = sum(len(listed) for _, listed in catalogs) * len(locales)
+        print(
+            f"  translation, all {len(translations)} jobs: {work} translations"
+            f" ({len(catalogs)} merchants) in {seconds:.0f} s,"
+            f" {work / max(seconds, 1e-9) * 60:.2f}/min"
+        )
 
         quiet_p = {n: report(f"quiet, {n} call(s) at once", quiet[n]) for n in (1, 4)}
         busy_merged = {n: _merged(busy[n]) for n in (1, 4)}

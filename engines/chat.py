@@ -2,7 +2,9 @@
 
 * streaming tokens (``stream``), and whole answers (``complete``);
 * JSON-schema structured output (vLLM guided decoding) with the answer parsed;
-* a deadline for interactive requests (a call turn); bulk requests (jobs) are paced,
+* a deadline for interactive requests (a call turn), on the engine's time: while the
+  caller of ``stream`` holds a piece (speaks it, waits to), the deadline moves on with
+  it; bulk requests (jobs) are paced,
   never failed for waiting: they fail only when the server is down or makes no
   progress (no token to any request for ``stall_timeout_s``); cancellation from
   another thread - closing the stream makes vLLM abort the generation;
@@ -344,7 +346,10 @@ class VllmChat:
                     if piece:
                         quiet_since = self.progress.piece()
                         progress_mark = None
+                        held_from = time.monotonic()
                         yield str(piece)
+                        if deadline is not None:  # the reader's time is not the engine's
+                            deadline += time.monotonic() - held_from
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from None
         except httpx.TimeoutException:

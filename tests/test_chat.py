@@ -76,6 +76,23 @@ def test_a_request_over_its_deadline_times_out(engines: Engines) -> None:
         engines.chat.complete(_ask("Write a long story.", max_tokens=400, timeout_s=0.3))
 
 
+def test_a_deadline_counts_the_engines_time_not_the_readers(engines: Engines) -> None:
+    """A call holds a reply's first sentence while it waits for the end of the turn to be
+    certain: that wait is not the engine's, and does not time the reply out."""
+    request = _ask(
+        "Count from one to twenty.",
+        max_tokens=40,
+        temperature=0.0,
+        timeout_s=3.0,
+        priority=Priority.INTERACTIVE,
+    )
+    stream = engines.chat.stream(request)
+    pieces = [next(stream)]
+    time.sleep(4.0)  # held past the whole deadline
+    pieces += list(stream)
+    assert len(pieces) > 5
+
+
 def test_merchant_models_are_selected_from_config(tmp_path: Path) -> None:
     chat = {
         "url": "http://127.0.0.1:9",

@@ -39,7 +39,13 @@ from merchant_voice.plugin_api import (
 from plugins.support_calls.prompting import facts_message, system_prompt
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.speech import SentenceSplitter
-from plugins.support_calls.tools import BoundTool, choose, named, schema_for_arguments
+from plugins.support_calls.tools import (
+    BoundTool,
+    best_match,
+    choose,
+    named,
+    schema_for_arguments,
+)
 from plugins.support_calls.tools.service import is_yes
 
 log = logging.getLogger(__name__)
@@ -186,7 +192,7 @@ class Conversation:
             locale = reply_locale(self.deps.merchant, state.locale, language, has_voice)
             if locale != (state.locale, False):
                 return True
-        return choose(self.deps.tools, text, state) is not None  # no state: nothing expected
+        return best_match(self.deps.tools, text) is not None
 
     def gettext(self, locale: str) -> Callable[[str], str]:
         return self.deps.resources.translations(locale).gettext
@@ -197,13 +203,14 @@ class Conversation:
         record: TurnRecord,
         cancel: threading.Event,
         tool: BoundTool | None = None,
-        certain: threading.Event | None = None,
+        stands: Callable[[], bool] | None = None,
     ) -> Iterator[str]:
         """The reply's sentences; ``record`` collects what happened. ``tool``: use that one.
 
-        The conversation keeps the reply once ``certain`` is set (the turn's end is
-        certain) and if ``cancel`` is not: a reply made early for words the caller then
-        went on from leaves no trace."""
+        A reply may be made before the turn is certain (the caller may go on speaking).
+        The conversation keeps it once ``stands`` (which waits for the turn to be certain)
+        says the turn was not dropped: a reply to words the caller went on from leaves
+        no trace."""
         locale = record.reply_locale or self.state.locale
         self.state.locale = locale
         lead: str | None = None
@@ -216,7 +223,7 @@ class Conversation:
             if lead:
                 yield from self._sentences(lead, record)
             if not result.answer:
-                self._settle(text, record, cancel, certain)
+                self._settle(text, record, stands)
                 return
         if cancel.is_set():
             return
@@ -232,20 +239,17 @@ class Conversation:
                 offered = True
             else:
                 record.fallback = True
-        self._settle(text, record, cancel, certain, offered)
+        self._settle(text, record, stands, offered)
 
     def _settle(
         self,
         text: str,
         record: TurnRecord,
-        cancel: threading.Event,
-        certain: threading.Event | None,
+        stands: Callable[[], bool] | None,
         offered_handoff: bool = False,
     ) -> None:
-        """The reply stands once the turn is certain, unless it was cut short."""
-        if certain is not None:
-            certain.wait()
-        if cancel.is_set():
+        """Keep the exchange, unless the turn was dropped before it was certain."""
+        if stands is not None and not stands():
             return
         if offered_handoff:
             self.offer_handoff()

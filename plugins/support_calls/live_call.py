@@ -260,7 +260,7 @@ class LiveCall:
             worker.join(timeout=30)  # its Turn row is written before the call's end
         try:
             spoke = self.player is not None and self.player.frames_sent > 0
-            heard = spoke or (self.worker is not None and not self.worker.mute)
+            heard = spoke or not (self.worker is not None and self.worker.mute)
             replied = self.turns.replied and spoke
             recorder = self.recorder if self.player is not None else None  # never started
             records.call_ended(

@@ -35,7 +35,7 @@ from plugins.support_calls.turns import ActiveTurn, TurnLog
 
 log = logging.getLogger(__name__)
 
-HEARD_WAIT_S = 60.0  # the longest a reply that acts (a hand-off) waits to be heard
+HEARD_WAIT_S = 60.0  # the longest a turn waits for its reply to be heard out
 
 
 class TurnWorker:
@@ -78,10 +78,12 @@ class TurnWorker:
         sentences: Iterator[str] | None = None
         at_work = ExitStack()
         at_work.enter_context(self.at_work())
+        conversation = ExitStack()  # holds the conversation's lock: one turn's at a time
         try:
             text = turn.text if turn.audio is None else self._hear(turn)
             speech = record.source == "speech"
-            if not (speech and self._answers_before_certain(turn, text)):
+            early = speech and self._answers_before_certain(turn, text, conversation)
+            if not early:
                 turn.gate.wait()  # the reply acts on the call: only once the turn is certain
             if turn.cancel.is_set() or record.unanswered:
                 self.turns.unanswered(turn, hung_up=self.closing())
@@ -89,7 +91,9 @@ class TurnWorker:
             carried = self.turns.with_carried(turn, text)  # a key press drops them: not words
             turn.settled.set()  # its words are this turn's now: a later one need not wait
             text = carried if speech else text
-            with self._conversation_lock:
+            with conversation:
+                if not early:
+                    conversation.enter_context(self._conversation_lock)
                 if speech:
                     apology = self.conversation.choose_locale(
                         record.language or "",
@@ -123,25 +127,30 @@ class TurnWorker:
             log.exception("call %s: a turn failed", self.sid)
             self._fall_back(turn)
         finally:
-            at_work.close()
             if sentences is not None and hasattr(sentences, "close"):
                 sentences.close()  # stops the model's stream if the turn was cut short
+            conversation.close()
+            at_work.close()
             self.turns.save(turn, self.language)
             turn.settled.set()
             turn.done = True
             turn.audio = None  # a long call does not hold all its audio
 
-    def _answers_before_certain(self, turn: ActiveTurn, text: str) -> bool:
+    def _answers_before_certain(self, turn: ActiveTurn, text: str, conversation: ExitStack) -> bool:
         """Whether the reply to these words may be made before the turn is certain: nothing
-        in it acts on the call, and no earlier words are still to be read with them."""
+        in it acts on the call, and no earlier words are still to be read with them. If
+        so, ``conversation`` holds the conversation's lock from the decision on, so that
+        no other turn changes the call's state before this reply is made."""
         record = turn.record
         if turn.gate.is_set() or record.unanswered:
             return False
-        if not self.turns.nothing_carried(turn):
-            return False
-        return not self.conversation.acts_on(
+        conversation.enter_context(self._conversation_lock)
+        if self.turns.nothing_carried(turn) and not self.conversation.acts_on(
             text, record.language or "", record.language_probability, partial(has_voice, self.tts)
-        )
+        ):
+            return True
+        conversation.close()
+        return False
 
     @staticmethod
     def _heard_any(turn: ActiveTurn) -> bool:
@@ -181,7 +190,7 @@ class TurnWorker:
             return iter([greeting])
         tools = self.conversation.deps.tools
         tool = for_keys(tools, text, self.state) if record.source == "dtmf" else None
-        return self.conversation.respond(text, record, turn.cancel, tool, certain=turn.gate)
+        return self.conversation.respond(text, record, turn.cancel, tool, stands=turn.stands)
 
     def _prerender_fallback(self) -> None:
         _ = self.conversation.gettext(self.state.locale)
@@ -221,5 +230,5 @@ class TurnWorker:
             self.mute = True
             log.exception("call %s: the fallback line could not be played", self.sid)
         else:
-            if not turn.cancel.is_set():
+            if turn.stands():
                 self.conversation.offer_handoff()

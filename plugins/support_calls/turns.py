@@ -40,6 +40,12 @@ class ActiveTurn:
     previous: ActiveTurn | None = None  # the turn this one followed
     seq: int = 0  # the call's turns in the order they began
 
+    def stands(self) -> bool:
+        """Waits until the turn is certain or dropped; whether it stands (it was not
+        dropped: a caller who went on speaking, or a key press before it was certain)."""
+        self.gate.wait()
+        return not self.discard
+
 
 class TurnLog:
     """Writes a call's turns, one at a time, in the order they end."""
@@ -70,12 +76,15 @@ class TurnLog:
 
     def unanswered(self, turn: ActiveTurn, hung_up: bool, acted_on: bool = False) -> None:
         """A turn cut short before the caller heard a reply. A key press or a greeting is
-        dropped; the caller's words are kept with the reason. Words not yet acted on are
-        read with the caller's next ones (unless a later turn has already been read)."""
+        dropped; the caller's words are kept with the reason, and without the reply they
+        did not hear (it may have been made before the turn was certain). Words not yet
+        acted on are read with the caller's next ones (unless a later turn has already
+        been read)."""
         record = turn.record
         if record.source != "speech" or turn.discard:
             turn.discard = turn.discard or record.source == "speech"
             return
+        record.sentences.clear()
         if not record.unanswered:
             record.unanswered = Unanswered.HUNG_UP if hung_up else Unanswered.SUPERSEDED
         carry = record.unanswered == Unanswered.SUPERSEDED and record.transcript and not acted_on

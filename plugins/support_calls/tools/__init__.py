@@ -101,6 +101,12 @@ def choose(tools: Sequence[BoundTool], utterance: str, state: CallState) -> Boun
             if tool.name == state.expecting:
                 return tool
         state.expecting = None
+    return best_match(tools, utterance)
+
+
+def best_match(tools: Sequence[BoundTool], utterance: str) -> BoundTool | None:
+    """The tool whose keywords the words match best (ties: the higher priority, then the
+    earlier tool); None when no tool's keywords are in the words."""
     words = fold(utterance)
     best, best_rank = None, (0, 0)
     for tool in tools:
