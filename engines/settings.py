@@ -157,8 +157,9 @@ class ChatSettings(EngineSection):
     timeout_s: float = Field(
         60.0,
         gt=0,
-        description="Longest an interactive request (a call turn) may take, from admission;"
-        " bulk requests (jobs) have no deadline, see stall_timeout_s.",
+        description="Longest an interactive request (a call turn) may take, from admission,"
+        " not counting the time its reader holds a streamed piece; bulk requests (jobs) have"
+        " no deadline, see stall_timeout_s.",
     )
     stall_timeout_s: float = Field(
         120.0,
