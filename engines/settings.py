@@ -228,7 +228,7 @@ class ChatSettings(EngineSection):
         if "models" in data and "workloads" not in data:
             data = {**data, "workloads": {}}
         if "models" not in data:  # the default text model, for this machine
-            name, table = text_model(data.get("device", "auto"))
+            name, table = text_model(data.get("device", "auto"), data.get("dtype", "auto"))
             data = {**data, "models": {name: table}}
             data.setdefault("workloads", {"translation": name, "narration": name})
         return data

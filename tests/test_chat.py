@@ -196,6 +196,8 @@ def test_the_default_text_model_is_chosen_for_the_machine(monkeypatch: pytest.Mo
     assert plain.route("calls") == "smollm2"
     monkeypatch.setattr(hardware, "cpu_dtype", lambda: "bfloat16")
     assert ChatSettings().models["qwen2.5-coder-1.5b"].on_demand
+    forced = ChatSettings(dtype="float32")  # float32 by choice: the model float32 suits
+    assert forced.route("translation") == "qwen2.5-coder-0.5b"
     monkeypatch.setattr(hardware, "cpu_dtype", lambda: "float32")
     assert "qwen2.5-coder-1.5b" in ChatSettings(device="cuda").models  # a GPU: the 1.5B
     own = ChatSettings(workloads={"narration": "smollm2"})  # routes of one's own are kept
