@@ -133,8 +133,9 @@ class Translator:
         progress: Callable[[int, int, float], None] | None = None,
     ) -> Report:
         """Translate ``listings`` into ``locales``. ``progress`` is told, as the run goes,
-        the translations stored, their number, and the share of the run's segments settled
-        (a long run's translations finish late together: segments are batched across them)."""
+        the translations stored, their number, and the share of the run's text settled, by
+        its segments' length (a long run's translations finish late together: segments are
+        batched across them; and a title settles sooner than a description)."""
         started = time.monotonic()
         self.overwrite_edits = overwrite_edits
         report = Report(listings=len(listings), locales=list(locales))
@@ -168,12 +169,18 @@ class Translator:
         pending = {
             id(doc): {(doc.locale, s.digest) for s in doc.segments} - results.keys() for doc in docs
         }
-        asked = len(set().union(*pending.values())) if pending else 0  # segments to settle
+        sizes = {  # the text each segment to settle holds: the run's work, roughly
+            (doc.locale, s.digest): len(s.source) + 1
+            for doc in docs
+            for s in doc.segments
+            if (doc.locale, s.digest) not in results
+        }
+        asked, settled_size = sum(sizes.values()), 0
         settled_keys: set[Key] = set()
 
         def tell() -> None:
             if progress is not None:
-                work = len(settled_keys) / asked if asked else 1.0
+                work = settled_size / asked if asked else 1.0
                 progress(done, len(docs), max(work, done / max(len(docs), 1)))
 
         def finish(doc: Document) -> None:
@@ -220,6 +227,8 @@ class Translator:
                             failures[(batch.locale, segment.digest)] = reason
                             settled.add(segment.digest)
                     for key in ((batch.locale, digest) for digest in settled):
+                        if key not in settled_keys:
+                            settled_size += sizes.get(key, 0)
                         settled_keys.add(key)
                         for doc in waiting_on.pop(key, []):
                             pending[id(doc)].discard(key)
