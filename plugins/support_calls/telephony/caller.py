@@ -82,6 +82,7 @@ class TwilioCaller:
         self._speech_done = threading.Event()
         self._speech_done.set()
         self._stalled_until = 0.0  # the network holds the caller's audio back until then
+        self._hung_up = False
         self._played_until = 0.0  # when the agent audio received so far ends, played
         self._pending_marks: list[tuple[float, str]] = []
         self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
@@ -109,6 +110,8 @@ class TwilioCaller:
     def _send(self, message: dict[str, object] | str) -> None:
         text = message if isinstance(message, str) else json.dumps(message)
         with self._lock:
+            if self._hung_up:  # nothing goes out once the caller hung up
+                raise ConnectionClosed()
             self._ws.send(text)
 
     def send_raw(self, message: str | bytes) -> None:
@@ -144,7 +147,9 @@ class TwilioCaller:
         if not self.closed.is_set():
             try:
                 self._send({"event": "stop", "streamSid": self.stream_sid, "stop": {}})
-                self._ws.close()
+                with self._lock:  # the talking thread sends no frame after this
+                    self._hung_up = True
+                    self._ws.close()
             except ConnectionClosed:
                 pass
         self.closed.set()
