@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from merchant_voice.plugin_api import Audio
@@ -39,6 +40,13 @@ class ActiveTurn:
     worker: threading.Thread | None = None
     previous: ActiveTurn | None = None  # the turn this one followed
     seq: int = 0  # the call's turns in the order they began
+
+    def earlier(self) -> Iterator[ActiveTurn]:
+        """The turns before this one, the latest first."""
+        turn = self.previous
+        while turn is not None:
+            yield turn
+            turn = turn.previous
 
     def stands(self) -> bool:
         """Waits until the turn is certain or dropped; whether it stands (it was not
@@ -96,11 +104,8 @@ class TurnLog:
     def nothing_carried(self, turn: ActiveTurn) -> bool:
         """Whether every earlier turn's words are accounted for and none are to be read
         with this turn's (without waiting)."""
-        earlier = turn.previous
-        while earlier is not None:
-            if not earlier.settled.is_set():
-                return False
-            earlier = earlier.previous
+        if not all(earlier.settled.is_set() for earlier in turn.earlier()):
+            return False
         with self._lock:
             return not self._carried
 
@@ -108,8 +113,7 @@ class TurnLog:
         """The caller's words, after those of earlier turns they spoke on over before a
         reply: every earlier turn still hearing its words is waited for, however long its
         recognition takes on a busy host (it always ends: the words are never lost)."""
-        earlier = turn.previous
-        while earlier is not None:
+        for earlier in turn.earlier():
             if not earlier.settled.wait(timeout=EARLIER_WORDS_WAIT_S):
                 log.error(
                     "call %s: an earlier turn's words were not heard in %.0f s; going on"
@@ -117,7 +121,6 @@ class TurnLog:
                     self.call.sid,
                     EARLIER_WORDS_WAIT_S,
                 )
-            earlier = earlier.previous
         with self._lock:
             carried, self._carried = self._carried, ""
             self._read_upto = max(self._read_upto, turn.seq)
