@@ -6,9 +6,11 @@ under CI (``CI=true``) they fail instead, so a missing service is never hidden.
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,20 @@ if IN_CI:
 LIVE_FIXTURES = frozenset({"engines", "browser"})
 """The session's vLLM server and its Chromium: a test that asks the model (directly, through
 an app, a call or a job) or drives the dashboard in a real browser is ``live``."""
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """No garbage collection while an app is built: on CPython 3.11 before 3.11.8 one
+    that runs while werkzeug compiles the routes' AST can fail the build with "AST
+    constructor recursion depth mismatch" (gh-106905), once in a few hundred apps."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -132,7 +148,8 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(database_url: str, migrate: bool = True, **sections: dict[str, Any]) -> Flask:
-        app = create_app(app_config(tmp_path, database_url, **sections))
+        with _no_collection():
+            app = create_app(app_config(tmp_path, database_url, **sections))
         app.config["TESTING"] = True
         if migrate:
             Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
