@@ -1,7 +1,7 @@
 """Call benchmark: voice-to-voice latency of whole calls over Twilio's protocol.
 
     .venv/bin/python bench/calls.py [--calls 1,4,10] [--turns 4] [--call-model tiny.en]
-        [--streaming-off] [--url http://host:port --model NAME]
+        [--streaming-off] [--url http://host:port --model NAME] [--dtype float32]
 
 It serves the host on a local port (its real HTTP and WebSocket server),
 places signed calls the way Twilio does, and plays, as 8 kHz µ-law in real
@@ -230,11 +230,17 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--streaming-off", action="store_true", help="also one call without")
     parser.add_argument("--call-model", default="", help='e.g. "tiny.en"; default: [speech] model')
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", "float32"],
+        default="auto",
+        help="[chat] dtype: float32 runs as a CPU without native bfloat16 does",
+    )
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
-        chat: dict[str, Any] = {"port": PORT}
+        chat: dict[str, Any] = {"port": PORT, "dtype": arguments.dtype}
         if arguments.url:
             chat.update(url=arguments.url, model=arguments.model)
         config = {

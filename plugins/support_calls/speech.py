@@ -18,7 +18,7 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"')\\]]*\\s")
 _CLAUSE_END = re.compile(r"[,;:—]\s")
 FIRST_CLAUSE_WORDS = 2  # a reply's first clause ("I'm sorry,") is spoken alone: earlier audio
-FIRST_CHUNK_WORDS = 8  # with no punctuation yet, the first words go ahead on their own
+FIRST_CHUNK_WORDS = 4  # with no punctuation yet, the first words go ahead on their own
 MAX_SENTENCE_CHARS = 220
 
 
