@@ -44,6 +44,7 @@ class TurnOut(BaseModel):
     reply: str
     reply_locale: str | None
     tool_calls: list[dict[str, Any]]
+    withheld: list[dict[str, Any]]
     interrupted: bool
     fallback: bool
     unanswered: str | None

@@ -5,7 +5,10 @@ session. The tool's own sentence (``say``) is spoken first, word for word;
 then the shared chat engine, at interactive priority, goes on from it - or
 answers alone when no tool applies - grounded in the store's policies and the
 tool's data. Its stream is cut into sentences, so speech synthesis starts on
-the first while the model still writes the rest.
+the first while the model still writes the rest. Each is checked before it is
+spoken (:mod:`~plugins.support_calls.grounding`): one that states what the call's
+facts do not is withheld, and the caller hears ``UNSURE_LINE`` and the offer of a
+colleague instead.
 
 If the chat engine is down or too slow and nothing has been said yet, the
 caller hears the fallback line (pre-rendered) and is offered a colleague.
@@ -17,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,8 @@ from merchant_voice.plugin_api import (
     TenantSession,
     ToolResult,
 )
+from plugins.support_calls.grounding import Sources, unsupported
+from plugins.support_calls.lines import FALLBACK_LINE, UNSURE_LINE
 from plugins.support_calls.prompting import facts_message, system_prompt
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.speech import SentenceSplitter
@@ -56,9 +61,6 @@ HISTORY_MESSAGES = (6, 12)  # the conversation kept: cut back to 6 messages once
 CONFIDENT_LANGUAGE = 0.7  # detected languages below this are not acted on
 REPLY_MAX_TOKENS = 60
 MODEL_SENTENCES = 2  # a phone answer is short: the model's stream is closed after these
-FALLBACK_LINE = (
-    "I'm sorry, I can't look that up right now. Say 'agent' or press 0 to speak to a colleague."
-)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class TurnRecord:
     reply_locale: str | None = None
     sentences: list[str] = field(default_factory=list)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    withheld: list[dict[str, Any]] = field(default_factory=list)  # the model's, unsupported
     action: Action | None = None
     fallback: bool = False
     interrupted: bool = False
@@ -229,7 +232,7 @@ class Conversation:
             return
         offered = False
         try:
-            yield from self._model_reply(text, lead, facts, record, cancel)
+            offered = yield from self._model_reply(text, lead, facts, record, cancel)
         except EngineCancelled:
             return
         except EngineError as exc:
@@ -345,7 +348,9 @@ class Conversation:
         facts: list[dict[str, Any]],
         record: TurnRecord,
         cancel: threading.Event,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, bool]:
+        """The model's sentences, each checked before it is said. Returns whether one was
+        withheld, and :data:`UNSURE_LINE` said (with the offer of a colleague) instead."""
         messages = self.prompt(text, lead, facts)
         request = ChatRequest(
             messages=messages,
@@ -357,31 +362,60 @@ class Conversation:
             timeout_s=self.deps.llm_timeout_s,
             continue_final_message=bool(lead),
         )
+        sources = self._sources(text, lead, facts)
         splitter = SentenceSplitter(first_clause=not lead)
         started = time.monotonic()
-        spoken = 0
         stream = self.deps.chat.stream(request, cancel)
+        sentences = self._streamed(stream, splitter, record, started)
         try:
-            for piece in stream:
-                if "llm_first_token_ms" not in record.timings:
-                    elapsed = time.monotonic() - started
-                    record.timings["llm_first_token_ms"] = round(elapsed * 1000)
-                for sentence in splitter.feed(piece):
-                    record.sentences.append(sentence)
-                    yield sentence
-                    spoken += 1
-                    if spoken >= MODEL_SENTENCES:
-                        return
+            for spoken, sentence in enumerate(sentences, start=1):
+                if missing := unsupported(sentence, sources, self.state.locale):
+                    log.info("withheld a reply the call's facts do not support: %s", missing)
+                    record.withheld.append({"sentence": sentence, "unsupported": missing})
+                    line = self.gettext(self.state.locale)(UNSURE_LINE)
+                    record.sentences.append(line)
+                    yield line
+                    return True
+                record.sentences.append(sentence)
+                yield sentence
+                if spoken >= MODEL_SENTENCES:
+                    break
         finally:
+            sentences.close()
             record.timings.setdefault(  # an empty answer still answered
                 "llm_first_token_ms", round((time.monotonic() - started) * 1000)
             )
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # closing the request makes vLLM stop generating
-        for sentence in splitter.flush():
-            record.sentences.append(sentence)
-            yield sentence
+        return False
+
+    @staticmethod
+    def _streamed(
+        stream: Iterator[str], splitter: SentenceSplitter, record: TurnRecord, started: float
+    ) -> Generator[str, None, None]:
+        """The stream cut into sentences, the first token's time noted."""
+        for piece in stream:
+            if "llm_first_token_ms" not in record.timings:
+                elapsed = time.monotonic() - started
+                record.timings["llm_first_token_ms"] = round(elapsed * 1000)
+            yield from splitter.feed(piece)
+        yield from splitter.flush()
+
+    def _sources(self, text: str, lead: str | None, facts: list[dict[str, Any]]) -> Sources:
+        """What this turn's reply may draw on (see :mod:`~plugins.support_calls.grounding`)."""
+        sources = Sources(heard=[text])
+        sources.tell(self.deps.merchant.name)
+        sources.tell(self.deps.settings.policies)
+        sources.tell([fact["data"] for fact in facts])
+        if lead:
+            sources.tell(lead)
+        for message in self.history:
+            if message["role"] == "user":
+                sources.heard.append(message["content"])
+            else:
+                sources.tell(message["content"])
+        return sources
 
     def _remember(self, text: str, reply: str) -> None:
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply}]

@@ -1,8 +1,8 @@
 """Speech for the phone: sentences to 8 kHz µ-law, and fixed lines rendered once.
 
-The greeting and the fallback line are rendered when a call connects and kept
-per voice, so the fallback is heard at once even when every engine is busy or
-the chat engine is down.
+The greeting and the fixed lines (:data:`FALLBACK_LINE`, :data:`UNSURE_LINE`) are
+rendered when a call connects and kept per voice, so that they are heard at once even
+when every engine is busy or the chat engine is down.
 """
 
 from __future__ import annotations
@@ -18,6 +18,23 @@ from merchant_voice.plugin_api import MerchantInfo, Synthesizer, VoiceNotFound
 log = logging.getLogger(__name__)
 
 MAX_CACHED = 256
+
+
+def N_(message: str) -> str:
+    """Marks a message for pybabel's extraction: it is translated where it is said."""
+    return message
+
+
+# Said when the chat engine fails before anything was said (a "yes" then hands over).
+FALLBACK_LINE = N_(
+    "I'm sorry, I can't look that up right now. Say 'agent' or press 0 to speak to a colleague."
+)
+# Said instead of a sentence of the model's that the call's facts do not support (grounding).
+UNSURE_LINE = N_(
+    "I'm not sure about that. I can look up an order, a product or our policies, "
+    "or say 'agent' to speak to a colleague."
+)
+FIXED_LINES = (FALLBACK_LINE, UNSURE_LINE)
 
 Lines = OrderedDict[tuple[str, str], bytes]  # (locale, text) -> µ-law, oldest first
 _caches: weakref.WeakKeyDictionary[Synthesizer, Lines] = weakref.WeakKeyDictionary()

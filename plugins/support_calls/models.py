@@ -106,6 +106,8 @@ class Turn(MerchantOwned, Base):
     reply: Mapped[str] = mapped_column(Text, default="")
     reply_locale: Mapped[str | None] = mapped_column(String(35))
     tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # what the model wrote but the call's facts did not support: not spoken
+    withheld: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     interrupted: Mapped[bool] = mapped_column(default=False)
     fallback: Mapped[bool] = mapped_column(default=False)  # the chat engine failed
     unanswered: Mapped[str | None] = mapped_column(String(20))  # why not (Unanswered); None: was

@@ -101,6 +101,7 @@ def _save_turn(
                 reply=record.reply,
                 reply_locale=record.reply_locale,
                 tool_calls=record.tool_calls,
+                withheld=record.withheld,
                 interrupted=record.interrupted,
                 fallback=record.fallback,
                 unanswered=record.unanswered,

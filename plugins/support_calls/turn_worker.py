@@ -21,13 +21,8 @@ from contextlib import AbstractContextManager, ExitStack
 from functools import partial
 
 from merchant_voice.plugin_api import Action, CallState, EngineError, Synthesizer, Transcriber
-from plugins.support_calls.conversation import (
-    CONFIDENT_LANGUAGE,
-    FALLBACK_LINE,
-    Conversation,
-    TurnRecord,
-)
-from plugins.support_calls.lines import has_voice, prerender, speak
+from plugins.support_calls.conversation import CONFIDENT_LANGUAGE, Conversation, TurnRecord
+from plugins.support_calls.lines import FIXED_LINES, has_voice, prerender, speak
 from plugins.support_calls.models import Unanswered
 from plugins.support_calls.player import Player
 from plugins.support_calls.tools import for_keys
@@ -186,18 +181,19 @@ class TurnWorker:
         if record.source == "greeting":
             greeting = self.conversation.greeting(record)
             prerender(self.tts, greeting, self.state.locale)
-            threading.Thread(target=self._prerender_fallback, daemon=True).start()
+            threading.Thread(target=self._prerender_lines, daemon=True).start()
             return iter([greeting])
         tools = self.conversation.deps.tools
         tool = for_keys(tools, text, self.state) if record.source == "dtmf" else None
         return self.conversation.respond(text, record, turn.cancel, tool, stands=turn.stands)
 
-    def _prerender_fallback(self) -> None:
+    def _prerender_lines(self) -> None:
         _ = self.conversation.gettext(self.state.locale)
         try:
-            prerender(self.tts, _(FALLBACK_LINE), self.state.locale)
+            for line in FIXED_LINES:
+                prerender(self.tts, _(line), self.state.locale)
         except Exception:
-            log.exception("could not pre-render the fallback line")
+            log.exception("could not pre-render the call's fixed lines")
 
     def _say(self, turn: ActiveTurn, sentence: str, locale: str | None = None) -> None:
         """Synthesise a sentence at once; its audio goes out once the turn is certain."""

@@ -1,0 +1,118 @@
+"""A model-made sentence is spoken only when the call's facts or the caller's words say
+what it states: checked alone, and in a conversation with the real model."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from engines import Engines
+from merchant_voice.call_tools import CallState
+from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.tenancy import MerchantInfo
+from plugins.support_calls import settings as settings_module
+from plugins.support_calls.conversation import CallDeps, Conversation, TurnRecord
+from plugins.support_calls.grounding import Sources, unsupported
+from plugins.support_calls.lines import UNSURE_LINE
+from plugins.support_calls.settings import SupportCallsSettings
+
+ORDER_READ_OUT = "Order 8 8 2 1 is on its way. What is the delivery postcode?"
+POLICIES = {"returns": "Unworn items can be returned within 30 days for a full refund."}
+
+
+@pytest.fixture
+def sources() -> Sources:
+    sources = Sources(heard=["Where is my order 8821?", "The postcode is nine four one zero three"])
+    sources.tell(POLICIES)
+    sources.tell(ORDER_READ_OUT)
+    sources.tell([{"order": "8821", "status": "shipped", "total": 49.9}])
+    return sources
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Nine four one zero three, thank you.",  # the caller's own digits
+        "Your order 8821 has shipped.",
+        "It came to $49.90.",  # 49.9 in the facts, said with its cents
+        "You can return it within thirty days.",  # the policy's 30, in words
+        "Hello! How can I help you today?",
+        "The birch canoe slid on the smooth planks.",
+    ],
+)
+def test_what_the_call_was_told_or_heard_may_be_said(sources: Sources, sentence: str) -> None:
+    assert unsupported(sentence, sources, "en_US") == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "found"),
+    [
+        ("The postcode is 94101.", ["94101"]),  # one digit off what the caller said
+        ("The postcode is 9 4 1 3.", ["9413"]),
+        ("Returns are free for 60 days.", ["60"]),
+        ("The price of the unicorn saddle is £1.00.", ["1"]),
+        ("It will arrive on Monday.", ["arrive", "monday"]),
+        ("It was delivered.", ["delivered"]),  # the facts say shipped; "delivery" was said
+        ("Yes, I can offer you a discount.", ["discount"]),
+    ],
+)
+def test_what_nobody_said_is_found(sources: Sources, sentence: str, found: list[str]) -> None:
+    assert unsupported(sentence, sources, "en_US") == found
+
+
+def test_a_callers_question_does_not_make_its_answer_true() -> None:
+    sources = Sources(heard=["Has my order been delivered?"])
+    assert unsupported("Yes, your order has been delivered.", sources, "en_US") == ["delivered"]
+
+
+def test_claims_and_days_are_found_in_the_calls_language() -> None:
+    said = "Ihre Bestellung wurde gestern geliefert und kommt am Montag."
+    assert unsupported(said, Sources(), "de_DE") == ["gestern", "geliefert", "montag"]
+    told = Sources()
+    told.tell({"status": "geliefert", "hours": "Montag bis Freitag"})
+    assert unsupported("Sie wurde geliefert. Wir sind ab Montag da.", told, "de_DE") == []
+
+
+@pytest.mark.usefixtures("engines")
+def test_a_reply_stating_what_the_call_does_not_know_is_withheld(engines: Engines) -> None:
+    """The real calls model, lured into figures it does not have: whatever it writes,
+    the caller hears only supported sentences, or the unsure line and a colleague
+    offered; what was withheld is kept on the turn."""
+    deps = CallDeps(
+        merchant=MerchantInfo(1, "acme", "Acme Outdoor", "en_US"),
+        settings=SupportCallsSettings(policies=POLICIES),
+        tools=(),
+        chat=engines.chat,
+        sessions=lambda: pytest.fail("no tool here"),
+        resources=PluginResources("support_calls", Path(settings_module.__file__).parent),
+    )
+    lures = [
+        "The postcode is nine four one zero three.",
+        "What's the price of the unicorn saddle?",
+        "When will my order arrive?",
+        "Can I get a discount?",
+    ]
+    withheld = 0
+    for lure in lures:
+        conversation = Conversation(deps, CallState("+15550100", "en_US"))
+        conversation.history = [
+            {"role": "user", "content": "Where is my order 8821?"},
+            {"role": "assistant", "content": ORDER_READ_OUT},
+        ]
+        sources = Sources(heard=[lure, "Where is my order 8821?"])
+        for told in ("Acme Outdoor", POLICIES, ORDER_READ_OUT):
+            sources.tell(told)
+        record = TurnRecord("speech")
+        said = list(conversation.respond(lure, record, threading.Event()))
+        assert said and said == record.sentences
+        for sentence in said:
+            assert sentence == UNSURE_LINE or unsupported(sentence, sources, "en_US") == []
+        if record.withheld:
+            withheld += 1
+            assert said[-1] == UNSURE_LINE
+            assert record.withheld[0]["unsupported"]
+            assert conversation.state.scratch.get("offered_handoff")  # "yes" hands over
+            assert conversation.history[-1] == {"role": "assistant", "content": record.reply}
+    assert withheld >= 2  # the model does invent: the check is what keeps it off the line
