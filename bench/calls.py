@@ -1,7 +1,8 @@
 """Call benchmark: voice-to-voice latency of whole calls over Twilio's protocol.
 
     .venv/bin/python bench/calls.py [--calls 1,4,10] [--turns 4] [--call-model tiny.en]
-        [--streaming-off] [--url http://host:port --model NAME] [--dtype float32]
+        [--streaming-off] [--show-turns] [--url http://host:port --model NAME]
+        [--dtype float32]
 
 It serves the host on a local port (its real HTTP and WebSocket server),
 places signed calls the way Twilio does, and plays, as 8 kHz µ-law in real
@@ -50,7 +51,7 @@ from merchant_voice import accounts
 from merchant_voice.config import build_settings
 from merchant_voice.migrate import Migrations
 from merchant_voice.tenancy import MerchantInfo
-from plugins.support_calls.models import Call
+from plugins.support_calls.models import Call, Turn
 from plugins.support_calls.telephony.caller import TwilioCaller, call_sid, place_call
 from plugins.support_calls.vad import Endpointer, VadEvent
 from tests.support_calls_host import trail_backpack
@@ -116,6 +117,7 @@ class Measured:
     spoken: int  # caller utterances
     answered: int  # speech turns with a reply
     unanswered: dict[str, int]  # the others, by reason
+    turns: list[str]  # one line per answered turn, for --show-turns
 
 
 def one_call(
@@ -154,6 +156,7 @@ def run(app: Flask, url: str, calls: int, turns: int, clips: list[bytes], offset
     by_answer: dict[str, list[float]] = {"tool": [], "model": []}
     heard_by_call = dict(results)
     answered, unanswered = 0, Counter[str]()
+    lines: list[str] = []
     merchant = _merchant_info(app)
     with app.extensions["db"].tenant_session(merchant) as session:
         sids = [sid for sid, _ in results]
@@ -167,13 +170,23 @@ def run(app: Flask, url: str, calls: int, turns: int, clips: list[bytes], offset
                     continue
                 answered += bool(turn.reply)
                 kind = "model" if turn.llm_first_token_ms is not None else "tool"
-                by_answer[kind].extend(itertools.islice(heard, 1))
+                this = list(itertools.islice(heard, 1))
+                by_answer[kind].extend(this)
+                lines.append(_turn_line(turn, kind, this[0] if this else float("nan")))
                 for stage in STAGES:
                     value = getattr(turn, stage)
                     if value is not None:
                         stages[stage].append(value)
     heard = [ms for _, call_heard in results for ms in call_heard]
-    return Measured(heard, by_answer, stages, calls * turns, answered, dict(unanswered))
+    return Measured(heard, by_answer, stages, calls * turns, answered, dict(unanswered), lines)
+
+
+def _turn_line(turn: Turn, kind: str, heard_ms: float) -> str:
+    stages = " ".join(f"{getattr(turn, stage)!s:>5}" for stage in STAGES)
+    withheld = f" WITHHELD {turn.withheld}" if turn.withheld else ""
+    return (
+        f"{kind:<5} {heard_ms:6.0f} ms [{stages}] {turn.transcript!r} -> {turn.reply!r}{withheld}"
+    )
 
 
 def _merchant_info(app: Flask) -> MerchantInfo:
@@ -229,6 +242,9 @@ def main() -> None:
     parser.add_argument("--calls", default="1,4,10", help="calls at once, one run each")
     parser.add_argument("--turns", type=int, default=4)
     parser.add_argument("--streaming-off", action="store_true", help="also one call without")
+    parser.add_argument(
+        "--show-turns", action="store_true", help="print each turn: its stages, words, reply"
+    )
     parser.add_argument("--call-model", default="", help='e.g. "tiny.en"; default: [speech] model')
     parser.add_argument(
         "--dtype",
@@ -284,6 +300,8 @@ def main() -> None:
             for offset, calls in enumerate(int(n) for n in arguments.calls.split(",")):
                 measured = run(app, url, calls, arguments.turns, clips, offset * 100)
                 p50s[calls] = report(f"{calls} call(s) at once", measured)
+                if arguments.show_turns:
+                    print(f"  kind   heard    [{' '.join(STAGES)}]", *measured.turns, sep="\n  ")
             if arguments.streaming_off:
                 configure(app, stream_replies=False)
                 measured = run(app, url, 1, arguments.turns, clips, 50)

@@ -106,13 +106,14 @@ def _setup(app: Flask, locales: list[str], slug: str = "bench") -> tuple[str, li
 
 
 def _merged(rounds: list[Measured]) -> Measured:
-    merged = Measured([], {"tool": [], "model": []}, {}, 0, 0, {})
+    merged = Measured([], {"tool": [], "model": []}, {}, 0, 0, {}, [])
     for measured in rounds:
         merged.heard_ms += measured.heard_ms
         for kind, values in measured.by_answer.items():
             merged.by_answer[kind] += values
         for stage, stage_values in measured.stages.items():
             merged.stages.setdefault(stage, []).extend(stage_values)
+        merged.turns += measured.turns
         merged.spoken += measured.spoken
         merged.answered += measured.answered
         for reason, count in measured.unanswered.items():

@@ -131,4 +131,8 @@ def fold(text: str) -> str:
 
 
 def _contains(words: str, phrase: str) -> bool:
+    """Whether ``phrase`` begins a word of ``words``; anywhere for a phrase in a script
+    written without spaces between words (Chinese, Japanese)."""
+    if phrase and unicodedata.east_asian_width(phrase[0]) in ("W", "F"):
+        return phrase in words
     return re.search(rf"(?<!\w){re.escape(phrase)}", words) is not None

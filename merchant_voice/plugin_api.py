@@ -92,14 +92,7 @@ from merchant_voice.plugin_services import (
     signer,
     storage_quota,
 )
-from merchant_voice.spoken import (
-    compact,
-    normalized_digits,
-    numbers_in,
-    spoken_code,
-    spoken_date,
-    spoken_money,
-)
+from merchant_voice.spoken import compact, normalized_digits, spoken_code, spoken_date, spoken_money
 from merchant_voice.spreadsheet import read_cell, safe_cell
 from merchant_voice.tenancy import MerchantInfo, MerchantOwned, TenantSession
 from merchant_voice.web import websocket
@@ -212,7 +205,6 @@ __all__ = [
     "normalize_currency",
     "normalize_locale",
     "normalized_digits",
-    "numbers_in",
     "page_panels",
     "pager",
     "phone_key",

@@ -15,12 +15,11 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal, get_currency_name
 
-from engines.digits import normalized_digits, numbers_in
+from engines.digits import normalized_digits
 
 __all__ = [
     "compact",
     "normalized_digits",
-    "numbers_in",
     "spoken_code",
     "spoken_date",
     "spoken_money",

@@ -31,7 +31,8 @@ from merchant_voice.call_tools import CallState
 from merchant_voice.plugin_resources import PluginResources
 from merchant_voice.tenancy import MerchantInfo
 from plugins.support_calls import settings as settings_module
-from plugins.support_calls.conversation import CallDeps, Conversation, TurnRecord
+from plugins.support_calls.context import CallDeps, TurnRecord
+from plugins.support_calls.conversation import Conversation
 from plugins.support_calls.settings import SupportCallsSettings
 from plugins.support_calls.telephony.caller import SILENCE, TwilioCaller, place_call
 from plugins.support_calls.telephony.twilio import signature

@@ -135,6 +135,9 @@ def test_tools_are_chosen_on_the_callers_words(app: Flask, shop_a: Shop) -> None
     assert chosen("Can I return a jacket I bought?") == "store_policy"
     assert chosen("When are you open on Saturday?") == "store_policy"
     assert chosen("I'd like to talk to a real person") == "handoff"
+    assert (
+        chosen("オペレーターをお願いします") == chosen("我要人工服务") == "handoff"
+    )  # as the lines say
     assert chosen("No thanks, goodbye") == "end_call"
     assert chosen("Lovely weather today") is None
     state.expecting = "order_status"
@@ -150,7 +153,8 @@ def test_only_replies_that_act_on_nothing_are_made_before_the_turn_is_certain(
     app: Flask, shop_a: Shop
 ) -> None:
     from engines.chat import VllmChat
-    from plugins.support_calls.conversation import CallDeps, Conversation
+    from plugins.support_calls.context import CallDeps
+    from plugins.support_calls.conversation import Conversation
 
     with app.app_context(), app.extensions["db"].tenant_session(shop_a.merchant) as session:
         tools = gather(session)
@@ -224,7 +228,8 @@ def test_each_turns_prompt_begins_with_the_last_turns_so_the_prefix_cache_serves
     """The system prompt stays fixed and the conversation only grows: a tool's facts come
     after it, and the history is cut back in blocks, not one message a turn."""
     from engines.chat import VllmChat
-    from plugins.support_calls.conversation import CallDeps, Conversation
+    from plugins.support_calls.context import CallDeps
+    from plugins.support_calls.conversation import Conversation
 
     resources = PluginResources("support_calls", Path(settings_module.__file__).parent)
     deps = CallDeps(

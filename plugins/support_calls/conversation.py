@@ -7,8 +7,7 @@ answers alone when no tool applies - grounded in the store's policies and the
 tool's data. Its stream is cut into sentences, so speech synthesis starts on
 the first while the model still writes the rest. Each is checked before it is
 spoken (:mod:`~plugins.support_calls.grounding`): one that states what the call's
-facts do not is withheld, and the caller hears ``UNSURE_LINE`` and the offer of a
-colleague instead.
+facts do not is withheld, and the caller hears ``UNSURE_LINE`` instead.
 
 If the chat engine is down or too slow and nothing has been said yet, the
 caller hears the fallback line (pre-rendered) and is offered a colleague.
@@ -16,87 +15,37 @@ caller hears the fallback line (pre-rendered) and is offered a colleague.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
 
 from merchant_voice.plugin_api import (
-    Action,
     CallState,
-    ChatEngine,
     ChatRequest,
     EngineCancelled,
     EngineError,
     MerchantInfo,
-    PluginResources,
     Priority,
-    TenantSession,
-    ToolResult,
 )
+from plugins.support_calls.context import WORKLOAD, CallDeps, TurnRecord
 from plugins.support_calls.grounding import Sources, unsupported
 from plugins.support_calls.lines import FALLBACK_LINE, UNSURE_LINE
 from plugins.support_calls.prompting import facts_message, system_prompt
-from plugins.support_calls.settings import SupportCallsSettings
-from plugins.support_calls.speech import SentenceSplitter
-from plugins.support_calls.tools import (
-    BoundTool,
-    best_match,
-    choose,
-    named,
-    schema_for_arguments,
-)
-from plugins.support_calls.tools.service import is_yes
+from plugins.support_calls.speech import SentenceSplitter, ends_sentence
+from plugins.support_calls.tool_use import use_tool
+from plugins.support_calls.tools import BoundTool, best_match
 
 log = logging.getLogger(__name__)
 
-WORKLOAD = "calls"  # [chat] workloads: the served model that answers calls
 HISTORY_MESSAGES = (6, 12)  # the conversation kept: cut back to 6 messages once past 12,
 # not one at a time, so that most turns' prompts begin with the last turn's (cached) prompt
 CONFIDENT_LANGUAGE = 0.7  # detected languages below this are not acted on
 REPLY_MAX_TOKENS = 60
 MODEL_SENTENCES = 2  # a phone answer is short: the model's stream is closed after these
-
-
-@dataclass
-class TurnRecord:
-    """What a turn did, written to its Turn row when it ends."""
-
-    source: str
-    transcript: str = ""
-    language: str | None = None
-    language_probability: float = 0.0
-    reply_locale: str | None = None
-    sentences: list[str] = field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    withheld: list[dict[str, Any]] = field(default_factory=list)  # the model's, unsupported
-    action: Action | None = None
-    fallback: bool = False
-    interrupted: bool = False
-    unanswered: str | None = None  # why the caller's words got no reply (models.Unanswered)
-    timings: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def reply(self) -> str:
-        return " ".join(self.sentences)
-
-
-@dataclass(frozen=True)
-class CallDeps:
-    """What a call needs from the host, resolved once when the call connects."""
-
-    merchant: MerchantInfo
-    settings: SupportCallsSettings
-    tools: Sequence[BoundTool]
-    chat: ChatEngine
-    sessions: Callable[[], TenantSession]  # new sessions of the merchant's, for any thread
-    resources: PluginResources
-    llm_timeout_s: float = 8.0
 
 
 def language_name(locale: str, in_locale: str = "en") -> str:
@@ -218,7 +167,7 @@ class Conversation:
         self.state.locale = locale
         lead: str | None = None
         facts: list[dict[str, Any]] = []
-        result = self._use_tool(text, record, tool)
+        result = use_tool(self.deps, self.state, text, record, tool)
         if result is not None:
             facts.append({"tool": record.tool_calls[-1]["name"], "data": result.data})
             record.action = result.action
@@ -232,7 +181,7 @@ class Conversation:
             return
         offered = False
         try:
-            offered = yield from self._model_reply(text, lead, facts, record, cancel)
+            yield from self._model_reply(text, lead, facts, record, cancel)
         except EngineCancelled:
             return
         except EngineError as exc:
@@ -264,63 +213,6 @@ class Conversation:
             record.sentences.append(sentence)
             yield sentence
 
-    def _use_tool(self, text: str, record: TurnRecord, tool: BoundTool | None) -> ToolResult | None:
-        state = self.state
-        if state.scratch.pop("offered_handoff", False) and is_yes(text):
-            tool = named(self.deps.tools, "handoff")
-        elif tool is None:
-            tool = choose(self.deps.tools, text, state)
-        if tool is None:
-            return None
-        arguments = tool.extract(text, state)
-        if arguments is None:
-            arguments = self._arguments(tool, text)
-        started = time.monotonic()
-        try:
-            with self.deps.sessions() as session:
-                result = tool.run(session, state, arguments, text)
-                session.commit()
-        except Exception:
-            log.exception("call tool %s failed", tool.name)
-            record.tool_calls.append({"name": tool.name, "arguments": arguments, "error": True})
-            return None
-        record.tool_calls.append(
-            {
-                "name": tool.name,
-                "arguments": arguments,
-                "result": result.data,
-                "ms": round((time.monotonic() - started) * 1000),
-            }
-        )
-        return result
-
-    def _arguments(self, tool: BoundTool, text: str) -> dict[str, Any]:
-        """A plugin tool's arguments, filled in by the model under the tool's JSON schema."""
-        request = ChatRequest(
-            messages=[
-                {
-                    "role": "system",
-                    "content": f"Fill in the arguments of the function {tool.name}: "
-                    f"{tool.tool.description} Use only what the caller said.",
-                },
-                {"role": "user", "content": text},
-            ],
-            max_tokens=120,
-            temperature=0.0,
-            json_schema=schema_for_arguments(tool.tool),
-            priority=Priority.INTERACTIVE,
-            workload=WORKLOAD,
-            merchant=self.deps.merchant.slug,
-            timeout_s=self.deps.llm_timeout_s,
-        )
-        try:
-            text_out = "".join(self.deps.chat.stream(request))
-            value = json.loads(text_out)
-        except (EngineError, json.JSONDecodeError) as exc:
-            log.warning("could not fill in the arguments of %s: %s", tool.name, exc)
-            return {}
-        return value if isinstance(value, dict) else {}
-
     def prompt(
         self, text: str, lead: str | None, facts: list[dict[str, Any]]
     ) -> list[dict[str, str]]:
@@ -348,9 +240,10 @@ class Conversation:
         facts: list[dict[str, Any]],
         record: TurnRecord,
         cancel: threading.Event,
-    ) -> Generator[str, None, bool]:
-        """The model's sentences, each checked before it is said. Returns whether one was
-        withheld, and :data:`UNSURE_LINE` said (with the offer of a colleague) instead."""
+    ) -> Iterator[str]:
+        """The model's sentences, each checked before it is said: the first it cannot
+        support is withheld, and :data:`UNSURE_LINE` said instead (which tells the caller
+        to say "agent" for a colleague), ending the reply."""
         messages = self.prompt(text, lead, facts)
         request = ChatRequest(
             messages=messages,
@@ -362,39 +255,40 @@ class Conversation:
             timeout_s=self.deps.llm_timeout_s,
             continue_final_message=bool(lead),
         )
-        sources = self._sources(text, lead, facts)
+        sources = self._sources(messages[0]["content"], text, lead, facts)
         splitter = SentenceSplitter(first_clause=not lead)
         started = time.monotonic()
         stream = self.deps.chat.stream(request, cancel)
-        sentences = self._streamed(stream, splitter, record, started)
+        pieces = self._streamed(stream, splitter, record, started)
+        sentences = 0
         try:
-            for spoken, sentence in enumerate(sentences, start=1):
-                if missing := unsupported(sentence, sources, self.state.locale):
+            for piece in pieces:
+                if missing := unsupported(piece, sources):
                     log.info("withheld a reply the call's facts do not support: %s", missing)
-                    record.withheld.append({"sentence": sentence, "unsupported": missing})
+                    record.withheld.append({"sentence": piece, "unsupported": missing})
                     line = self.gettext(self.state.locale)(UNSURE_LINE)
                     record.sentences.append(line)
                     yield line
-                    return True
-                record.sentences.append(sentence)
-                yield sentence
-                if spoken >= MODEL_SENTENCES:
-                    break
+                    return
+                record.sentences.append(piece)
+                yield piece
+                sentences += ends_sentence(piece)
+                if sentences >= MODEL_SENTENCES:
+                    return
         finally:
-            sentences.close()
+            pieces.close()
             record.timings.setdefault(  # an empty answer still answered
                 "llm_first_token_ms", round((time.monotonic() - started) * 1000)
             )
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # closing the request makes vLLM stop generating
-        return False
 
     @staticmethod
     def _streamed(
         stream: Iterator[str], splitter: SentenceSplitter, record: TurnRecord, started: float
     ) -> Generator[str, None, None]:
-        """The stream cut into sentences, the first token's time noted."""
+        """The stream cut into pieces to speak, the first token's time noted."""
         for piece in stream:
             if "llm_first_token_ms" not in record.timings:
                 elapsed = time.monotonic() - started
@@ -402,14 +296,17 @@ class Conversation:
             yield from splitter.feed(piece)
         yield from splitter.flush()
 
-    def _sources(self, text: str, lead: str | None, facts: list[dict[str, Any]]) -> Sources:
-        """What this turn's reply may draw on (see :mod:`~plugins.support_calls.grounding`)."""
-        sources = Sources(heard=[text])
-        sources.tell(self.deps.merchant.name)
-        sources.tell(self.deps.settings.policies)
+    def _sources(
+        self, system: str, text: str, lead: str | None, facts: list[dict[str, Any]]
+    ) -> Sources:
+        """What this turn's reply may draw on (see :mod:`~plugins.support_calls.grounding`):
+        the system prompt (the store, its policies), the greeting, the tools' facts and
+        sentence, the conversation so far, the caller's words."""
+        sources = Sources(self.state.locale, heard=[text])
+        sources.tell(system)
+        sources.tell(self.deps.settings.greeting)
         sources.tell([fact["data"] for fact in facts])
-        if lead:
-            sources.tell(lead)
+        sources.tell(lead)
         for message in self.history:
             if message["role"] == "user":
                 sources.heard.append(message["content"])

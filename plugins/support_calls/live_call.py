@@ -36,7 +36,8 @@ from merchant_voice.plugin_api import (
     audio,
 )
 from plugins.support_calls import records
-from plugins.support_calls.conversation import CallDeps, Conversation, TurnRecord
+from plugins.support_calls.context import CallDeps, TurnRecord
+from plugins.support_calls.conversation import Conversation
 from plugins.support_calls.lines import opening_locale
 from plugins.support_calls.player import Player
 from plugins.support_calls.recording import Recorder

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, update
 
 from merchant_voice.plugin_api import Action, CallState, data_dir, retry_when_busy
-from plugins.support_calls.conversation import CallDeps, TurnRecord
+from plugins.support_calls.context import CallDeps, TurnRecord
 from plugins.support_calls.models import Call, Outcome, Turn
 from plugins.support_calls.recording import Recorder
 

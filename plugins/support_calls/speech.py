@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from merchant_voice.plugin_api import normalized_digits
+
 _MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _MARKUP = re.compile(r"[*_`#>|~]+|^\s*[-+•]\s+|^\s*\d+[.)]\s+", re.MULTILINE)
@@ -19,6 +21,7 @@ _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]+[\"')\\]]*\\s")
 _CLAUSE_END = re.compile(r"[,;:—]\s")
 FIRST_CLAUSE_WORDS = 2  # a reply's first clause ("I'm sorry,") is spoken alone: earlier audio
 FIRST_CHUNK_WORDS = 4  # with no punctuation yet, the first words go ahead on their own
+# (not a figure's: "Your order 8 8" must wait for "2 1", so that the whole code is checked)
 MAX_SENTENCE_CHARS = 220
 
 
@@ -29,6 +32,15 @@ def speakable(text: str) -> str:
     text = _MARKUP.sub(" ", text)
     text = _NOT_SPOKEN.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _has_figure(text: str) -> bool:
+    return any(ch.isdigit() for ch in normalized_digits(text))
+
+
+def ends_sentence(piece: str) -> bool:
+    """Whether a piece the splitter gave ends a sentence (not an opening clause or words)."""
+    return _SENTENCE_END.search(piece + " ") is not None
 
 
 class SentenceSplitter:
@@ -65,7 +77,7 @@ class SentenceSplitter:
             if clause and len(self._buffer[: clause.start()].split()) >= FIRST_CLAUSE_WORDS:
                 return clause.end()
             words = list(re.finditer(r"\S+\s", self._buffer))
-            if len(words) >= FIRST_CHUNK_WORDS:
+            if len(words) >= FIRST_CHUNK_WORDS and not _has_figure(self._buffer):
                 return words[FIRST_CHUNK_WORDS - 1].end()
         if len(self._buffer) > MAX_SENTENCE_CHARS:
             space = self._buffer.rfind(" ", 0, MAX_SENTENCE_CHARS)

@@ -27,7 +27,7 @@ from merchant_voice.plugin_api import (
     websocket,
 )
 from plugins.support_calls import tools
-from plugins.support_calls.conversation import CallDeps
+from plugins.support_calls.context import CallDeps
 from plugins.support_calls.live_call import LiveCall
 from plugins.support_calls.models import Call
 from plugins.support_calls.records import CallRef, recordings_dir

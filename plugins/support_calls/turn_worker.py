@@ -21,7 +21,8 @@ from contextlib import AbstractContextManager, ExitStack
 from functools import partial
 
 from merchant_voice.plugin_api import Action, CallState, EngineError, Synthesizer, Transcriber
-from plugins.support_calls.conversation import CONFIDENT_LANGUAGE, Conversation, TurnRecord
+from plugins.support_calls.context import TurnRecord
+from plugins.support_calls.conversation import CONFIDENT_LANGUAGE, Conversation
 from plugins.support_calls.lines import FIXED_LINES, has_voice, prerender, speak
 from plugins.support_calls.models import Unanswered
 from plugins.support_calls.player import Player

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from merchant_voice.plugin_api import Audio
 from plugins.support_calls import records
-from plugins.support_calls.conversation import CallDeps, TurnRecord
+from plugins.support_calls.context import CallDeps, TurnRecord
 from plugins.support_calls.models import Unanswered
 
 log = logging.getLogger(__name__)

@@ -128,7 +128,7 @@ HANDOFF: Tool = CallTool(
         "human", "person", "agent", "representative", "operator", "someone", "somebody",
         "colleague", "manager", "speak to", "talk to", "mitarbeiter", "mensch", "berater",
         "conseiller", "humain", "quelqu'un", "agente", "persona", "operador", "operatore",
-        "medewerker",
+        "medewerker", "オペレーター", "担当者", "人工服务", "人工",
     ),
 )  # fmt: skip
 
