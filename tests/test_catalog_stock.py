@@ -26,8 +26,12 @@ def test_shopify_csv_carries_each_variants_stock(app: Flask, shop_a: Shop, layou
     assert _import(app, shop_a, layout.encode())["errors"] == []
     listings = _listings(app, shop_a)
     pack = listings["trail-pack"]
-    # 12, 0 and an oversold -2 (none left); the listing's stock is theirs.
-    assert _stock(pack) == [("TP-RED-M", 12, None), ("TP-BLUE-M", 0, None), ("TP-BLUE-L", 0, None)]
+    # 12, 0 and an oversold -2 (none left), each in stock or not by it; the listing's is theirs.
+    assert _stock(pack) == [
+        ("TP-RED-M", 12, True),
+        ("TP-BLUE-M", 0, False),
+        ("TP-BLUE-L", 0, False),
+    ]
     assert (pack.stock_quantity, pack.in_stock) == (12, True)
     bottle = listings["water-bottle"]  # its inventory tracker is blank: not tracked
     assert (bottle.stock_quantity, bottle.in_stock) == (None, None)
@@ -85,7 +89,7 @@ def test_shopify_webhook_stock_per_variant(app: Flask, shop_a: Shop, secrets: No
     }
     assert shopify(app, "products/create", product, "s-1").status_code == 200
     pack = _listings(app, shop_a)["trail-pack"]
-    assert _stock(pack) == [("TP-RED", 5, None), ("TP-BLUE", 0, None)]
+    assert _stock(pack) == [("TP-RED", 5, True), ("TP-BLUE", 0, False)]
     assert [v.external_id for v in pack.variants] == ["shopify:1", "shopify:2"]
     assert (pack.stock_quantity, pack.in_stock) == (5, True)
 
@@ -173,8 +177,8 @@ def test_listings_api_takes_variant_stock(app: Flask, shop_a: Shop) -> None:
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert [(v["stock_quantity"], v["in_stock"]) for v in body["variants"]] == [
-        (12, None),
-        (0, None),
+        (12, True),  # from the quantity
+        (0, False),
     ]
     assert (body["stock_quantity"], body["in_stock"]) == (12, True)  # the variants' total
     agreeing = {**SHIRT, "stock_quantity": 12, "in_stock": True}
@@ -183,12 +187,17 @@ def test_listings_api_takes_variant_stock(app: Flask, shop_a: Shop) -> None:
     unknown = {**SHIRT, "variants": [{"sku": "LS-M", "stock_quantity": None}]}
     plain = client.put(url, json={**unknown, "stock_quantity": 7}, headers=shop_a.headers)
     assert plain.get_json()["stock_quantity"] == 7  # no variant's stock known: the listing's own
+    assert plain.get_json()["in_stock"] is True  # ...and its flag from it
+    sold_out = {**unknown, "stock_quantity": 0, "in_stock": True}
+    refused = client.put(url, json=sold_out, headers=shop_a.headers)
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["in_stock"]
 
     for bad, field in [
         ({"stock_quantity": -1}, "variants.0.stock_quantity"),
         ({"stock_quantity": "12"}, "variants.0.stock_quantity"),
         ({"stock_quantity": 1.5}, "variants.0.stock_quantity"),
         ({"in_stock": "maybe"}, "variants.0.in_stock"),
+        ({"in_stock": False}, "variants.0.in_stock"),  # its stock_quantity is 12
         ({"stock": 3}, "variants.0.stock"),
     ]:
         variant = {**SHIRT["variants"][0], **bad}
@@ -242,7 +251,7 @@ def test_the_product_tool_answers_per_option(app: Flask, shop_a: Shop) -> None:
     assert joined.startswith("The Linen Shirt costs 39 US dollars.")
     medium = _ask(app, shop_a, "Do you have the linen shirt in medium?", state)
     assert medium.say == "The Linen Shirt costs 39 US dollars. Medium: 12 in stock."
-    assert medium.data["variants"] == [{"option": "Medium", "in_stock": None, "stock_quantity": 12}]
+    assert medium.data["variants"] == [{"option": "Medium", "in_stock": True, "stock_quantity": 12}]
     # A follow-up about the same product, named by its option only.
     large = _ask(app, shop_a, "And do you have it in large?", state).say
     assert large == "The Linen Shirt costs 39 US dollars. Large: out of stock."

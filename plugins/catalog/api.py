@@ -25,7 +25,7 @@ from merchant_voice.plugin_api import (
 )
 from plugins.catalog.imports import queue_import
 from plugins.catalog.models import Listing, Variant
-from plugins.catalog.stock import from_variants, settle
+from plugins.catalog.stock import available, from_variants, settle
 
 bp = ApiBlueprint("catalog", __name__, plugin="catalog")
 
@@ -118,12 +118,20 @@ def _listing(listing_id: int) -> Listing:
 
 
 def _check_stock(body: ListingIn) -> None:
-    """Where the variants' stock is known, the listing's must agree with it, or be left out."""
+    """A flag must agree with its quantity; where the variants' stock is known, the
+    listing's must agree with it, or be left out."""
+    flagged: list[tuple[str, ListingIn | VariantIn]] = [("in_stock", body)]
+    flagged += [(f"variants.{n}.in_stock", variant) for n, variant in enumerate(body.variants)]
+    errors = [
+        {"field": field, "message": f"stock_quantity {item.stock_quantity} says otherwise"}
+        for field, item in flagged
+        if item.in_stock is not None and available(item) not in (None, item.in_stock)
+    ]
     derived = from_variants(body.variants)
     if derived is None:
+        _refuse(errors)
         return
     quantity, in_stock = derived
-    errors = []
     if body.stock_quantity is not None and body.stock_quantity != quantity:
         total = f"their total, {quantity}" if quantity is not None else "none"
         message = f"the variants' stock gives the listing's ({total}): leave it out"
@@ -131,6 +139,10 @@ def _check_stock(body: ListingIn) -> None:
     if body.in_stock is not None and body.in_stock != in_stock:
         message = f"the variants' stock says {str(in_stock).lower()}: leave it out"
         errors.append({"field": "in_stock", "message": message})
+    _refuse(errors)
+
+
+def _refuse(errors: list[dict[str, str]]) -> None:
     if errors:
         raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors)
 
