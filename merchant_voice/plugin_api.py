@@ -80,7 +80,7 @@ from merchant_voice.job_kinds import JobContext, JobRegistry
 from merchant_voice.orm import Base, UTCDateTime, utcnow
 from merchant_voice.plugin_declaration import Plugin, PluginSettings
 from merchant_voice.plugin_manager import Contribution
-from merchant_voice.plugin_resources import PluginResources
+from merchant_voice.plugin_resources import N_, PluginResources
 from merchant_voice.plugin_services import (
     contributions,
     credential,
@@ -123,6 +123,7 @@ __all__ = [
     "HOST_API_VERSION",
     "LISTING",
     "MAX_ID",
+    "N_",
     "OVERVIEW",
     "SETTINGS",
     "SHOPIFY",

@@ -67,6 +67,12 @@ class PluginResources:
         return self.translations(locale).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction (pybabel's ``N_`` keyword) where it is written, to
+    be translated where it is said: ``SIZE = N_("Medium")``, later ``gettext(SIZE)``."""
+    return message
+
+
 @lru_cache(maxsize=256)
 def _load_translations(folder: Path | None, locale: str) -> NullTranslations:
     if folder is None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from merchant_voice.call_tools import CallState, ToolResult
-from plugins.catalog.models import Listing
+from merchant_voice.plugin_resources import PluginResources
+from plugins import catalog
+from plugins.catalog.availability import per_option, spoken_label
+from plugins.catalog.models import Listing, Variant
 from plugins.support_calls.tools import choose, gather
 from tests.conftest import Shop
 from tests.test_catalog import SHOPIFY_CURRENT, SHOPIFY_LEGACY, WOO_SAMPLE, _import, _listings
@@ -264,10 +268,28 @@ def test_the_product_tool_answers_per_option(app: Flask, shop_a: Shop) -> None:
 
     jacket = _ask(app, shop_a, "How much is the rain jacket?", state).say
     assert jacket == (
-        "The Rain Jacket costs 120 US dollars. XS: 1 in stock; S: out of stock; M: 4 in stock;"
-        " L: 2 in stock. And 2 more options: which one would you like?"
+        "The Rain Jacket costs 120 US dollars. Extra small: 1 in stock; Small: out of stock;"
+        " Medium: 4 in stock; Large: 2 in stock. And 2 more options: which one would you like?"
     )
     extra_large = _ask(app, shop_a, "Do you have the rain jacket in extra large?", state).say
-    assert extra_large.endswith("XL: out of stock.")  # XL, not L
+    assert extra_large.endswith(" Extra large: out of stock.")  # XL, not L
     double = _ask(app, shop_a, "Is the rain jacket available in xxl?", state).say
-    assert double == "The Rain Jacket costs 130 US dollars. XXL: 3 in stock."  # its own price
+    assert double == "The Rain Jacket costs 130 US dollars. Double extra large: 3 in stock."
+
+
+def test_sizes_are_said_as_shoppers_say_them_in_the_calls_language() -> None:
+    shirt = [
+        Variant(options={"Size": "M"}, stock_quantity=12),
+        Variant(options={"Size": "XL", "Color": "Blue"}, stock_quantity=0),
+        Variant(options={"Color": "Sand"}, in_stock=True),
+    ]
+    english = PluginResources("catalog", Path(catalog.__file__).parent).translations("en_US")
+    german = PluginResources("catalog", Path(catalog.__file__).parent).translations("de_DE")
+    assert per_option(english.gettext, shirt) == (
+        "Medium: 12 in stock; Extra large Blue: out of stock; Sand: in stock."
+    )
+    assert [spoken_label(german.gettext, variant) for variant in shirt] == [
+        "Mittel",
+        "Extra groß Blue",
+        "Sand",
+    ]

@@ -4,7 +4,8 @@ A caller who names an option ("do you have it in medium?") hears about the
 variants with that option only. Option values are matched as whole words,
 accents and case aside; sizes also by their names in a few languages ("M" is
 "medium", "mittel", "moyen", "mediano"), and a longer name wins over one inside
-it ("extra large" is XL, not L). At most :data:`MAX_SPOKEN` options are read out.
+it ("extra large" is XL, not L). Sizes are read out as words ("M: 12 in stock" is
+said "Medium: 12 in stock"). At most :data:`MAX_SPOKEN` options are read out.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from merchant_voice.plugin_api import fold
+from merchant_voice.plugin_api import N_, fold
 from plugins.catalog.models import Variant
 from plugins.catalog.stock import available
 
@@ -27,6 +28,14 @@ _SIZES = {
     "xxl": ("double extra large", "xx large", "2xl"),
 }
 _SIZE_OF = {name: size for size, names in _SIZES.items() for name in (size, *names)}
+SIZE_WORDS = {  # a size's code as a shopper says it, in the call's language
+    "xs": N_("Extra small"),
+    "s": N_("Small"),
+    "m": N_("Medium"),
+    "l": N_("Large"),
+    "xl": N_("Extra large"),
+    "xxl": N_("Double extra large"),
+}
 
 
 def _names(value: str) -> set[str]:
@@ -65,6 +74,17 @@ def label(variant: Variant) -> str:
     return " ".join(variant.options.values()) or variant.title
 
 
+def spoken_label(gettext: Callable[[str], str], variant: Variant) -> str:
+    """The variant's options as a shopper says them: a size's code in words ("M" ->
+    "Medium", "XL" -> "Extra large", in the call's language), other values as written."""
+    words = []
+    for value in variant.options.values():
+        code = fold(value).strip()
+        size = _SIZE_OF.get(code) if len(code) <= 3 else None
+        words.append(gettext(SIZE_WORDS[size]) if size else value)
+    return " ".join(words) or variant.title
+
+
 def has_stock(variants: Sequence[Variant]) -> bool:
     return any(available(v) is not None for v in variants)
 
@@ -82,7 +102,8 @@ def per_option(gettext: Callable[[str], str], variants: Sequence[Variant]) -> st
             stock = _("in stock") if state else _("out of stock")
         else:
             stock = _("stock not known")
-        parts.append(_("{option}: {stock}").format(option=label(variant), stock=stock))
+        option = spoken_label(gettext, variant)
+        parts.append(_("{option}: {stock}").format(option=option, stock=stock))
     sentence = "; ".join(parts) + "."
     more = len(variants) - MAX_SPOKEN
     if more > 0:

@@ -13,16 +13,11 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from merchant_voice.plugin_api import MerchantInfo, Synthesizer, VoiceNotFound
+from merchant_voice.plugin_api import N_, MerchantInfo, Synthesizer, VoiceNotFound
 
 log = logging.getLogger(__name__)
 
 MAX_CACHED = 256
-
-
-def N_(message: str) -> str:
-    """Marks a message for pybabel's extraction: it is translated where it is said."""
-    return message
 
 
 # Said when the chat engine fails before anything was said (a "yes" then hands over).
