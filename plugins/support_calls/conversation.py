@@ -309,7 +309,7 @@ class Conversation:
         sources.tell(lead)
         for message in self.history:
             if message["role"] == "user":
-                sources.heard.append(message["content"])
+                sources.hear(message["content"])
             else:
                 sources.tell(message["content"])
         return sources

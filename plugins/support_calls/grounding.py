@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache, lru_cache
+from functools import cache, cached_property
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
@@ -83,7 +83,9 @@ CALLER_CODE_DIGITS = 3  # the caller's own figures count from this length: codes
 @dataclass
 class Sources:
     """What a call's replies may draw on: ``told`` by the store's side (tool facts,
-    policies, the prompt, earlier replies) and ``heard`` from the caller."""
+    policies, the prompt, earlier replies) and ``heard`` from the caller. What they say
+    is read once, when the first sentence is checked, and again only after more is told
+    or heard."""
 
     locale: str
     told: list[str] = field(default_factory=list)
@@ -92,6 +94,7 @@ class Sources:
     def tell(self, value: Any) -> None:
         """Text, or a tool's data: its values (a key too when its value is true; dates
         also as the locale says them), not its false or empty ones."""
+        self.__dict__.pop("known", None)
         if isinstance(value, dict):
             for key, item in value.items():
                 if item is True:
@@ -110,19 +113,42 @@ class Sources:
                     day_told = date(int(year), int(month), int(day))
                     self.told.append(format_date(day_told, "long", _babel(self.locale)))
 
+    def hear(self, text: str) -> None:
+        self.__dict__.pop("known", None)
+        self.heard.append(text)
+
+    @cached_property
+    def known(self) -> Known:
+        language = _language(self.locale)
+        said = set().union(*(figures(text, language, digit_words=True) for text in self.told))
+        for text in self.heard:
+            said |= {f for f in figures(text, language, True) if len(f) >= CALLER_CODE_DIGITS}
+        told = fold(" ".join(self.told))
+        return Known(said, told, frozenset(_WORD.findall(told)))
+
+
+@dataclass(frozen=True)
+class Known:
+    """What :class:`Sources` say, read: their figures, and the store's side's text (folded)
+    and words."""
+
+    figures: set[str]
+    told: str
+    told_words: frozenset[str]
+
 
 def unsupported(sentence: str, sources: Sources) -> list[str]:
     """What ``sentence`` states that its sources do not: its figures, then its status
     and topic words (empty: it may be spoken)."""
     language = _language(sources.locale)
+    known = sources.known
     said = figures(sentence, language)
-    found = sorted(said - _known_figures(tuple(sources.told), tuple(sources.heard), language))
+    found = sorted(said - known.figures)
     folded = fold(sentence)
     negation = rf"(?<!\w)(?:{NEGATIONS.get(language, NEGATIONS['en'])})(?!\w)"
     if folded.rstrip().endswith("?") or re.search(negation, folded):
         return found
-    told = fold(" ".join(sources.told))
-    told_words = set(_WORD.findall(told))
+    told, told_words = known.told, known.told_words
     names = calendar_names(sources.locale, months=bool(said))
     for word in _claims(folded, STATUS.get(language, STATUS["en"]), names):
         if not (word in told if " " in word else word in told_words):
@@ -157,14 +183,6 @@ def figures(text: str, language: str, digit_words: bool = False) -> set[str]:
 
 def _runs(text: str) -> list[str]:
     return [re.sub(r"\D", "", run) for run in _RUN.findall(text)]
-
-
-@lru_cache(maxsize=64)  # a reply's sentences are checked against the same sources
-def _known_figures(told: tuple[str, ...], heard: tuple[str, ...], language: str) -> set[str]:
-    known = set().union(*(figures(text, language, digit_words=True) for text in told))
-    for text in heard:
-        known |= {f for f in figures(text, language, True) if len(f) >= CALLER_CODE_DIGITS}
-    return known
 
 
 def _claims(
