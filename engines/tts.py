@@ -11,6 +11,7 @@ gunicorn worker that inherited them from its master crashes at exit.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -75,6 +76,30 @@ def speech_file(chunks: Iterator[SpeechChunk], container: Literal["ogg", "mp3"])
     return encode_file(Audio(samples, rate), container)
 
 
+def load_voice(path: Path, use_cuda: bool = False) -> PiperVoice:
+    """A Piper voice (``path`` and its ``.json``) whose onnxruntime threads sleep when idle.
+
+    onnxruntime's threads spin between operators by default, holding their cores.
+    On a CPU shared with the calls' text model that is the wrong trade: measured on
+    2 cores in float32, 4 calls at once, voice-to-voice p95 1,555-2,072 ms sleeping
+    against 1,723-2,637 spinning; a 4-word sentence alone beside SmolLM2's stream
+    122 against 164-206 ms, at 18 ms more on an idle CPU (docs/performance.md).
+    """
+    import onnxruntime  # after any fork (module docstring)
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    config = PiperConfig.from_dict(json.loads(Path(f"{path}.json").read_text(encoding="utf-8")))
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    providers: list[str | tuple[str, dict[str, str]]] = ["CPUExecutionProvider"]
+    if use_cuda:
+        providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+    session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+    return PiperVoice(session=session, config=config)
+
+
 class PiperSynthesizer:
     """:class:`Synthesizer` on Piper voices (onnxruntime; CUDA on a GPU when asked)."""
 
@@ -126,9 +151,7 @@ class PiperSynthesizer:
             if locale not in self._loaded:
                 path = self.voices[locale]
                 log.info("loading Piper voice %s for %s", path.name, locale)
-                from piper import PiperVoice  # onnxruntime: after any fork (module docstring)
-
-                self._loaded[locale] = PiperVoice.load(path, use_cuda=self.use_cuda)
+                self._loaded[locale] = load_voice(path, self.use_cuda)
             return self._loaded[locale]
 
     def synthesize(self, text: str, locale: str) -> Iterator[SpeechChunk]:
