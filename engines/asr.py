@@ -26,6 +26,7 @@ from faster_whisper import WhisperModel
 from engines.audio import WHISPER_RATE, Audio, resample
 from engines.digits import says_digits
 from engines.metrics import ASR_RTF, ENGINE_ERRORS
+from engines.spoken_language import Detection
 from engines.whisper_window import FULL_WINDOW_S, MAX_WINDOW_S, WindowDecoder
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,11 @@ class Transcript:
 
 class Transcriber(Protocol):
     def transcribe(
-        self, audio: Audio, language: str | None = None, expect_digits: bool = False
+        self, audio: Audio, language: str | Detection | None = None, expect_digits: bool = False
     ) -> Transcript:
-        """The words spoken in ``audio``; ``language`` fixes it, None detects it.
-        ``expect_digits``: the speaker was asked for a number (a code, digit by digit)."""
+        """The words spoken in ``audio``; ``language`` fixes it, a :class:`Detection` detects
+        it among a speaker's languages, None among all. ``expect_digits``: the speaker was
+        asked for a number (a code, digit by digit)."""
 
     def load(self) -> None:
         """Load the model now (it loads on first use otherwise)."""
@@ -135,7 +137,7 @@ class WhisperTranscriber:
         self._model()
 
     def transcribe(
-        self, audio: Audio, language: str | None = None, expect_digits: bool = False
+        self, audio: Audio, language: str | Detection | None = None, expect_digits: bool = False
     ) -> Transcript:
         model, slots = self._model()
         audio = resample(audio, WHISPER_RATE)
@@ -145,7 +147,7 @@ class WhisperTranscriber:
         started = time.perf_counter()
         decoder = WindowDecoder(model, self.beam_size)
         first_window = None if self.short_window else FULL_WINDOW_S
-        text, heard, probability = "", language or "", 1.0
+        text, heard, probability = "", language if isinstance(language, str) else "", 1.0
         with slots:
             try:
                 if not expect_digits or not self.digits_window_s:
@@ -167,14 +169,18 @@ class WhisperTranscriber:
         model: WhisperModel,
         slots: threading.BoundedSemaphore,
         audio: Audio,
-        language: str | None,
+        language: str | Detection | None,
     ) -> Transcript:
         started = time.perf_counter()
+        probability = None  # faster-whisper's, unless chosen here
         with slots:
             try:
+                if isinstance(language, Detection) and model.model.is_multilingual:
+                    _, _, scores = model.detect_language(audio.samples)
+                    language, probability = language.choose(scores)
                 segments, info = model.transcribe(
                     audio.samples,
-                    language=language,
+                    language=language if isinstance(language, str) else None,
                     beam_size=self.beam_size,
                     vad_filter=self.vad,
                     word_timestamps=self.word_timestamps,
@@ -195,7 +201,9 @@ class WhisperTranscriber:
             Transcript(
                 text=" ".join(segment.text.strip() for segment in segments).strip(),
                 language=info.language,
-                language_probability=info.language_probability,
+                language_probability=(
+                    info.language_probability if probability is None else probability
+                ),
                 duration_s=audio.seconds,
                 words=words,
                 processing_s=elapsed,

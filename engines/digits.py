@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from text_to_num import alpha2digit
+
 DIGIT_WORDS = {
     # en, de, fr, es, it, nl (words that are also articles or common words - "ein",
     # "un" - are left out)
@@ -35,8 +37,42 @@ _BESIDE_BEFORE = re.compile(_BESIDE + r"(?=[\s,.-]*\d)", re.IGNORECASE)
 _BESIDE_AFTER = re.compile(r"(\d[\s,.-]*)" + _BESIDE, re.IGNORECASE)
 
 
-def normalized_digits(text: str) -> str:
-    """Number words to digits, for matching: "one oh four two" -> "1 0 4 2"."""
+# text_to_num's languages; its ordinals ("fifth" -> "5th") are no code a caller reads out
+COMPOUND_LANGUAGES = frozenset(["en", "de", "fr", "es", "pt", "it"])
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th|ème|eme|er|re|e|º|ª)(?!\w)", re.IGNORECASE)
+
+
+def compound_numbers(text: str, language: str = "en") -> str:
+    """Numbers said as tens and hundreds, as digits: "eighty-eight twenty-one" -> "88 21"
+    (de "achtundachtzig einundzwanzig", fr "quatre-vingt-huit vingt et un"). Ordinals
+    ("the fifth of May") are left as words."""
+    if language not in COMPOUND_LANGUAGES:
+        return text
+    words = text.split()
+    converted = str(alpha2digit(text, language))
+    if not _ORDINAL.search(converted):
+        return converted
+    # convert word by word around the ordinals: they keep their words
+    kept = [word if _ORDINAL.search(alpha2digit(word, language)) else None for word in words]
+    pieces: list[str] = []
+    run: list[str] = []
+    for word, ordinal in zip(words, kept, strict=True):
+        if ordinal is None:
+            run.append(word)
+            continue
+        if run:
+            pieces.append(alpha2digit(" ".join(run), language))
+            run = []
+        pieces.append(ordinal)
+    if run:
+        pieces.append(alpha2digit(" ".join(run), language))
+    return " ".join(pieces)
+
+
+def normalized_digits(text: str, language: str = "en") -> str:
+    """Number words to digits, for matching: "one oh four two" -> "1 0 4 2", "eighty-eight
+    twenty-one" -> "88 21" (in ``language``'s words for tens: :func:`compound_numbers`)."""
+    text = compound_numbers(text, language)
     text = _WORD.sub(lambda m: DIGIT_WORDS.get(m.group(0).lower(), m.group(0)), text)
     for _ in range(2):  # "uno due tre": each word once a digit is beside it
         text = _BESIDE_BEFORE.sub(lambda m: BESIDE_DIGITS[m.group(1).lower()], text)

@@ -23,6 +23,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
 from engines.audio import WHISPER_RATE, Samples
+from engines.spoken_language import Detection, whisper_code
 
 PAD_S = 2.0  # silence after the utterance: Whisper expects speech to end before the window
 FULL_WINDOW_S = 30.0
@@ -56,11 +57,12 @@ class WindowDecoder:
     def decode(
         self,
         samples: Samples,
-        language: str | None,
+        language: str | Detection | None,
         window_s: float | None = None,
         digits: bool = False,
     ) -> tuple[str, str, float]:
-        """Text, language and the language's probability (1.0 when it was given).
+        """Text, language and the language's probability (1.0 when it was given; its share
+        among a :class:`~engines.spoken_language.Detection`'s languages).
 
         ``window_s``: None, the utterance plus :data:`PAD_S`; else at least this long.
         """
@@ -69,12 +71,11 @@ class WindowDecoder:
         encoded = self._encode(samples, window)
         whisper = self.model.model
         probability = 1.0
-        if language is None:
-            if whisper.is_multilingual:
-                token, probability = whisper.detect_language(encoded)[0][0]
-                language = token[2:-2]
-            else:
-                language = "en"
+        if not whisper.is_multilingual:
+            language = "en"
+        elif not isinstance(language, str):
+            scores = [(whisper_code(token), p) for token, p in whisper.detect_language(encoded)[0]]
+            language, probability = language.choose(scores) if language else scores[0]
         tokenizer = Tokenizer(
             self.model.hf_tokenizer, whisper.is_multilingual, task="transcribe", language=language
         )

@@ -4,5 +4,5 @@ from packaging.version import Version
 
 __version__ = "0.1.0"
 
-HOST_API_VERSION = Version("1.5")
+HOST_API_VERSION = Version("1.6")
 """The plugin contract's version. Plugins declare the range they support."""

@@ -36,6 +36,7 @@ from engines.errors import (
     ModelNotPrepared,
     VoiceNotFound,
 )
+from engines.spoken_language import Detection
 from engines.tts import SpeechChunk, Synthesizer
 from merchant_voice import HOST_API_VERSION
 from merchant_voice.accounts import normalize_currency, normalize_locale
@@ -146,6 +147,7 @@ __all__ = [
     "DashboardPanel",
     "Delivery",
     "DeliveryRecord",
+    "Detection",
     "EngineCancelled",
     "EngineError",
     "EngineTimeout",

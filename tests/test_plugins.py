@@ -49,7 +49,7 @@ def test_builtins_load_and_bad_ones_are_refused_with_reasons(app: Flask) -> None
     assert manager.plugins["notes"].origin == "built-in tests.plugins.notes.plugin"
     assert "ModuleNotFoundError" in manager.refused["broken"].reason
     # Refused before its models were imported (that module raises on import).
-    assert manager.refused["future"].reason == ("needs host API >=2.0, but this host provides 1.5")
+    assert manager.refused["future"].reason == ("needs host API >=2.0, but this host provides 1.6")
 
 
 def test_plugins_list_shows_version_and_status(app: Flask) -> None:

@@ -25,6 +25,7 @@ from engines.audio import (
 from engines.digits import numbers_in
 from engines.errors import InvalidAudio, VoiceNotFound
 from engines.provision import MANIFEST, prepare, verify
+from engines.spoken_language import Detection
 from engines.tts import speech_file
 from merchant_voice.config import Settings
 from merchant_voice.errors import EngineProblem
@@ -66,6 +67,19 @@ def test_transcribes_jfk_flac(speech: Engines) -> None:
     assert transcript.language == "en"
     assert word_error_rate(_reference("jfk.txt"), transcript.text) <= WER_BOUNDS[("base", "jfk")]
     assert transcript.words and transcript.words[0].start < transcript.words[-1].end
+
+
+def test_detection_keeps_to_the_speakers_languages(speech: Engines) -> None:
+    """Kennedy's English, heard by a shop that sells in German and French only: Whisper
+    knows it is English, but the words are heard in one of the shop's languages; and
+    where the share of the best is below the threshold, in the call's own."""
+    audio = decode((SPEECH / "jfk.flac").read_bytes(), "flac")
+    among = Detection.of(["de_DE", "fr_FR"], otherwise="fr")
+    heard = speech.call_asr.transcribe(audio, among)
+    assert heard.language in {"de", "fr"} and 0 < heard.language_probability <= 1
+    unsure = Detection(among.among, otherwise="fr", confidence=1.01)
+    assert speech.call_asr.transcribe(audio, unsure).language == "fr"
+    assert speech.asr.transcribe(audio, unsure).language == "fr"  # the file path too
 
 
 @pytest.mark.parametrize("model", ["base", "tiny.en"])

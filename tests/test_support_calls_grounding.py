@@ -89,6 +89,19 @@ def test_claims_and_days_are_found_in_the_calls_language() -> None:
     assert unsupported("Ich rufe Sie gerne zurück, das ist kein Problem.", told) == []
 
 
+def test_a_sentence_in_letters_the_voice_cannot_read_is_not_spoken() -> None:
+    """The issue's German caller was answered in Thai, read aloud by a Latin voice."""
+    told = Sources("de_DE")
+    told.tell({"order": "8821", "status": "geliefert"})
+    assert unsupported("คำสั่งซื้อ 8821 ถูกจัดส่งแล้ว", told) == ["คำสงซอถกจดสงแลว"]
+    assert unsupported("Заказ 8821 доставлен.", told) == ["Заказдоставлен"]
+    assert unsupported("Bestellung 8821 wurde geliefert.", told) == []
+    japanese = Sources("ja_JP")
+    japanese.tell({"order": "8821", "sku": "TB-30L"})
+    assert unsupported("ご注文 8821 の TB-30L をご確認ください。", japanese) == []  # and Latin
+    assert unsupported("주문 8821", japanese) == ["주문"]
+
+
 def test_a_reply_streamed_word_by_word_keeps_its_codes_whole_and_counts_sentences() -> None:
     splitter = SentenceSplitter()
     reply = "Your order 8 8 2 1 has shipped and should arrive soon. Anything else? Bye."

@@ -193,6 +193,35 @@ def test_a_postcode_is_one_code_not_a_list_of_guesses() -> None:
     assert spoken_postcode("I don't know") == ""
 
 
+@pytest.mark.parametrize(
+    ("said", "code"),
+    [
+        ("Um, nine four one zero three.", "94103"),  # was UM94103
+        ("Uh, it is S W 1 A, 1 A A.", "SW1A1AA"),  # letters of a code still count
+        ("zero two two, hey, zero two two", "022"),  # said twice: was 022HEY022
+        ("nine four one oh three nine four one oh three", "94103"),  # twice, no pause
+        ("three five nine two zero one, sorry, five nine two zero one", "359201"),  # its end
+        ("three five nine, sorry, three five eight", "358"),  # corrected
+        ("Okay, so it's 10115.", "10115"),
+    ],
+)
+def test_fillers_and_repeats_are_not_part_of_a_postcode(said: str, code: str) -> None:
+    assert spoken_postcode(said) == code
+
+
+def test_numbers_said_in_tens_are_codes_and_ordinals_are_not() -> None:
+    english, german = CallState("", "en_US"), CallState("", "de_DE")
+    assert extract("Order eighty-eight twenty-one", english)["order_number"] == "8821"
+    assert extract("double eight two one", english)["order_number"] == "8821"
+    assert extract("on the fifth of May, order eighty-eight twenty-one", english) == {
+        "order_number": "8821",
+        "postcode": None,
+    }
+    assert extract("Bestellung achtundachtzig einundzwanzig", german)["order_number"] == "8821"
+    german.scratch["order_status"] = {"asked": True}
+    assert extract("Äh, zehn eins eins fünf", german)["postcode"] == "10115"
+
+
 def test_reply_language_follows_the_caller_where_a_voice_exists() -> None:
     merchant = MerchantInfo(1, "acme", "Acme", "en_US", market_locales=("de_DE", "fr_FR"))
     voices = PiperSynthesizer({"en_US": Path("en.onnx"), "de_DE": Path("de.onnx")})

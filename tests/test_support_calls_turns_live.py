@@ -146,6 +146,38 @@ def test_variant_stock_is_told_per_option_by_voice(host: PhoneHost, engines: Eng
     assert "12 in stock" not in large.reply, large.transcript
 
 
+LONG_RETURNS = " ".join(
+    [
+        "Unworn items can be returned within thirty days of delivery for a full refund.",
+        "Please keep the original packaging and all labels attached to the item.",
+        "Start a return from your account page and print the prepaid shipping label.",
+        "Drop the parcel at any post office or parcel shop near you.",
+        "Refunds are made to the original payment method within five working days.",
+        "Sale items can be exchanged for store credit but are not refunded.",
+        "Gift cards, underwear and personalised items cannot be returned.",
+        "If an item arrived damaged, send us a photo within two days of delivery.",
+        "We will send a replacement at no cost, or refund you if none is in stock.",
+        "Returns from outside the country are at the customer's own cost.",
+    ]
+)
+
+
+def test_a_reply_is_cut_once_it_has_spoken_about_twenty_seconds(
+    host: PhoneHost, engines: Engines
+) -> None:
+    """A merchant's policy pasted whole is a minute of speech: the caller hears 20 s."""
+    host.add_shop("verbose", name="Verbose Outfitters", default_locale="en_US")
+    host.configure("verbose", policies={"returns": LONG_RETURNS})
+    caller = host.call("verbose")
+    caller.wait_reply(0, timeout=30)
+    said_at = caller.say(speech(engines.tts, "What is your returns policy?"))
+    reply = b"".join(caller.wait_reply(said_at, timeout=90, quiet_s=3.0))
+    caller.hang_up()
+    call = host.settle("verbose", caller.call_sid)
+    assert call.turns[1].tool_calls[0]["name"] == "store_policy"
+    assert 8.0 < len(reply) / 8000 <= 20.5, len(reply) / 8000
+
+
 def test_words_said_while_the_last_ones_are_still_recognised_are_kept_and_read_together(
     slow_host: tuple[PhoneHost, SlowRecognition], engines: Engines
 ) -> None:

@@ -58,10 +58,14 @@ _STATUS = {
 }
 
 
+def _language(state: CallState) -> str:
+    return state.locale.split("_")[0]
+
+
 def extract(utterance: str, state: CallState) -> dict[str, Any]:
     if state.scratch.get("order_status", {}).get("asked"):  # the answer to "your postcode?"
-        return {"order_number": None, "postcode": spoken_postcode(utterance)}
-    match = _NUMBER.search(normalized_digits(utterance))
+        return {"order_number": None, "postcode": spoken_postcode(utterance, _language(state))}
+    match = _NUMBER.search(normalized_digits(utterance, _language(state)))
     number = re.sub(r"\D", "", match.group(0)) if match else None
     return {"order_number": number, "postcode": None}
 
@@ -84,63 +88,52 @@ def _caller_matches(ctx: ToolContext[PluginSettings], order: Order) -> bool:
     return bool(key) and order.phone_key == key
 
 
-_WORDS = frozenset(
-    [
-        "IS",
-        "IT",
-        "MY",
-        "OF",
-        "TO",
-        "IN",
-        "ON",
-        "AT",
-        "ME",
-        "SO",
-        "OK",
-        "NO",
-        "OR",
-        "AN",
-        "BE",
-        "DO",
-        "WE",
-        "UP",
-        "ES",
-        "IST",
-        "DE",
-        "LA",
-        "LE",
-        "EL",
-    ]
-)
+# Short words that are not a code's letters: "is", "my", and fillers ("um", "so", "ok")
+NOT_LETTERS = frozenset({
+    "IS", "IT", "MY", "OF", "TO", "IN", "ON", "AT", "ME", "SO", "OK", "NO", "OR", "AN", "BE",
+    "DO", "WE", "UP", "ES", "IST", "DE", "LA", "LE", "EL", "EM", "JA", "NE", "SI", "SÍ",
+    "UM", "UH", "ER", "AH", "EH", "HM", "MM", "ÄH", "ÖH", "EUH",
+})  # fmt: skip
 
 
-def _letters(token: str) -> bool:
-    """One or two letters that are part of a code, not a word like "is"."""
-    return len(token) <= 2 and token.isalpha() and token not in _WORDS
-
-
-def spoken_postcode(words: str) -> str:
-    """The postcode in the caller's words, compacted: the run of tokens from the first to the
-    last one holding a digit, with short letter groups on either side ("S W 1 A 1 A A").
-    One code only: reading out a list of guesses gives a string that matches none."""
-    tokens = [compact(token) for token in normalized_digits(words).replace(",", " ").split()]
-    tokens = [token for token in tokens if token]
-    digits = [i for i, token in enumerate(tokens) if any(ch.isdigit() for ch in token)]
-    if not digits:
+def _code_part(token: str) -> str:
+    """The token as part of a code: digits, or one or two letters that are not a word
+    ("is") or a filler ("um"); "" for anything else, which ends a code."""
+    if token.strip(".,;:!?'\"").upper() in NOT_LETTERS:
         return ""
-    start, end = digits[0], digits[-1]
-    while start > 0 and _letters(tokens[start - 1]):
-        start -= 1
-    while end + 1 < len(tokens) and _letters(tokens[end + 1]):
-        end += 1
-    return "".join(tokens[start : end + 1])
+    part = compact(token)
+    if any(ch.isdigit() for ch in part) or (len(part) <= 2 and part.isalpha()):
+        return part
+    return ""
+
+
+def spoken_postcode(words: str, language: str = "en") -> str:
+    """The postcode in the caller's words, compacted: a run of tokens holding digits, with
+    short letter groups among and beside them ("S W 1 A 1 A A"). Words and fillers end a
+    run ("um, nine four one zero three"). Of several runs, the last is the code: said
+    again ("zero two two, hey, zero two two") or corrected ("three five nine, sorry, five
+    nine two"), unless it is the end of an earlier one (said again, its start unheard);
+    a run that is one code said twice in a row is that code."""
+    runs: list[list[str]] = [[]]
+    for token in normalized_digits(words, language).replace(",", " ").split():
+        if part := _code_part(token):
+            runs[-1].append(part)
+        elif runs[-1]:
+            runs.append([])
+    codes = ["".join(run) for run in runs if any(ch.isdigit() for part in run for ch in part)]
+    if not codes:
+        return ""
+    code = codes[-1]
+    code = next((c for c in codes[:-1] if len(c) > len(code) and c.endswith(code)), code)
+    half = len(code) // 2
+    return code[:half] if len(code) % 2 == 0 and code[:half] == code[half:] else code
 
 
 def _postcode_said(ctx: ToolContext[PluginSettings], order: Order | None) -> bool:
     if order is None or not order.postcode_key:
         return False
     given = compact(ctx.arguments.get("postcode") or "")
-    return order.postcode_key in (spoken_postcode(ctx.utterance), given)
+    return order.postcode_key in (spoken_postcode(ctx.utterance, _language(ctx.state)), given)
 
 
 _ON_ITS_WAY = frozenset(

@@ -7,7 +7,8 @@ answers alone when no tool applies - grounded in the store's policies and the
 tool's data. Its stream is cut into sentences, so speech synthesis starts on
 the first while the model still writes the rest. Each is checked before it is
 spoken (:mod:`~plugins.support_calls.grounding`): one that states what the call's
-facts do not is withheld, and the caller hears ``UNSURE_LINE`` instead.
+facts do not, or in letters its voice cannot read, is withheld, and the caller
+hears ``UNSURE_LINE`` instead.
 
 If the chat engine is down or too slow and nothing has been said yet, the
 caller hears the fallback line (pre-rendered) and is offered a colleague.

@@ -14,6 +14,9 @@ before it is spoken:
 * every word naming a policy or an offer (:data:`TOPICS`: returns, a discount) must
   be of a topic the store's side spoke of.
 
+A sentence in letters the call's voice cannot read (:mod:`.scripts`: Thai written
+for a German voice) is not spoken either.
+
 Questions and negations assert no status or topic ("Could you give me the delivery
 postcode?", "I can't see when it will arrive."): only their figures are checked.
 
@@ -35,6 +38,7 @@ from babel.dates import format_date
 from text_to_num import alpha2digit
 
 from merchant_voice.plugin_api import fold, normalized_digits
+from plugins.support_calls.scripts import foreign_letters
 
 # The beginnings of words that state a fact: an order's status, stock, a delivery, a
 # day. A sentence with one must have that very word from the store's side ("delivery"
@@ -138,8 +142,10 @@ class Known:
 
 
 def unsupported(sentence: str, sources: Sources) -> list[str]:
-    """What ``sentence`` states that its sources do not: its figures, then its status
-    and topic words (empty: it may be spoken)."""
+    """What ``sentence`` states that its sources do not: letters its voice cannot read,
+    else its figures, then its status and topic words (empty: it may be spoken)."""
+    if foreign := foreign_letters(sentence, sources.locale):
+        return [foreign]
     language = _language(sources.locale)
     known = sources.known
     said = figures(sentence, language)

@@ -8,7 +8,7 @@ from plugins.support_calls.settings import SupportCallsSettings
 plugin = Plugin(
     name="support_calls",
     version="0.2.0",
-    host_api=">=1.1,<2",
+    host_api=">=1.6,<2",
     description="Shoppers' phone calls answered from the merchant's own data",
     settings=SupportCallsSettings,
     models=".models",

@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from functools import partial
 
-from merchant_voice.plugin_api import Action, CallState, EngineError, Synthesizer, Transcriber
+from merchant_voice.plugin_api import (
+    Action,
+    CallState,
+    Detection,
+    EngineError,
+    Synthesizer,
+    Transcriber,
+    audio,
+)
 from plugins.support_calls.context import TurnRecord
 from plugins.support_calls.conversation import CONFIDENT_LANGUAGE, Conversation
 from plugins.support_calls.lines import FIXED_LINES, has_voice, prerender, speak
@@ -32,6 +40,8 @@ from plugins.support_calls.turns import ActiveTurn, TurnLog
 log = logging.getLogger(__name__)
 
 HEARD_WAIT_S = 60.0  # the longest a turn waits for its reply to be heard out
+MAX_REPLY_S = 20.0  # a reply's speech: a sentence past this is not said (the first always
+# is; the merchant's greeting, at most 500 characters, is said whole)
 
 
 class TurnWorker:
@@ -105,9 +115,8 @@ class TurnWorker:
                 if not self.conversation.deps.settings.stream_replies:  # all of it, then speech
                     sentences = iter([" ".join(list(sentences))])
                 for sentence in sentences:
-                    if turn.cancel.is_set():
+                    if turn.cancel.is_set() or not self._say(turn, sentence):
                         break
-                    self._say(turn, sentence)
             at_work.close()  # the reply is made: what is left is playback
             if turn.cancel.is_set() and speech and not self._heard_any(turn):
                 self.turns.unanswered(turn, hung_up=self.closing(), acted_on=True)
@@ -161,7 +170,7 @@ class TurnWorker:
         expect_digits = state.expects_code is not None and state.expects_code == state.expecting
         started = time.monotonic()
         try:
-            transcript = self.asr.transcribe(turn.audio, self.language, expect_digits)
+            transcript = self.asr.transcribe(turn.audio, self._language(), expect_digits)
         except Exception:
             record.unanswered = Unanswered.RECOGNITION_FAILED
             raise
@@ -176,6 +185,18 @@ class TurnWorker:
         if transcript.language_probability >= CONFIDENT_LANGUAGE:
             self.language = self.language or transcript.language  # the call's, from now
         return text
+
+    def _language(self) -> str | Detection:
+        """The call's language once recognised; until then, one of the merchant's or
+        English, detected with confidence, else the language the call is in so far."""
+        if self.language:
+            return self.language
+        merchant = self.conversation.deps.merchant
+        return Detection.of(
+            [merchant.default_locale, *merchant.market_locales, "en"],
+            otherwise=self.state.locale.split("_")[0],
+            confidence=CONFIDENT_LANGUAGE,
+        )
 
     def _sentences(self, turn: ActiveTurn, text: str) -> Iterator[str]:
         record = turn.record
@@ -196,16 +217,23 @@ class TurnWorker:
         except Exception:
             log.exception("could not pre-render the call's fixed lines")
 
-    def _say(self, turn: ActiveTurn, sentence: str, locale: str | None = None) -> None:
-        """Synthesise a sentence at once; its audio goes out once the turn is certain."""
+    def _say(self, turn: ActiveTurn, sentence: str, locale: str | None = None) -> bool:
+        """Synthesise a sentence at once; its audio goes out once the turn is certain.
+        False once the reply has said all it may (:data:`MAX_REPLY_S`): say no more."""
         locale = locale or turn.record.reply_locale or self.state.locale
         timings = turn.record.timings
         for mulaw in speak(self.tts, sentence, locale):
             if "reply_ready_ms" not in timings:
                 timings["reply_ready_ms"] = round((time.monotonic() - turn.speech_end) * 1000)
+            seconds = len(mulaw) / audio.TELEPHONY_RATE
+            capped = turn.record.source != "greeting" and turn.spoken_s > 0
+            if capped and turn.spoken_s + seconds > MAX_REPLY_S:
+                log.warning("call %s: a reply was cut at %.1f s of speech", self.sid, turn.spoken_s)
+                return False
+            turn.spoken_s += seconds
             turn.gate.wait()
             if turn.cancel.is_set():
-                return
+                return False
             on_first = None
             if "first_audio_ms" not in turn.record.timings:
                 turn.record.timings["first_audio_ms"] = -1  # claimed; the player fills it in
@@ -215,6 +243,7 @@ class TurnWorker:
 
             self.player.play(mulaw, turn.generation, on_first_frame=on_first)
         self.player.mark(f"s{next(self._marks)}", turn.generation)
+        return True
 
     def _fall_back(self, turn: ActiveTurn) -> None:
         """Never silence: the pre-rendered fallback line, and a colleague on "yes"."""

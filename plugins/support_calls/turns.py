@@ -40,6 +40,7 @@ class ActiveTurn:
     worker: threading.Thread | None = None
     previous: ActiveTurn | None = None  # the turn this one followed
     seq: int = 0  # the call's turns in the order they began
+    spoken_s: float = 0.0  # the reply's speech so far
 
     def earlier(self) -> Iterator[ActiveTurn]:
         """The turns before this one, the latest first."""
