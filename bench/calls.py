@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/calls.py [--calls 1,4,10] [--turns 4] [--call-model tiny.en]
         [--streaming-off] [--show-turns] [--url http://host:port --model NAME]
-        [--dtype float32]
+        [--dtype float32] [--model-answers all|small_talk]
+    .venv/bin/python bench/calls.py --compare [--dtype float32] [--show-turns]
 
 It serves the host on a local port (its real HTTP and WebSocket server),
 places signed calls the way Twilio does, and plays, as 8 kHz µ-law in real
@@ -15,7 +16,17 @@ host's Turn rows. It prints p50 and p95 by stage for each number of calls at
 once in ``--calls``, voice-to-voice for tool- and model-answered turns apart,
 and the turns answered against those spoken (every one must be);
 ``--streaming-off`` adds one call with the whole reply synthesized at once.
-Without --url it starts the embedded vLLM server with the bundled model.
+Without --url it starts the embedded vLLM server with the bundled model. The model
+answers every turn no tool does (``--model-answers all``): the recording's sentences
+are no small talk, and a merchant's default (``small_talk``) would answer them with
+the pre-rendered unsure line; the benchmark times the model's path, the slower one,
+unless told ``--model-answers small_talk``.
+
+``--compare`` runs the call-correctness set (bench/call_set.py: 60 scripted turns
+across the tools, policies, small talk, off-topic and adversarial requests) through
+each prepared bundled chat model as the calls model, one embedded server at a time
+(bench/call_correctness.py), and prints each one's share of right answers and its
+first-audio times, and the fastest model right on at least 95% of the turns.
 """
 
 from __future__ import annotations
@@ -43,9 +54,12 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
+from bench.call_correctness import report as report_set
+from bench.call_correctness import run_set, seed
+from bench.translation import CHAT_MODELS
 from engines import Engines
 from engines.audio import Audio, decode_file, resample, to_mulaw
-from engines.provision import prepare
+from engines.provision import prepare, verify
 from engines.tts import Synthesizer
 from merchant_voice import accounts
 from merchant_voice.config import build_settings
@@ -215,7 +229,7 @@ def report(label: str, measured: Measured) -> float:
     p50 = percentile(heard, 50)
     print(f"  {'voice-to-voice (caller)':<28}{p50:>9.0f}{percentile(heard, 95):>9.0f}")
     for kind, values in measured.by_answer.items():
-        label = f"  ... answered by the {kind}"
+        label = f"  ... answered by {'the model' if kind == 'model' else 'a tool or line'}"
         print(f"{label:<30}{percentile(values, 50):>9.0f}{percentile(values, 95):>9.0f}")
     print(f"  answered {measured.answered} of {measured.spoken} turns spoken", end="")
     print(f"; unanswered: {measured.unanswered}" if measured.unanswered else "")
@@ -235,6 +249,47 @@ def configure(app: Flask, **values: Any) -> None:
         session.commit()
 
 
+def compare(arguments: argparse.Namespace) -> None:
+    """bench/call_set.py through each prepared bundled chat model as the calls model."""
+    models_dir = ROOT / "instance" / "models"
+    results: list[tuple[str, str, float, float]] = []
+    for name in CHAT_MODELS:
+        if not verify(models_dir / name):
+            print(f"\n{name}: not prepared (flask --app app models prepare {name})")
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            chat = {"port": PORT, "dtype": arguments.dtype, "model": name}
+            chat["model_path"] = str(models_dir / name)
+            app = create_app(build_settings(_config(Path(tmp), chat, ""), environ={}))
+            Migrations(app.extensions["db"], app.extensions["plugins"]).upgrade()
+            seed(app)
+            engines: Engines = app.extensions["engines"]
+            engines.tts.warm()
+            with engines.chat_running():
+                run_set(app, "all")  # warm-up: the server's first requests compile; not counted
+                for answers in ("small_talk", "all"):
+                    label = f"{name}, model_answers = {answers}"
+                    share, p50 = report_set(label, run_set(app, answers), arguments.show_turns)
+                    results.append((name, answers, share, p50))
+            app.extensions["db"].dispose()
+    print(f"\n  {'model':<30}{'answers':<12}{'right':>7}{'model-answered first audio p50':>34}")
+    for name, answers, share, p50 in results:
+        print(f"  {name:<30}{answers:<12}{share:>7.0%}{p50:>31.0f} ms")
+    good = [(p50, name, answers) for name, answers, share, p50 in results if share >= 0.95]
+    fastest = f"{min(good)[1]} ({min(good)[2]})" if good else "none"
+    print(f"\nthe fastest right on 95% of turns: {fastest}")
+
+
+def _config(instance: Path, chat: dict[str, Any], call_model: str) -> dict[str, Any]:
+    return {
+        "host": {"instance_path": str(instance)},
+        "models": {"cache_dir": str(ROOT / "instance" / "models")},
+        "database": {"url": f"sqlite:///{instance / 'bench.sqlite3'}"},
+        "chat": chat,
+        "speech": {"call_model": call_model},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="an existing vLLM server (default: start the embedded one)")
@@ -252,20 +307,28 @@ def main() -> None:
         default="auto",
         help="[chat] dtype: float32 runs as a CPU without native bfloat16 does",
     )
+    parser.add_argument(
+        "--model-answers",
+        choices=["all", "small_talk"],
+        default="all",
+        help="what the model answers when no tool does (the merchant's default: small_talk)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the call-correctness set (bench/call_set.py) through each bundled chat model",
+    )
     arguments = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    if arguments.compare:
+        compare(arguments)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp)
         chat: dict[str, Any] = {"port": PORT, "dtype": arguments.dtype}
         if arguments.url:
             chat.update(url=arguments.url, model=arguments.model)
-        config = {
-            "host": {"instance_path": str(instance)},
-            "models": {"cache_dir": str(ROOT / "instance" / "models")},
-            "database": {"url": f"sqlite:///{instance / 'bench.sqlite3'}"},
-            "chat": chat,
-            "speech": {"call_model": arguments.call_model},
-        }
+        config = _config(instance, chat, arguments.call_model)
         settings = build_settings(config, environ={})
         prepare(settings.engines)
         app = create_app(settings)
@@ -277,7 +340,7 @@ def main() -> None:
         engines: Engines = app.extensions["engines"]
         engines.call_asr.load()
         engines.tts.warm()
-        configure(app, policies=POLICIES)
+        configure(app, policies=POLICIES, model_answers=arguments.model_answers)
         _add_backpack(app)
         spoken, asked = sentences(), questions(engines.tts)
         clips = [clip for pair in itertools.zip_longest(asked, spoken) for clip in pair if clip]

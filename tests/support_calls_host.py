@@ -110,6 +110,8 @@ def start_host(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host = PhoneHost(app, server, f"http://127.0.0.1:{server.server_port}", shops)
+    for slug in shops:  # the model's path, on questions: the default (small talk) has its own
+        host.configure(slug, model_answers="all")  # tests in test_support_calls_grounding
     yield host
     server.shutdown()
     app.extensions["jobs"].stop_workers(timeout_s=5)
@@ -142,45 +144,53 @@ def _order(number: str, status: str, phone: str, postcode: str, **fields: Any) -
     )
 
 
+def acme_records() -> list[Order | Listing]:
+    """What the calls' merchant "acme" has: orders 1042 (shipped, the caller's own phone)
+    and 2051 (processing), the trail backpack, and the trail shirt in two sizes (also
+    bench/call_set.py's shop)."""
+    shirt = Listing(
+        handle="trail-shirt",
+        title="Trail Shirt",
+        price=Decimal("35.00"),
+        currency="USD",
+        source="api",
+        in_stock=True,
+        stock_quantity=12,
+    )
+    for position, (size, quantity) in enumerate([("Medium", 12), ("Large", 0)]):
+        shirt.variants.append(
+            Variant(
+                title=size,
+                options={"Size": size},
+                price=Decimal("35.00"),
+                in_stock=quantity > 0,
+                stock_quantity=quantity,
+                position=position,
+            )
+        )
+    shipped = _order(
+        "1042",
+        "shipped",
+        "+1 555 0100",
+        "90210",
+        carrier="UPS",
+        shipped_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        estimated_delivery=date(2026, 11, 26),
+        tracking_numbers=["1Z999AA10123456784"],
+    )
+    return [shipped, _order("2051", "processing", "+1 555 0177", "10001"), trail_backpack(), shirt]
+
+
+def other_merchants_order() -> Order:
+    """The order of another merchant ("globex") that no call of acme's may reveal."""
+    return _order("7777", "delivered", "+1 555 0999", "12345")
+
+
 def _seed(app: Flask, shops: dict[str, Shop]) -> None:
     db = app.extensions["db"]
     with db.tenant_session(shops["acme"].merchant) as session:
-        session.add(
-            _order(
-                "1042",
-                "shipped",
-                "+1 555 0100",
-                "90210",
-                carrier="UPS",
-                shipped_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
-                estimated_delivery=date(2026, 11, 26),
-                tracking_numbers=["1Z999AA10123456784"],
-            )
-        )
-        session.add(_order("2051", "processing", "+1 555 0177", "10001"))
-        session.add(trail_backpack())
-        shirt = Listing(
-            handle="trail-shirt",
-            title="Trail Shirt",
-            price=Decimal("35.00"),
-            currency="USD",
-            source="api",
-            in_stock=True,
-            stock_quantity=12,
-        )
-        for position, (size, quantity) in enumerate([("Medium", 12), ("Large", 0)]):
-            shirt.variants.append(
-                Variant(
-                    title=size,
-                    options={"Size": size},
-                    price=Decimal("35.00"),
-                    in_stock=quantity > 0,
-                    stock_quantity=quantity,
-                    position=position,
-                )
-            )
-        session.add(shirt)
+        session.add_all(acme_records())
         session.commit()
     with db.tenant_session(shops["globex"].merchant) as session:
-        session.add(_order("7777", "delivered", "+1 555 0999", "12345"))
+        session.add(other_merchants_order())
         session.commit()

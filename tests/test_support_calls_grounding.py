@@ -123,7 +123,7 @@ def test_a_reply_stating_what_the_call_does_not_know_is_withheld(engines: Engine
     kept on the turn."""
     deps = CallDeps(
         merchant=MerchantInfo(1, "acme", "Acme Outdoor", "en_US"),
-        settings=SupportCallsSettings(policies=POLICIES),
+        settings=SupportCallsSettings(policies=POLICIES, model_answers="all"),
         tools=(),
         chat=engines.chat,
         sessions=lambda: pytest.fail("no tool here"),
@@ -156,3 +156,27 @@ def test_a_reply_stating_what_the_call_does_not_know_is_withheld(engines: Engine
             assert record.withheld[0]["unsupported"]
             assert conversation.history[-1] == {"role": "assistant", "content": record.reply}
     assert withheld >= 2  # the model does invent: the check is what keeps it off the line
+
+
+@pytest.mark.usefixtures("engines")
+def test_by_default_the_model_answers_only_small_talk(engines: Engines) -> None:
+    """Every bundled model answers "what's the capital of Australia?" (bench/call_set.py):
+    by default such words, which no tool answers, hear what the line can do, and the
+    model is not asked; a greeting is the model's."""
+    deps = CallDeps(
+        merchant=MerchantInfo(1, "acme", "Acme Outdoor", "en_US"),
+        settings=SupportCallsSettings(policies=POLICIES),
+        tools=(),
+        chat=engines.chat,
+        sessions=lambda: pytest.fail("no tool here"),
+        resources=PluginResources("support_calls", Path(settings_module.__file__).parent),
+    )
+    conversation = Conversation(deps, CallState("+15550100", "en_US"))
+    for question in ("What's the capital of Australia?", "Can I pay with PayPal?"):
+        record = TurnRecord("speech")
+        assert list(conversation.respond(question, record, threading.Event())) == [UNSURE_LINE]
+        assert "llm_first_token_ms" not in record.timings and not record.withheld
+    record = TurnRecord("speech")
+    said = list(conversation.respond("Hello, can you hear me?", record, threading.Event()))
+    assert said and said != [UNSURE_LINE] and "llm_first_token_ms" in record.timings
+    assert conversation.history[-1] == {"role": "assistant", "content": record.reply}

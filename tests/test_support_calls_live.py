@@ -268,7 +268,7 @@ def test_an_early_reply_joins_the_conversation_only_once_its_turn_is_certain(
 ) -> None:
     deps = CallDeps(
         merchant=MerchantInfo(1, "acme", "Acme", "en_US"),
-        settings=SupportCallsSettings(),
+        settings=SupportCallsSettings(model_answers="all"),
         tools=(),
         chat=host.app.extensions["engines"].chat,
         sessions=lambda: pytest.fail("no tool here"),

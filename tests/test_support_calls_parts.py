@@ -133,6 +133,8 @@ def test_tools_are_chosen_on_the_callers_words(app: Flask, shop_a: Shop) -> None
     assert chosen("Where is my parcel?") == "order_status"
     assert chosen("How much does the backpack cost?") == "product_info"
     assert chosen("Can I return a jacket I bought?") == "store_policy"
+    assert chosen("How fast do you ship?") == "store_policy"
+    assert chosen("Has my order shipped?") == "order_status"
     assert chosen("When are you open on Saturday?") == "store_policy"
     assert chosen("I'd like to talk to a real person") == "handoff"
     assert (

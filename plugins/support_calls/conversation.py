@@ -3,12 +3,14 @@
 A turn picks a tool on the caller's words and runs it with the merchant's
 session. The tool's own sentence (``say``) is spoken first, word for word;
 then the shared chat engine, at interactive priority, goes on from it - or
-answers alone when no tool applies - grounded in the store's policies and the
-tool's data. Its stream is cut into sentences, so speech synthesis starts on
-the first while the model still writes the rest. Each is checked before it is
-spoken (:mod:`~plugins.support_calls.grounding`): one that states what the call's
-facts do not, or in letters its voice cannot read, is withheld, and the caller
-hears ``UNSURE_LINE`` instead.
+answers alone when no tool applies and the words are small talk
+(:mod:`~plugins.support_calls.small_talk`; other words hear ``UNSURE_LINE``) -
+grounded in the store's policies and the tool's data. Its stream is cut into
+sentences, so speech synthesis starts on the first while the model still writes
+the rest. Each is checked before it is spoken
+(:mod:`~plugins.support_calls.grounding`): one that states what the call's facts
+do not, or in letters its voice cannot read, is withheld, and the caller hears
+``UNSURE_LINE`` instead.
 
 If the chat engine is down or too slow and nothing has been said yet, the
 caller hears the fallback line (pre-rendered) and is offered a colleague.
@@ -36,6 +38,7 @@ from plugins.support_calls.context import WORKLOAD, CallDeps, TurnRecord
 from plugins.support_calls.grounding import Sources, unsupported
 from plugins.support_calls.lines import FALLBACK_LINE, UNSURE_LINE
 from plugins.support_calls.prompting import facts_message, system_prompt
+from plugins.support_calls.small_talk import is_small_talk
 from plugins.support_calls.speech import SentenceSplitter, ends_sentence
 from plugins.support_calls.tool_use import use_tool
 from plugins.support_calls.tools import BoundTool, best_match
@@ -180,6 +183,11 @@ class Conversation:
                 return
         if cancel.is_set():
             return
+        if result is None and not self._model_answers(text):
+            log.info("no tool answers these words and they are not small talk: the unsure line")
+            yield self._unsure(record)
+            self._settle(text, record, stands)
+            return
         offered = False
         try:
             yield from self._model_reply(text, lead, facts, record, cancel)
@@ -193,6 +201,16 @@ class Conversation:
             else:
                 record.fallback = True
         self._settle(text, record, stands, offered)
+
+    def _model_answers(self, text: str) -> bool:
+        """Whether the model may answer these words alone (:mod:`.small_talk`)."""
+        return self.deps.settings.model_answers == "all" or is_small_talk(text)
+
+    def _unsure(self, record: TurnRecord) -> str:
+        """:data:`UNSURE_LINE`, said (pre-rendered when the call connected)."""
+        line = self.gettext(self.state.locale)(UNSURE_LINE)
+        record.sentences.append(line)
+        return line
 
     def _settle(
         self,
@@ -267,9 +285,7 @@ class Conversation:
                 if missing := unsupported(piece, sources):
                     log.info("withheld a reply the call's facts do not support: %s", missing)
                     record.withheld.append({"sentence": piece, "unsupported": missing})
-                    line = self.gettext(self.state.locale)(UNSURE_LINE)
-                    record.sentences.append(line)
-                    yield line
+                    yield self._unsure(record)
                     return
                 record.sentences.append(piece)
                 yield piece

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from jinja2 import TemplateSyntaxError, meta
 from pydantic import Field, field_validator
@@ -34,6 +35,12 @@ class SupportCallsSettings(PluginSettings):
         description="Jinja2 template replacing prompts/system.j2 for this merchant",
     )
     record_calls: bool = Field(False, description="Keep both legs of each call as a WAV file")
+    model_answers: Literal["small_talk", "all"] = Field(
+        "small_talk",
+        description="What the calls model answers when no tool does: small_talk (greetings,"
+        " thanks, 'can you hear me?'; anything else hears what the line can do), or all"
+        " (free answers, each sentence checked; for a larger model than the bundled ones)",
+    )
     stream_replies: bool = Field(
         True,
         description="Speak each sentence as the model writes it; off: the whole reply, then"

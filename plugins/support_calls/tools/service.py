@@ -21,8 +21,8 @@ POLICY_WORDS: dict[str, tuple[str, ...]] = {
         "reembolso", "reso", "rimborso",
     ),
     "shipping": (
-        "shipping", "postage", "delivery time", "how long", "ship to", "versand", "lieferzeit",
-        "livraison", "envio", "spedizione", "verzending",
+        "shipping", "postage", "delivery time", "how long", "how fast", "how quickly", "ship to",
+        "do you ship", "versand", "lieferzeit", "livraison", "envio", "spedizione", "verzending",
     ),
     "opening_hours": (
         "open", "opening", "hours", "closing", "close", "offnungszeiten", "geoffnet", "horaires",
