@@ -39,7 +39,7 @@ class Scored:
     case: Case
     reply: str
     wrong: str  # why it is wrong; "" when right
-    first_audio_ms: float
+    first_audio_ms: float | None  # None: nothing was said
     by_model: bool  # the model wrote some of it (else a tool said it all)
 
 
@@ -101,9 +101,9 @@ def run_set(app: Flask, model_answers: str) -> list[Scored]:
 def _turn(engines: Engines, conversation: Conversation, case: Case) -> Scored:
     record = TurnRecord("speech")
     started = time.perf_counter()
-    first_audio = float("nan")
+    first_audio = None
     for sentence in conversation.respond(case.said, record, threading.Event()):
-        if first_audio != first_audio:  # the first sentence: its first chunk of speech
+        if first_audio is None:  # the first sentence: its first chunk of speech
             next(iter(engines.tts.synthesize(sentence, "en_US")), None)
             first_audio = (time.perf_counter() - started) * 1000
     by_model = "llm_first_token_ms" in record.timings
@@ -116,8 +116,8 @@ def report(model: str, scored: list[Scored], show: bool = False) -> tuple[float,
     right = sum(not s.wrong for s in scored)
     kinds = Counter(s.case.kind for s in scored)
     right_by_kind = Counter(s.case.kind for s in scored if not s.wrong)
-    model_ms = [s.first_audio_ms for s in scored if s.by_model]
-    all_ms = [s.first_audio_ms for s in scored if s.first_audio_ms == s.first_audio_ms]
+    all_ms = [s.first_audio_ms for s in scored if s.first_audio_ms is not None]
+    model_ms = [s.first_audio_ms for s in scored if s.by_model and s.first_audio_ms is not None]
     print(f"\n{model}: {right} of {len(scored)} right ({right / len(scored):.0%})")
     print("  " + ", ".join(f"{kind} {right_by_kind[kind]}/{n}" for kind, n in kinds.items()))
     p50 = statistics.median(model_ms) if model_ms else float("nan")

@@ -9,6 +9,7 @@ digit, in the languages the bundled models hear best.
 from __future__ import annotations
 
 import re
+from itertools import groupby
 
 from text_to_num import alpha2digit
 
@@ -37,36 +38,28 @@ _BESIDE_BEFORE = re.compile(_BESIDE + r"(?=[\s,.-]*\d)", re.IGNORECASE)
 _BESIDE_AFTER = re.compile(r"(\d[\s,.-]*)" + _BESIDE, re.IGNORECASE)
 
 
-# text_to_num's languages; its ordinals ("fifth" -> "5th") are no code a caller reads out
-COMPOUND_LANGUAGES = frozenset(["en", "de", "fr", "es", "pt", "it"])
+# text_to_num writes ordinals too ("fifth" -> "5th"): no code a caller reads out
 _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th|ème|eme|er|re|e|º|ª)(?!\w)", re.IGNORECASE)
 
 
 def compound_numbers(text: str, language: str = "en") -> str:
     """Numbers said as tens and hundreds, as digits: "eighty-eight twenty-one" -> "88 21"
-    (de "achtundachtzig einundzwanzig", fr "quatre-vingt-huit vingt et un"). Ordinals
-    ("the fifth of May") are left as words."""
-    if language not in COMPOUND_LANGUAGES:
+    (de "achtundachtzig einundzwanzig", fr "quatre-vingt-huit vingt et un"), in the
+    languages text_to_num reads. Ordinals ("the fifth of May") are left as words."""
+    try:
+        converted = str(alpha2digit(text, language))
+    except ValueError:  # a language text_to_num does not read
         return text
-    words = text.split()
-    converted = str(alpha2digit(text, language))
     if not _ORDINAL.search(converted):
         return converted
-    # convert word by word around the ordinals: they keep their words
-    kept = [word if _ORDINAL.search(alpha2digit(word, language)) else None for word in words]
-    pieces: list[str] = []
-    run: list[str] = []
-    for word, ordinal in zip(words, kept, strict=True):
-        if ordinal is None:
-            run.append(word)
-            continue
-        if run:
-            pieces.append(alpha2digit(" ".join(run), language))
-            run = []
-        pieces.append(ordinal)
-    if run:
-        pieces.append(alpha2digit(" ".join(run), language))
-    return " ".join(pieces)
+
+    def ordinal(word: str) -> bool:
+        return _ORDINAL.search(alpha2digit(word, language)) is not None
+
+    return " ".join(  # the words between the ordinals converted, the ordinals kept
+        " ".join(words) if is_ordinal else str(alpha2digit(" ".join(words), language))
+        for is_ordinal, words in groupby(text.split(), key=ordinal)
+    )
 
 
 def normalized_digits(text: str, language: str = "en") -> str:

@@ -120,10 +120,14 @@ def start_host(
 
 def trail_backpack() -> Listing:
     """The catalog listing calls ask about (and bench/calls.py's merchant sells)."""
+    return _listing("trail-backpack", "Trail Backpack", "89.00")
+
+
+def _listing(handle: str, title: str, price: str) -> Listing:
     return Listing(
-        handle="trail-backpack",
-        title="Trail Backpack",
-        price=Decimal("89.00"),
+        handle=handle,
+        title=title,
+        price=Decimal(price),
         currency="USD",
         source="api",
         in_stock=True,
@@ -148,15 +152,7 @@ def acme_records() -> list[Order | Listing]:
     """What the calls' merchant "acme" has: orders 1042 (shipped, the caller's own phone)
     and 2051 (processing), the trail backpack, and the trail shirt in two sizes (also
     bench/call_set.py's shop)."""
-    shirt = Listing(
-        handle="trail-shirt",
-        title="Trail Shirt",
-        price=Decimal("35.00"),
-        currency="USD",
-        source="api",
-        in_stock=True,
-        stock_quantity=12,
-    )
+    shirt = _listing("trail-shirt", "Trail Shirt", "35.00")
     for position, (size, quantity) in enumerate([("Medium", 12), ("Large", 0)]):
         shirt.variants.append(
             Variant(

@@ -269,7 +269,8 @@ def run(ctx: ToolContext[PluginSettings]) -> ToolResult:
             ),
             answer=False,
         )
-    heard = spoken_postcode(ctx.utterance) or compact(ctx.arguments.get("postcode") or "")
+    heard = spoken_postcode(ctx.utterance, _language(ctx.state))
+    heard = heard or compact(ctx.arguments.get("postcode") or "")
     again = _("That does not match order {number}. Please say the delivery postcode again.")
     again = again.format(number=spoken_code(number))
     if heard:  # read back: a misheard digit is the caller's to notice

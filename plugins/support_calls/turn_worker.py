@@ -40,8 +40,9 @@ from plugins.support_calls.turns import ActiveTurn, TurnLog
 log = logging.getLogger(__name__)
 
 HEARD_WAIT_S = 60.0  # the longest a turn waits for its reply to be heard out
-MAX_REPLY_S = 20.0  # a reply's speech: a sentence past this is not said (the first always
-# is; the merchant's greeting, at most 500 characters, is said whole)
+# A reply's speech: a sentence that would take it past this is not said (the first always
+# is; the merchant's greeting, at most 500 characters, is said whole).
+MAX_REPLY_S = 20.0
 
 
 class TurnWorker:
